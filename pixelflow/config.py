@@ -1,0 +1,149 @@
+"""ReservoirConfig: the complete, immutable description of a reservoir."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pixelflow.encoders import get_encoder
+from pixelflow.rules import get_rule
+
+DTYPES = ("float32", "float64")
+
+
+def _check_int(name: str, value: Any, low: int, high: int | None = None) -> None:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"ReservoirConfig.{name} must be an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"ReservoirConfig.{name} must be {bound}, got {value}")
+
+
+@dataclass(frozen=True)
+class ReservoirConfig:
+    """Everything that defines a reservoir's features.
+
+    The same config gives bit-identical features on every run, and a
+    sample's features never depend on the other samples in the batch.
+    Positional order and defaults of the first nine fields follow the
+    pixelflow-rc API, so configs written for it keep working.
+
+    Parameters
+    ----------
+    width, height : int
+        Grid size in cells (>= 2).
+    channels : int
+        State channels per cell. ``wave`` and ``diffusion_reaction`` use
+        channel pairs, ``life_like`` evolves every channel as its own board,
+        ``random_nca`` mixes all of them.
+    steps : int
+        Number of CA updates (>= 0).
+    rule : str
+        A registered rule; see :func:`pixelflow.available_rules`.
+    rule_params : dict
+        Rule parameters, validated against the rule's declaration.
+    input_encoding : str
+        ``"tile"``, ``"phase"`` or ``"project"`` (or a registered encoder).
+    seed : int
+        Seeds every fixed random quantity (weights, projection matrix).
+    dtype : {"float32", "float64"}
+        Precision of the evolution; features are always returned as float32.
+    encoder_params : dict
+        Encoder parameters (``resize`` for tile/phase; ``scale``,
+        ``planes`` for project).
+    record : "final", "all", int or sequence of int
+        Which states become features: step indices in ``[0, steps]``
+        (0 is the initial state; negative indices count from the end).
+    pool : int
+        Average-pool each recorded state over ``pool × pool`` blocks; must
+        divide ``height`` and ``width``.
+    chunk_size : int or None
+        Samples evolved together; ``None`` picks a size whose working set is
+        about 64 MiB. Features do not depend on it.
+    """
+
+    width: int = 64
+    height: int = 64
+    channels: int = 4
+    steps: int = 8
+    rule: str = "diffusion_reaction"
+    rule_params: dict = field(default_factory=dict)
+    input_encoding: str = "tile"
+    seed: int = 0
+    dtype: str = "float32"
+    encoder_params: dict = field(default_factory=dict)
+    record: Any = "final"
+    pool: int = 1
+    chunk_size: int | None = None
+
+    def __post_init__(self):
+        _check_int("width", self.width, 2)
+        _check_int("height", self.height, 2)
+        _check_int("channels", self.channels, 1)
+        _check_int("steps", self.steps, 0)
+        _check_int("seed", self.seed, 0, 2**63 - 1)
+        _check_int("pool", self.pool, 1)
+        if self.chunk_size is not None:
+            _check_int("chunk_size", self.chunk_size, 1)
+        if self.dtype not in DTYPES:
+            raise ValueError(f"ReservoirConfig.dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        if self.height % self.pool or self.width % self.pool:
+            raise ValueError(
+                f"ReservoirConfig.pool={self.pool} must divide height={self.height} and width={self.width}"
+            )
+        # Own copies, so mutating the caller's dict later cannot change this config.
+        object.__setattr__(self, "rule_params", dict(self.rule_params or {}))
+        object.__setattr__(self, "encoder_params", dict(self.encoder_params or {}))
+        rule = get_rule(self.rule)
+        rule.resolve(self.rule_params)
+        if self.channels < rule.min_channels:
+            raise ValueError(
+                f"rule {self.rule!r} needs channels >= {rule.min_channels}, got channels={self.channels}"
+            )
+        get_encoder(self.input_encoding).resolve(self.encoder_params)
+        self.record_steps  # validates
+
+    @property
+    def record_steps(self) -> tuple[int, ...]:
+        """Recorded step indices, sorted and unique, each in ``[0, steps]``."""
+        rec = self.record
+        if isinstance(rec, str):
+            if rec == "final":
+                return (self.steps,)
+            if rec == "all":
+                return tuple(range(self.steps + 1))
+            raise ValueError(f"ReservoirConfig.record must be 'final', 'all' or step indices, got {rec!r}")
+        items = [rec] if isinstance(rec, numbers.Integral) else rec
+        if not isinstance(items, Sequence) or not items:
+            raise TypeError(f"ReservoirConfig.record must be 'final', 'all', an int or a non-empty sequence, got {rec!r}")
+        steps = set()
+        for s in items:
+            if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral):
+                raise TypeError(f"ReservoirConfig.record entries must be integers, got {s!r}")
+            t = s + self.steps + 1 if s < 0 else s
+            if not 0 <= t <= self.steps:
+                raise ValueError(f"ReservoirConfig.record step {s} is outside [0, steps={self.steps}]")
+            steps.add(int(t))
+        return tuple(sorted(steps))
+
+    @property
+    def feature_shape(self) -> tuple[int, int, int, int]:
+        """``(recorded steps, channels, height / pool, width / pool)``."""
+        return (len(self.record_steps), self.channels, self.height // self.pool, self.width // self.pool)
+
+    @property
+    def n_features(self) -> int:
+        """Length of one feature row."""
+        return int(np.prod(self.feature_shape))
+
+    def to_dict(self) -> dict:
+        """JSON-friendly dict (for results provenance)."""
+        d = asdict(self)
+        d["record"] = list(self.record) if not isinstance(self.record, (str, int)) else self.record
+        for key in ("rule_params", "encoder_params"):
+            d[key] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in d[key].items()}
+        return d

@@ -1,0 +1,240 @@
+"""CIFAR-10 loader for the official "python version" pickle batches."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pooch
+
+from .dataset import Dataset
+from .files import extract_tar_folder, find_data_dir, sha256_file
+from .subset import check_count, check_seed, subset_split
+
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
+_ARCHIVE_FOLDER = "cifar-10-batches-py"
+
+TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+TEST_BATCH = "test_batch"
+META_FILE = "batches.meta"
+_FILES = (*TRAIN_BATCHES, TEST_BATCH, META_FILE)
+
+_SIDE = 32
+_PIXELS = _SIDE * _SIDE
+# ITU-R BT.601 luma weights for R, G, B.
+_LUMA = (0.299, 0.587, 0.114)
+_COLORS = ("rgb", "gray")
+
+# The batches are pickles, and unpickling can run arbitrary code; these are
+# the only globals the official files (Python 2 era) and re-pickled copies
+# (Python 3, NumPy 1 or 2) need, so nothing else is let through.
+_ALLOWED_GLOBALS = {
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "scalar"),
+    ("_codecs", "encode"),
+}
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _ALLOWED_GLOBALS:
+            raise pickle.UnpicklingError(
+                f"refusing to load {module}.{name}; a CIFAR-10 batch only "
+                "holds numpy arrays, lists, strings and numbers"
+            )
+        return super().find_class(module, name)
+
+
+def _load_pickle(path: Path) -> dict:
+    try:
+        with open(path, "rb") as f:
+            # encoding="bytes": the official batches were written by Python 2,
+            # whose str objects would otherwise be decoded as ASCII text.
+            obj = _BatchUnpickler(f, encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path}: not a readable CIFAR-10 pickle batch ({exc})") from exc
+    if not isinstance(obj, dict):
+        raise ValueError(f"{path}: expected a pickled dict, got {type(obj).__name__}")
+    return obj
+
+
+def _field(batch: dict, key: str, path: Path) -> Any:
+    # Python 2 pickles give bytes keys, Python 3 re-pickles give str keys.
+    for k in (key, key.encode()):
+        if k in batch:
+            return batch[k]
+    raise ValueError(f"{path}: missing key {key!r}; found keys {sorted(map(str, batch))}")
+
+
+def _read_batch(path: Path, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    batch = _load_pickle(path)
+    data = np.asarray(_field(batch, "data", path))
+    labels = np.asarray(_field(batch, "labels", path))
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * _PIXELS:
+        raise ValueError(
+            f"{path}: 'data' must be uint8 of shape (N, {3 * _PIXELS}), got "
+            f"{data.dtype} {data.shape}"
+        )
+    if labels.ndim != 1 or labels.shape[0] != data.shape[0]:
+        raise ValueError(
+            f"{path}: {data.shape[0]} images but 'labels' has shape {labels.shape}"
+        )
+    if labels.size and (
+        not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= n_classes
+    ):
+        raise ValueError(f"{path}: labels must be integers in 0..{n_classes - 1}")
+    return data, labels.astype(np.int64)
+
+
+def _read_class_names(path: Path) -> list[str]:
+    names = _field(_load_pickle(path), "label_names", path)
+    return [n.decode() if isinstance(n, bytes) else str(n) for n in names]
+
+
+def _to_images(data: np.ndarray, color: str) -> np.ndarray:
+    # Each row is the R plane, then G, then B, each 32x32 row-major.
+    planes = data.reshape(-1, 3, _SIDE, _SIDE)
+    if color == "rgb":
+        return planes.transpose(0, 2, 3, 1).astype(np.float32) / np.float32(255)
+    wr, wg, wb = (np.float32(w) for w in _LUMA)
+    r, g, b = (planes[:, c].astype(np.float32) for c in range(3))
+    gray = (wr * r + wg * g + wb * b) / np.float32(255)
+    # float32 rounding can push pure white a hair above 1.
+    return np.clip(gray, 0.0, 1.0, out=gray)
+
+
+def split_description(n_train_available: int, n_test_available: int) -> str:
+    """Human description of a CIFAR-10 split from the record counts read.
+
+    Parameters
+    ----------
+    n_train_available, n_test_available : int
+        Records found in the training batches and the test batch.
+
+    Returns
+    -------
+    str
+        ``"CIFAR-10 50k train / 10k test"`` for the official sizes, otherwise
+        e.g. ``"CIFAR-10 subset: 4,660 train / 846 test"``.
+    """
+    if (n_train_available, n_test_available) == (50_000, 10_000):
+        return "CIFAR-10 50k train / 10k test"
+    return f"CIFAR-10 subset: {n_train_available:,} train / {n_test_available:,} test"
+
+
+def _fetch(cache_root: Path) -> Path:
+    target = cache_root / "cifar10"
+    archive = pooch.retrieve(
+        url=CIFAR10_URL,
+        known_hash=f"md5:{CIFAR10_MD5}",
+        fname="cifar-10-python.tar.gz",
+        path=target,
+        progressbar=False,
+    )
+    return extract_tar_folder(archive, _ARCHIVE_FOLDER, target)
+
+
+def cifar10(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    color: str = "rgb",
+    n_train: int | None = None,
+    n_test: int | None = None,
+    seed: int = 0,
+    download: bool = True,
+) -> Dataset:
+    """Load CIFAR-10 from the official python pickle batches.
+
+    Parameters
+    ----------
+    data_dir : str or os.PathLike, optional
+        Directory holding ``data_batch_1`` .. ``data_batch_5``, ``test_batch``
+        and ``batches.meta``, directly or in ``cifar-10-batches-py/`` or
+        ``cifar10/cifar-10-batches-py/`` below it. Searched before
+        ``$PIXELFLOW_DATA`` and the user cache.
+    color : {"rgb", "gray"}, default "rgb"
+        ``"rgb"`` gives (N, 32, 32, 3) channels-last; ``"gray"`` gives
+        (N, 32, 32) ITU-R BT.601 luma ``0.299 R + 0.587 G + 0.114 B``.
+    n_train, n_test : int, optional
+        Take a seeded stratified subset of this size; None keeps all.
+    seed : int, default 0
+        Seed for the subsets.
+    download : bool, default True
+        Download the official archive (md5-verified) into the cache if the
+        batches are not found locally.
+
+    Returns
+    -------
+    Dataset
+        ``X`` float32 in [0, 1]; ``y`` int64 in 0..9; ``meta["split"]`` is
+        ``"CIFAR-10 50k train / 10k test"`` for the full set, otherwise e.g.
+        ``"CIFAR-10 subset: 4,660 train / 846 test"``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the batches are not found and cannot be downloaded.
+    ValueError
+        If ``color`` is unknown, a batch is malformed, or a requested subset
+        is larger than available.
+    """
+    if color not in _COLORS:
+        raise ValueError(f"color must be one of {_COLORS}, got {color!r}")
+    n_train = check_count(n_train, "n_train", allow_none=True)
+    n_test = check_count(n_test, "n_test", allow_none=True)
+    seed = check_seed(seed)
+
+    directory = find_data_dir(
+        "CIFAR-10",
+        ("cifar10/" + _ARCHIVE_FOLDER, _ARCHIVE_FOLDER),
+        _FILES,
+        data_dir=data_dir,
+        download=download,
+        fetch=_fetch,
+    )
+    class_names = _read_class_names(directory / META_FILE)
+    n_classes = len(class_names)
+    if n_classes != 10:
+        raise ValueError(
+            f"{directory / META_FILE}: expected 10 label names, got {n_classes}"
+        )
+    train = [_read_batch(directory / name, n_classes) for name in TRAIN_BATCHES]
+    data_train = np.concatenate([d for d, _ in train])
+    y_train = np.concatenate([y for _, y in train])
+    data_test, y_test = _read_batch(directory / TEST_BATCH, n_classes)
+    n_train_available, n_test_available = len(y_train), len(y_test)
+
+    split = split_description(n_train_available, n_test_available)
+
+    # Subset the uint8 rows so the float copy is only as big as needed.
+    data_train, y_train, data_test, y_test, note = subset_split(
+        data_train, y_train, data_test, y_test, n_train=n_train, n_test=n_test, seed=seed
+    )
+    split += note
+
+    X_train = _to_images(data_train, color)
+    X_test = _to_images(data_test, color)
+    meta = {
+        "name": "CIFAR-10",
+        "split": split,
+        "n_train": len(y_train),
+        "n_test": len(y_test),
+        "n_train_available": n_train_available,
+        "n_test_available": n_test_available,
+        "image_shape": tuple(int(s) for s in X_train.shape[1:]),
+        "color": color,
+        "n_classes": n_classes,
+        "class_names": class_names,
+        "source_dir": str(directory),
+        "files": {name: sha256_file(directory / name) for name in _FILES},
+        "subset_seed": seed if note else None,
+    }
+    return Dataset(X_train, y_train, X_test, y_test, meta)

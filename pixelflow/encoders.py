@@ -1,0 +1,189 @@
+"""Input encoders: how a batch of samples becomes the reservoir's drive.
+
+An encoder maps samples of one shape to a drive of shape ``(N, C_in, H, W)``,
+which the rule's ``init`` writes into the state (and ``random_nca`` re-injects
+every step). Encoders run on the backend's array module, so inputs cross to a
+GPU once and are encoded there.
+
+``tile``
+    Resize each image channel into the grid (``resize="area"`` or
+    ``"nearest"``); an RGB image gives three input channels. A flat vector
+    of length F is first laid out row-major on the most square
+    ``h × w >= F`` grid, zero-padded.
+``phase``
+    Tile, then write each pixel value x as the phase ``pi * x``: channels
+    ``cos`` and ``sin`` per image channel (two input channels per channel).
+``project``
+    One fixed Gaussian matrix per reservoir, drawn from its seed, maps the
+    flattened sample to ``planes`` grid planes (entries of variance
+    ``scale**2 / F``). Applied in fixed-size blocks of rows so a sample's
+    result is bit-identical whatever the batch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pixelflow.params import Param, Params, resolve_params
+from pixelflow.resize import METHODS, apply_taps, taps
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """A registered encoder.
+
+    Attributes
+    ----------
+    name : str
+    encode : callable ``(x, params, fixed, grid_hw, xp) -> drive``
+        ``x`` has shape ``(N, *sample_shape)``; the drive ``(N, C_in, H, W)``.
+    params : mapping of str to Param
+    input_channels : callable ``(sample_shape, params) -> int``
+    build : callable ``(params, sample_shape, grid_hw, rng) -> dict``
+        Fixed host arrays (resampling taps, projection matrix).
+    """
+
+    name: str
+    encode: Callable
+    params: Mapping[str, Param] = field(default_factory=dict)
+    input_channels: Callable[[tuple, Params], int] = lambda shape, params: 1
+    build: Callable | None = None
+
+    def resolve(self, given: Mapping[str, Any] | None) -> Params:
+        return resolve_params(f"encoder {self.name!r}", self.params, given)
+
+
+def image_layout(sample_shape: tuple) -> tuple[int, int, int]:
+    """``(h, w, c)`` an encoder sees for samples of ``sample_shape``."""
+    if len(sample_shape) == 1:
+        f = sample_shape[0]
+        h = max(1, math.isqrt(f))
+        return h, -(-f // h), 1
+    if len(sample_shape) == 2:
+        return sample_shape[0], sample_shape[1], 1
+    return sample_shape
+
+
+def as_planes(x, xp):
+    """``(N, *sample_shape)`` -> ``(N, c, h, w)`` image planes."""
+    h, w, c = image_layout(x.shape[1:])
+    if x.ndim == 2:
+        pad = h * w - x.shape[1]
+        if pad:
+            x = xp.concatenate([x, xp.zeros((x.shape[0], pad), dtype=x.dtype)], axis=1)
+        return x.reshape(-1, 1, h, w)
+    if x.ndim == 3:
+        return x[:, None]
+    return xp.moveaxis(x, -1, 1)
+
+
+def _build_tiles(params, sample_shape, grid_hw, rng) -> dict:
+    h, w, _ = image_layout(sample_shape)
+    rows = taps(h, grid_hw[0], params.resize)
+    cols = taps(w, grid_hw[1], params.resize)
+    return {"rows": rows, "cols": cols}
+
+
+def _tile(x, params, fixed, grid_hw, xp):
+    planes = as_planes(x, xp)
+    planes = apply_taps(planes, *fixed["rows"], axis=-2, xp=xp)
+    return apply_taps(planes, *fixed["cols"], axis=-1, xp=xp)
+
+
+def _phase(x, params, fixed, grid_hw, xp):
+    theta = np.pi * _tile(x, params, fixed, grid_hw, xp)
+    n, c, h, w = theta.shape
+    # Interleave so that channel 2k is cos and 2k+1 is sin of image channel k.
+    return xp.stack([xp.cos(theta), xp.sin(theta)], axis=2).reshape(n, 2 * c, h, w)
+
+
+PROJECT_BLOCK = 64
+
+
+def _build_projection(params, sample_shape, grid_hw, rng) -> dict:
+    f = int(np.prod(sample_shape))
+    d = params.planes * grid_hw[0] * grid_hw[1]
+    matrix = rng.standard_normal((f, d)) * (params.scale / np.sqrt(f))
+    return {"matrix": matrix}
+
+
+def _project(x, params, fixed, grid_hw, xp):
+    n = x.shape[0]
+    flat = x.reshape(n, -1)
+    matrix = fixed["matrix"]
+    out = xp.empty((n, matrix.shape[1]), dtype=flat.dtype)
+    # Every product has exactly PROJECT_BLOCK rows (the last block zero-padded),
+    # so BLAS takes the same code path, and each row the same summation order,
+    # whatever N is.
+    block = xp.zeros((PROJECT_BLOCK, flat.shape[1]), dtype=flat.dtype)
+    for start in range(0, n, PROJECT_BLOCK):
+        stop = min(n, start + PROJECT_BLOCK)
+        block[: stop - start] = flat[start:stop]
+        block[stop - start :] = 0
+        out[start:stop] = (block @ matrix)[: stop - start]
+    return out.reshape(n, params.planes, grid_hw[0], grid_hw[1])
+
+
+_RESIZE = Param("area", "how images are resampled to the grid", choices=METHODS)
+
+_ENCODERS: dict[str, Encoder] = {}
+
+
+def register_encoder(encoder: Encoder, overwrite: bool = False) -> Encoder:
+    """Add an encoder to the registry."""
+    if encoder.name in _ENCODERS and not overwrite:
+        raise ValueError(f"an encoder named {encoder.name!r} is already registered; pass overwrite=True")
+    _ENCODERS[encoder.name] = encoder
+    return encoder
+
+
+def get_encoder(name: str) -> Encoder:
+    """Look up an encoder; unknown names list the registered ones."""
+    if not isinstance(name, str):
+        raise TypeError(f"input_encoding must be a string name, got {type(name).__name__}")
+    try:
+        return _ENCODERS[name]
+    except KeyError:
+        raise ValueError(f"unknown input_encoding {name!r}; valid: {', '.join(sorted(_ENCODERS))}") from None
+
+
+def available_encoders() -> list[str]:
+    """Names of all registered encoders, sorted."""
+    return sorted(_ENCODERS)
+
+
+register_encoder(
+    Encoder(
+        "tile",
+        _tile,
+        {"resize": _RESIZE},
+        input_channels=lambda shape, params: image_layout(shape)[2],
+        build=_build_tiles,
+    )
+)
+register_encoder(
+    Encoder(
+        "phase",
+        _phase,
+        {"resize": _RESIZE},
+        input_channels=lambda shape, params: 2 * image_layout(shape)[2],
+        build=_build_tiles,
+    )
+)
+register_encoder(
+    Encoder(
+        "project",
+        _project,
+        {
+            "scale": Param(1.0, "standard deviation of a projected value for a unit-norm input", low=0.0, low_open=True),
+            "planes": Param(1, "number of grid planes (input channels) the projection fills", low=1),
+        },
+        input_channels=lambda shape, params: params.planes,
+        build=_build_projection,
+    )
+)

@@ -1,0 +1,44 @@
+"""Validation of reservoir inputs at the public boundary."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def check_batch(X) -> np.ndarray:
+    """Check a batch of samples and return it as a numeric array.
+
+    Accepted shapes: ``(N, F)`` vectors, ``(N, H, W)`` grey images and
+    ``(N, H, W, C)`` channels-last images.
+
+    Raises
+    ------
+    TypeError
+        Non-numeric (object, string, complex) data.
+    ValueError
+        Ragged rows, a wrong number of dimensions, empty samples, or NaN /
+        infinite values (the first bad row is named).
+    """
+    if not isinstance(X, np.ndarray):
+        try:
+            X = np.asarray(X)
+        except ValueError as exc:
+            raise ValueError(f"X is ragged: its rows have different lengths ({exc})") from None
+    if X.dtype == object:
+        raise TypeError("X must be a numeric array; got dtype object (ragged rows or mixed types?)")
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"X must be numeric (bool, integer or float); got dtype {X.dtype}")
+    if X.ndim not in (2, 3, 4):
+        hint = " (use X.reshape(1, -1) for one sample)" if X.ndim == 1 else ""
+        raise ValueError(
+            f"X must have shape (N, features), (N, H, W) or (N, H, W, C); got {X.ndim} dimension(s) "
+            f"with shape {X.shape}{hint}"
+        )
+    if any(s == 0 for s in X.shape[1:]):
+        raise ValueError(f"X has empty samples: shape {X.shape}")
+    if X.dtype.kind == "f" and len(X):
+        finite = np.isfinite(X.reshape(len(X), -1)).all(axis=1)
+        if not finite.all():
+            bad = int(np.argmin(finite))
+            raise ValueError(f"X contains NaN or infinite values; first bad row is {bad}")
+    return X

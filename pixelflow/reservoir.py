@@ -1,0 +1,259 @@
+"""Reservoir: encode a batch, evolve it under a fixed CA rule, record features."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from pixelflow.backends import get_backend, to_device
+from pixelflow.config import ReservoirConfig
+from pixelflow.encoders import get_encoder
+from pixelflow.inputs import check_batch
+from pixelflow.memory import ensure_fits
+from pixelflow.rules import default_init, get_rule
+from pixelflow.rules.registry import Grid, StepContext
+
+# Rough count of state-sized temporaries alive during a step (random_nca's
+# perception alone holds 4C channels); sizes the automatic chunk.
+WORKING_COPIES = 16
+CHUNK_TARGET_BYTES = 64 * 2**20
+MAX_AUTO_CHUNK = 4096
+
+# Independent random streams derived from the one seed.
+RULE_STREAM = 0
+ENCODER_STREAM = 1
+
+
+def avg_pool(x, p: int, xp):
+    """Mean over non-overlapping ``p × p`` blocks of the last two axes.
+
+    A fixed-order sum of strided views: per-sample, so batch-invariant.
+    """
+    if p == 1:
+        return x
+    total = None
+    for i in range(p):
+        for j in range(p):
+            view = x[..., i::p, j::p]
+            total = view if total is None else total + view
+    return total * (1.0 / (p * p))
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What depends on the sample shape: built once, reused for every chunk."""
+
+    sample_shape: tuple
+    grid: Grid
+    encoder_fixed: dict
+    rule_weights: dict
+
+
+class Reservoir:
+    """A fixed cellular-automaton reservoir.
+
+    Parameters
+    ----------
+    config : ReservoirConfig
+    backend : str
+        ``"cpu"`` (default), ``"numpy"`` or ``"cuda"``; see
+        :func:`pixelflow.backends.available_backends`.
+    progress : bool or None
+        Show a tqdm bar over chunks; ``None`` shows one for more than four
+        chunks.
+
+    Attributes
+    ----------
+    input_shape_ : tuple or None
+        Shape of one sample, fixed by the first call to :meth:`transform`;
+        later calls must match it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pixelflow import Reservoir, ReservoirConfig
+    >>> cfg = ReservoirConfig(width=16, height=16, channels=4, steps=4, rule="wave")
+    >>> Reservoir(cfg).transform(np.zeros((3, 28, 28))).shape
+    (3, 1024)
+    """
+
+    def __init__(self, config: ReservoirConfig, backend: str = "cpu", progress: bool | None = None):
+        if not isinstance(config, ReservoirConfig):
+            raise TypeError(f"config must be a ReservoirConfig, got {type(config).__name__}")
+        self.config = config
+        self.backend = get_backend(backend)
+        self.progress = progress
+        self.input_shape_: tuple | None = None
+        self._rule = get_rule(config.rule)
+        self._rule_params = self._rule.resolve(config.rule_params)
+        self._encoder = get_encoder(config.input_encoding)
+        self._encoder_params = self._encoder.resolve(config.encoder_params)
+        self._dtype = np.dtype(config.dtype)
+        self._prepared: _Prepared | None = None
+        ensure_fits(
+            self._sample_bytes() * WORKING_COPIES,
+            f"one {config.height}x{config.width}x{config.channels} grid",
+            "use a smaller grid or fewer channels",
+        )
+
+    @property
+    def feature_dim(self) -> int:
+        """Length of a feature row (``ReservoirConfig.n_features``)."""
+        return self.config.n_features
+
+    def __repr__(self) -> str:
+        return f"Reservoir({self.config!r}, backend={self.backend.name!r})"
+
+    def __getstate__(self):
+        return {"config": self.config, "backend": self.backend.name, "progress": self.progress,
+                "input_shape_": self.input_shape_}
+
+    def __setstate__(self, state):
+        self.__init__(state["config"], state["backend"], state["progress"])
+        self.input_shape_ = state["input_shape_"]
+
+    def _sample_bytes(self) -> int:
+        c = self.config
+        return c.channels * c.height * c.width * self._dtype.itemsize
+
+    def chunk_size(self) -> int:
+        """Samples evolved at once (the config's, or sized to ~64 MiB)."""
+        if self.config.chunk_size is not None:
+            return self.config.chunk_size
+        per_sample = self._sample_bytes() * WORKING_COPIES
+        return int(max(1, min(MAX_AUTO_CHUNK, CHUNK_TARGET_BYTES // per_sample)))
+
+    def _prepare(self, sample_shape: tuple) -> _Prepared:
+        if self.input_shape_ is not None and sample_shape != self.input_shape_:
+            raise ValueError(
+                f"X has samples of shape {sample_shape}, but this reservoir was first used with "
+                f"{self.input_shape_}; make a new Reservoir for a different input shape"
+            )
+        if self._prepared is not None:
+            return self._prepared
+        c = self.config
+        cin = self._encoder.input_channels(sample_shape, self._encoder_params)
+        capacity = self._rule.input_capacity(c.channels)
+        if cin > capacity:
+            raise ValueError(
+                f"encoder {c.input_encoding!r} gives {cin} input channel(s) for samples of shape "
+                f"{sample_shape}, but rule {c.rule!r} with channels={c.channels} takes at most {capacity}; "
+                f"increase channels"
+            )
+        grid = Grid(channels=c.channels, height=c.height, width=c.width, input_channels=cin)
+        enc_rng = np.random.default_rng([c.seed, ENCODER_STREAM])
+        rule_rng = np.random.default_rng([c.seed, RULE_STREAM])
+        fixed = self._encoder.build(self._encoder_params, sample_shape, (c.height, c.width), enc_rng) if self._encoder.build else {}
+        weights = self._rule.build(self._rule_params, grid, rule_rng) if self._rule.build else {}
+        self._prepared = _Prepared(
+            sample_shape=sample_shape,
+            grid=grid,
+            encoder_fixed=to_device(fixed, self.backend, self._dtype),
+            rule_weights=to_device(weights, self.backend, self._dtype),
+        )
+        self.input_shape_ = sample_shape
+        return self._prepared
+
+    def _context(self, x, prep: _Prepared) -> StepContext:
+        xp = self.backend.xp
+        c = self.config
+        drive = self._encoder.encode(x, self._encoder_params, prep.encoder_fixed, (c.height, c.width), xp)
+        return StepContext(xp=xp, params=self._rule_params, weights=prep.rule_weights, drive=drive, grid=prep.grid)
+
+    def _evolve(self, x, prep: _Prepared):
+        """Yield ``(t, state)`` for t = 0 .. steps on a backend chunk ``x``."""
+        ctx = self._context(x, prep)
+        init = self._rule.init or default_init
+        state = self._checked(init(ctx.drive, ctx), len(x), "init")
+        yield 0, state
+        for t in range(1, self.config.steps + 1):
+            state = self._checked(self._rule.step(state, ctx), len(x), "step")
+            yield t, state
+
+    def _checked(self, state, n: int, hook: str):
+        c = self.config
+        expected = (n, c.channels, c.height, c.width)
+        if tuple(state.shape) != expected:
+            raise ValueError(f"rule {c.rule!r} {hook} returned shape {tuple(state.shape)}, expected {expected}")
+        # A user rule may promote to float64 (NumPy scalars do); keep the declared precision.
+        return state.astype(self._dtype, copy=False)
+
+    def _features(self, x, prep: _Prepared):
+        xp = self.backend.xp
+        record = set(self.config.record_steps)
+        rows = [
+            avg_pool(state, self.config.pool, xp).reshape(len(x), -1)
+            for t, state in self._evolve(x, prep)
+            if t in record
+        ]
+        feats = rows[0] if len(rows) == 1 else xp.concatenate(rows, axis=1)
+        return feats.astype(np.float32, copy=False)
+
+    def _chunks(self, X: np.ndarray, what: str):
+        """Yield ``(start, stop, backend chunk)`` with a progress bar."""
+        n = len(X)
+        size = self.chunk_size()
+        show = self.progress if self.progress is not None else n > 4 * size
+        for start in tqdm(range(0, n, size), desc=what, unit="chunk", disable=not show, leave=False):
+            stop = min(n, start + size)
+            yield start, stop, self.backend.asarray(X[start:stop], dtype=self._dtype)
+
+    def transform(self, X) -> np.ndarray:
+        """Features of every sample.
+
+        Parameters
+        ----------
+        X : array-like, shape (N, F), (N, H, W) or (N, H, W, C)
+            Vectors or images (channels-last), any real dtype.
+
+        Returns
+        -------
+        ndarray of float32, shape (N, feature_dim)
+            Row ``i`` is ``[recorded step][channel][row][col]`` flattened;
+            identical to ``transform(X[i:i+1])[0]``.
+        """
+        X = check_batch(X)
+        n = len(X)
+        if n == 0:
+            if self.input_shape_ is not None:
+                self._prepare(X.shape[1:])
+            return np.zeros((0, self.feature_dim), dtype=np.float32)
+        prep = self._prepare(X.shape[1:])
+        ensure_fits(
+            n * self.feature_dim * 4,
+            f"the ({n}, {self.feature_dim}) float32 feature matrix",
+            "record fewer steps, pool, or transform in batches",
+        )
+        out = np.empty((n, self.feature_dim), dtype=np.float32)
+        for start, stop, x in self._chunks(X, "reservoir"):
+            out[start:stop] = self.backend.to_numpy(self._features(x, prep))
+        return out
+
+    def states(self, X) -> np.ndarray:
+        """The full trajectory, for pictures and analysis.
+
+        Returns
+        -------
+        ndarray, shape (N, steps + 1, channels, height, width)
+            Every state from the initial one (t = 0) to the last, in the
+            config's ``dtype``.
+        """
+        X = check_batch(X)
+        c = self.config
+        shape = (len(X), c.steps + 1, c.channels, c.height, c.width)
+        if len(X) == 0:
+            return np.zeros(shape, dtype=self._dtype)
+        prep = self._prepare(X.shape[1:])
+        ensure_fits(int(np.prod(shape)) * self._dtype.itemsize, f"a trajectory of shape {shape}", "pass fewer samples")
+        out = np.empty(shape, dtype=self._dtype)
+        for start, stop, x in self._chunks(X, "trajectory"):
+            for t, state in self._evolve(x, prep):
+                out[start:stop, t] = self.backend.to_numpy(state)
+        return out
+
+    def provenance(self) -> dict[str, Any]:
+        """The config as a plain dict, plus backend and device (for results files)."""
+        return {**self.config.to_dict(), "backend": self.backend.name, "device": self.backend.describe()}

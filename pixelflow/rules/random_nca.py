@@ -1,0 +1,68 @@
+"""A fixed, randomly initialised neural cellular automaton.
+
+Each step every cell perceives its 3×3 neighbourhood through per-channel
+identity, Sobel-x, Sobel-y and Laplacian filters, mixes the ``4C`` perceived
+values through a fixed random 1×1 layer, adds the re-injected input, and moves
+part of the way towards the ``tanh`` of that::
+
+    z = gain * W @ perceive(s) + b + input_scale * W_in @ u
+    s <- (1 - leak) * s + leak * tanh(z)
+
+``W`` has entries of variance ``1 / (4C)``; ``W_in`` and ``b`` are standard
+normal (``b`` scaled by ``bias_scale``). All weights are drawn from the
+reservoir seed. The mixing is a matrix product per sample, so a sample's
+features never depend on what else is in the batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pixelflow.params import Param
+from pixelflow.rules.registry import Grid, StepContext, register_rule
+from pixelflow.stencils import perceive
+
+PARAMS = {
+    "gain": Param(1.0, "scale of the recurrent mixing (edge of chaos near 1-2)", low=0.0),
+    "leak": Param(0.5, "fraction of the state replaced per step", low=0.0, high=1.0, low_open=True),
+    "input_scale": Param(1.0, "scale of the re-injected input", low=0.0),
+    "bias_scale": Param(0.1, "standard deviation of the fixed bias", low=0.0),
+    "boundary": Param("periodic", "grid edges", choices=("periodic", "zero")),
+}
+
+
+def build(params, grid: Grid, rng) -> dict:
+    c = grid.channels
+    # Draw W first so that it is the same whatever the input channel count.
+    mix = rng.standard_normal((c, 4 * c)) / np.sqrt(4 * c)
+    bias = rng.standard_normal(c) * params.bias_scale
+    inject = rng.standard_normal((c, grid.input_channels))
+    return {"mix": mix, "bias": bias[:, None], "inject": inject}
+
+
+def _mix(weights, x, xp):
+    n, c, h, w = x.shape
+    return xp.matmul(weights, x.reshape(n, c, h * w))
+
+
+def init(drive, ctx: StepContext):
+    # The input enters through W_in at every step, so the state starts empty.
+    n, _, h, w = drive.shape
+    return ctx.xp.zeros((n, ctx.grid.channels, h, w), dtype=drive.dtype)
+
+
+@register_rule(
+    "random_nca",
+    params=PARAMS,
+    init=init,
+    build=build,
+    input_capacity=lambda channels: 1 << 30,
+)
+def random_nca(state, ctx: StepContext):
+    """Fixed random neural CA with leaky tanh update and input re-injection."""
+    xp, p, w = ctx.xp, ctx.params, ctx.weights
+    n, c, h, wd = state.shape
+    z = p.gain * _mix(w["mix"], perceive(state, p.boundary, xp), xp) + w["bias"]
+    if p.input_scale:
+        z = z + p.input_scale * _mix(w["inject"], ctx.drive, xp)
+    return (1.0 - p.leak) * state + p.leak * xp.tanh(z.reshape(n, c, h, wd))

@@ -1,0 +1,107 @@
+"""scikit-learn adapter: a reservoir as a transformer for ``Pipeline``.
+
+>>> from sklearn.pipeline import make_pipeline
+>>> from pixelflow.sklearn import ReservoirTransformer
+>>> from pixelflow import RidgeReadout
+>>> model = make_pipeline(ReservoirTransformer(rule="wave", steps=4), RidgeReadout(alpha=1.0))
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from pixelflow.config import ReservoirConfig
+from pixelflow.inputs import check_batch
+from pixelflow.reservoir import Reservoir
+
+_CONFIG_FIELDS = tuple(f.name for f in fields(ReservoirConfig))
+
+
+class ReservoirTransformer(TransformerMixin, BaseEstimator):
+    """A fixed CA reservoir with the scikit-learn transformer contract.
+
+    The parameters are those of :class:`pixelflow.ReservoirConfig` plus
+    ``backend``; ``fit`` builds the reservoir (nothing is learned from the
+    data but the input shape), ``transform`` returns float32 features.
+
+    Attributes
+    ----------
+    reservoir_ : Reservoir
+    config_ : ReservoirConfig
+    n_features_in_ : int
+        Values per input sample.
+    input_shape_ : tuple
+        Shape of one input sample.
+    """
+
+    def __init__(
+        self,
+        width=32,
+        height=32,
+        channels=4,
+        steps=4,
+        rule="wave",
+        rule_params=None,
+        input_encoding="tile",
+        seed=0,
+        dtype="float32",
+        encoder_params=None,
+        record="final",
+        pool=1,
+        chunk_size=None,
+        backend="cpu",
+    ):
+        self.width = width
+        self.height = height
+        self.channels = channels
+        self.steps = steps
+        self.rule = rule
+        self.rule_params = rule_params
+        self.input_encoding = input_encoding
+        self.seed = seed
+        self.dtype = dtype
+        self.encoder_params = encoder_params
+        self.record = record
+        self.pool = pool
+        self.chunk_size = chunk_size
+        self.backend = backend
+
+    def fit(self, X, y=None):
+        """Validate parameters and input shape; build the reservoir."""
+        X = check_batch(X)
+        self.config_ = ReservoirConfig(**{name: getattr(self, name) for name in _CONFIG_FIELDS})
+        self.reservoir_ = Reservoir(self.config_, backend=self.backend, progress=False)
+        self.input_shape_ = tuple(X.shape[1:])
+        self.n_features_in_ = int(np.prod(self.input_shape_))
+        return self
+
+    def transform(self, X):
+        """Reservoir features, shape ``(N, config_.n_features)``, float32."""
+        check_is_fitted(self, "reservoir_")
+        X = check_batch(X)
+        if tuple(X.shape[1:]) != self.input_shape_:
+            if X.ndim == 2 and len(self.input_shape_) == 1:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but ReservoirTransformer is expecting "
+                    f"{self.n_features_in_} features as input"
+                )
+            raise ValueError(f"X has samples of shape {X.shape[1:]}, but the transformer was fitted on {self.input_shape_}")
+        return self.reservoir_.transform(X)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names ``t{step}_c{channel}_y{row}_x{col}`` of the output columns."""
+        check_is_fitted(self, "reservoir_")
+        cfg = self.config_
+        _, c, h, w = cfg.feature_shape
+        names = [
+            f"t{t}_c{k}_y{i}_x{j}"
+            for t in cfg.record_steps
+            for k in range(c)
+            for i in range(h)
+            for j in range(w)
+        ]
+        return np.asarray(names, dtype=object)

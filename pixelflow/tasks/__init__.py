@@ -1,0 +1,4 @@
+"""Compatibility with the pixelflow-rc task modules (``pixelflow.tasks.synthetic``).
+
+New code should use :mod:`pixelflow.datasets`.
+"""
