@@ -43,8 +43,12 @@ test: $(VENV)/.stamp-test system-deps
 
 # The paper workbook (notebooks -> results -> PDF) is built by the workbook
 # issue; until then `make paper` runs the experiments that exist.
-paper: $(VENV)/.stamp-test system-deps
-	$(PY) benchmarks/peer_mnist.py --n 2000 --repeats 1 --out results/$(SCALE)/bench_peer_mnist.json
+paper: $(VENV)/.stamp-test system-deps .venv-peer/.stamp
+	$(PY) benchmarks/peer_mnist.py --peer-python .venv-peer/bin/python $(BENCH_ARGS_$(SCALE)) \
+	  --out results/$(SCALE)/bench_peer_mnist.json
+
+BENCH_ARGS_smoke := --n 2000 --repeats 1
+BENCH_ARGS_paper := --n 24000 --repeats 5
 
 # Side-by-side speed against pixelflow-rc 0.3.0, installed into a throwaway
 # environment (both packages import as `pixelflow`, so they cannot share one).

@@ -21,6 +21,28 @@ from __future__ import annotations
 BOUNDARIES = ("periodic", "zero", "edge")
 
 
+_PAD_MODES = {"periodic": "wrap", "zero": "constant", "edge": "edge"}
+
+
+def pad1(x, boundary: str, xp):
+    """``x`` with a one-cell border filled according to ``boundary``.
+
+    Padding once and slicing the neighbours out of it costs one copy, where
+    a roll per neighbour costs one copy each.
+    """
+    try:
+        mode = _PAD_MODES[boundary]
+    except KeyError:
+        raise ValueError(f"unknown boundary {boundary!r}; valid: {', '.join(BOUNDARIES)}") from None
+    return xp.pad(x, [(0, 0)] * (x.ndim - 2) + [(1, 1), (1, 1)], mode=mode)
+
+
+def window(padded, dy: int, dx: int):
+    """The neighbour at offset ``(dy, dx)`` of every cell, from :func:`pad1` output."""
+    h, w = padded.shape[-2] - 2, padded.shape[-1] - 2
+    return padded[..., 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
+
+
 def shift(x, dy: int, dx: int, boundary: str, xp):
     """Return ``y`` with ``y[..., i, j] = x[..., i + dy, j + dx]``.
 
@@ -35,52 +57,45 @@ def shift(x, dy: int, dx: int, boundary: str, xp):
     """
     if dy == 0 and dx == 0:
         return x
-    if boundary == "periodic":
+    if boundary == "periodic" and max(abs(dy), abs(dx)) > 1:
         return xp.roll(x, shift=(-dy, -dx), axis=(-2, -1))
-    if boundary not in ("zero", "edge"):
-        raise ValueError(f"unknown boundary {boundary!r}; valid: {', '.join(BOUNDARIES)}")
-    pad = [(0, 0)] * (x.ndim - 2) + [(1, 1), (1, 1)]
-    padded = xp.pad(x, pad, mode="constant" if boundary == "zero" else "edge")
-    h, w = x.shape[-2], x.shape[-1]
-    return padded[..., 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
+    return window(pad1(x, boundary, xp), dy, dx)
 
 
 def laplacian(x, boundary: str, xp):
     """Five-point Laplacian: the 4 von Neumann neighbours minus 4 times the cell."""
-    return (
-        shift(x, -1, 0, boundary, xp)
-        + shift(x, 1, 0, boundary, xp)
-        + shift(x, 0, -1, boundary, xp)
-        + shift(x, 0, 1, boundary, xp)
-        - 4 * x
-    )
+    p = pad1(x, boundary, xp)
+    return window(p, -1, 0) + window(p, 1, 0) + window(p, 0, -1) + window(p, 0, 1) - 4 * x
 
 
 def moore_sum(x, boundary: str, xp):
     """Sum over the 8 Moore neighbours (the cell itself excluded)."""
+    p = pad1(x, boundary, xp)
     total = None
     for dy in (-1, 0, 1):
         for dx in (-1, 0, 1):
             if dy == 0 and dx == 0:
                 continue
-            s = shift(x, dy, dx, boundary, xp)
+            s = window(p, dy, dx)
             total = s if total is None else total + s
     return total
 
 
-def correlate3x3(x, kernel, boundary: str, xp):
+def correlate3x3(x, kernel, boundary: str, xp, padded=None):
     """Cross-correlate every ``(H, W)`` plane with a fixed 3×3 ``kernel``.
 
     ``kernel[a][b]`` weights the neighbour at offset ``(a - 1, b - 1)``.
-    Zero weights are skipped, so sparse kernels (Sobel) cost less.
+    Zero weights are skipped, so sparse kernels (Sobel) cost less. Pass
+    ``padded`` (from :func:`pad1`) to reuse one padding for several kernels.
     """
+    p = pad1(x, boundary, xp) if padded is None else padded
     total = None
     for a in range(3):
         for b in range(3):
             k = float(kernel[a][b])
             if k == 0.0:
                 continue
-            term = shift(x, a - 1, b - 1, boundary, xp) * k
+            term = window(p, a - 1, b - 1) * k
             total = term if total is None else total + term
     return total
 
@@ -104,12 +119,8 @@ def perceive(x, boundary: str, xp):
     array, shape (N, 4 * C, H, W)
         Channel blocks ordered ``[identity, sobel_x, sobel_y, laplacian]``.
     """
+    p = pad1(x, boundary, xp)
     return xp.concatenate(
-        [
-            x,
-            correlate3x3(x, SOBEL_X, boundary, xp),
-            correlate3x3(x, SOBEL_Y, boundary, xp),
-            correlate3x3(x, LAPLACIAN_9, boundary, xp),
-        ],
+        [x] + [correlate3x3(x, k, boundary, xp, padded=p) for k in (SOBEL_X, SOBEL_Y, LAPLACIAN_9)],
         axis=1,
     )
