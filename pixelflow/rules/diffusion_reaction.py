@@ -17,6 +17,7 @@ channel is carried unchanged.
 from __future__ import annotations
 
 from pixelflow.params import Param
+from pixelflow.rules.pairs import join_pairs, pair_capacity, paired_state, split_pairs
 from pixelflow.rules.registry import Grid, StepContext, register_rule
 from pixelflow.stencils import laplacian
 
@@ -45,16 +46,12 @@ def build(params, grid: Grid, rng) -> dict:
 
 
 def init(drive, ctx: StepContext):
-    xp = ctx.xp
-    n, cin, h, w = drive.shape
-    state = xp.zeros((n, ctx.grid.channels, h, w), dtype=drive.dtype)
-    pairs = 2 * (ctx.grid.channels // 2)
-    state[:, 0:pairs:2] = 1.0
+    state, u, v = paired_state(drive, ctx, first_rest=1.0)
     if ctx.params.input_species == "v":
-        state[:, 0 : 2 * cin : 2] = 1.0 - 0.5 * drive
-        state[:, 1 : 2 * cin : 2] = 0.25 * drive
+        u[...] = 1.0 - 0.5 * drive
+        v[...] = 0.25 * drive
     else:
-        state[:, 0 : 2 * cin : 2] = drive
+        u[...] = drive
     return state
 
 
@@ -64,18 +61,13 @@ def init(drive, ctx: StepContext):
     init=init,
     build=build,
     min_channels=2,
-    input_capacity=lambda channels: channels // 2,
+    input_capacity=pair_capacity,
 )
 def diffusion_reaction(state, ctx: StepContext):
     """Gray-Scott reaction-diffusion on (U, V) channel pairs."""
     xp, p = ctx.xp, ctx.params
-    pairs = 2 * (ctx.grid.channels // 2)
-    u = state[:, 0:pairs:2]
-    v = state[:, 1:pairs:2]
+    u, v = split_pairs(state)
     uvv = u * v * v
     new_u = xp.clip(u + p.dt * (p.du * laplacian(u, p.boundary, xp) - uvv + p.feed * (1.0 - u)), 0.0, 1.0)
     new_v = xp.clip(v + p.dt * (p.dv * laplacian(v, p.boundary, xp) + uvv - (p.feed + p.kill) * v), 0.0, 1.0)
-    out = state.copy()
-    out[:, 0:pairs:2] = new_u
-    out[:, 1:pairs:2] = new_v
-    return out
+    return join_pairs(state, new_u, new_v)

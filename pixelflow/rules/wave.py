@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from pixelflow.params import Param
+from pixelflow.rules.pairs import join_pairs, pair_capacity, paired_state, split_pairs
 from pixelflow.rules.registry import Grid, StepContext, register_rule
 from pixelflow.stencils import laplacian
 
@@ -69,10 +70,8 @@ def build(params, grid: Grid, rng) -> dict:
 
 
 def init(drive, ctx: StepContext):
-    xp = ctx.xp
-    n, cin, h, w = drive.shape
-    state = xp.zeros((n, ctx.grid.channels, h, w), dtype=drive.dtype)
-    state[:, 0 : 2 * cin : 2] = drive
+    state, amplitude, _ = paired_state(drive, ctx)
+    amplitude[...] = drive
     return state
 
 
@@ -82,14 +81,12 @@ def init(drive, ctx: StepContext):
     init=init,
     build=build,
     min_channels=2,
-    input_capacity=lambda channels: channels // 2,
+    input_capacity=pair_capacity,
 )
 def wave(state, ctx: StepContext):
     """Damped wave equation on (amplitude, velocity) channel pairs."""
     xp, p, w = ctx.xp, ctx.params, ctx.weights
-    pairs = 2 * (ctx.grid.channels // 2)
-    amp = state[:, 0:pairs:2]
-    vel = state[:, 1:pairs:2]
+    amp, vel = split_pairs(state)
     boundary = "periodic" if p.boundary == "periodic" else "edge"
     vel = (vel + p.dt * w["c2"] * laplacian(amp, boundary, xp)) * p.damping
     if "sponge" in w:
@@ -97,7 +94,4 @@ def wave(state, ctx: StepContext):
     amp = amp + p.dt * vel
     if p.clip > 0:
         amp = xp.clip(amp, -p.clip, p.clip)
-    out = state.copy()
-    out[:, 0:pairs:2] = amp
-    out[:, 1:pairs:2] = vel
-    return out
+    return join_pairs(state, amp, vel)
