@@ -1,54 +1,103 @@
 # pixelflow: `make paper` (main job) and `make test` (test suite) set up
 # everything they need on a fresh Debian/Ubuntu machine: a virtual
 # environment with the right extras and, when run as root, Debian packages.
+#
+#   make paper [SCALE=smoke|paper] [BACKEND=cpu]   notebooks -> results -> tables -> PDF
+#   make test                                      unit tests + nbval over the notebooks
+#   make notebooks-refresh                          re-store the notebooks' smoke outputs
+#   make bench-peer                                 speed vs pixelflow-rc (results/bench_peer_mnist.json)
 
-PYTHON ?= python3
-VENV   ?= .venv
-PY     := $(VENV)/bin/python
-SCALE  ?= smoke
+PYTHON  ?= python3
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+SCALE   ?= smoke
+BACKEND ?= cpu
 
 # The shared data folder beside the checkout, when there is one.
 ifneq ($(wildcard ../shared/data),)
 export PIXELFLOW_DATA ?= $(abspath ../shared/data)
 endif
 
-DEBIAN_PACKAGES := dataset-fashion-mnist
+DEBIAN_TEST  := dataset-fashion-mnist libegl1 libegl-mesa0 libgl1-mesa-dri
+DEBIAN_PAPER := lmodern latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended
 
-.PHONY: all test paper bench-peer system-deps clean-venv
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+RESULTS   := $(patsubst notebooks/%.ipynb,results/$(SCALE)/%.json,$(NOTEBOOKS))
+PKG_SRC   := $(shell find pixelflow -name '*.py' -not -path '*/__pycache__/*')
+PARAMS    := results/$(SCALE)/.parameters
+TABLES    := paper/generated/.stamp
+PDF       := paper/pixelflow.pdf
+
+.PHONY: all test paper notebooks-refresh bench-peer system-deps-test system-deps-paper clean-paper clean-venv FORCE
 
 all: test
 
-# Re-made whenever the dependency list changes.
-$(VENV)/.stamp-test: pyproject.toml
+# One environment for tests and notebooks; re-made when the dependency list changes.
+$(VENV)/.stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -e ".[test,paper]"
 	touch $@
 
-# Debian packages the tests and notebooks read (Fashion-MNIST lives in one).
-# Installed only when missing, and only where apt-get can be run.
-system-deps:
-	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Debian packages, installed only when missing and only where apt-get can run.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing Debian packages:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  else \
-	    echo "note: Debian packages$$missing are missing (run as root to install); tests that need them skip"; \
+	    echo "note: Debian packages$$missing are missing (run as root to install them)"; \
 	  fi; \
 	fi
+endef
 
-test: $(VENV)/.stamp-test system-deps
+system-deps-test:
+	$(call apt_install,$(DEBIAN_TEST))
+
+system-deps-paper:
+	$(call apt_install,$(DEBIAN_PAPER))
+
+# Notebooks are re-executed by nbval into a throwaway output root, so the
+# working tree (results/, figures/) is left as it was.
+test: $(VENV)/.stamp system-deps-test
 	$(PY) -m pytest -q tests
+	PIXELFLOW_OUTPUT=$$(mktemp -d) $(PY) -m pytest -q -p no:cacheprovider --nbval-lax \
+	  --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks
 
-# The paper workbook (notebooks -> results -> PDF) is built by the workbook
-# issue; until then `make paper` runs the experiments that exist.
-paper: $(VENV)/.stamp-test system-deps .venv-peer/.stamp
-	$(PY) benchmarks/peer_mnist.py --peer-python .venv-peer/bin/python $(BENCH_ARGS_$(SCALE)) \
-	  --out results/$(SCALE)/bench_peer_mnist.json
+# ---------------------------------------------------------------- the paper
 
-BENCH_ARGS_smoke := --n 2000 --repeats 1
-BENCH_ARGS_paper := --n 24000 --repeats 5
+# Rewritten only when a parameter changes, so notebooks rerun only then.
+$(PARAMS): FORCE
+	@mkdir -p $(@D)
+	@echo "backend=$(BACKEND)" | cmp -s - $@ || echo "backend=$(BACKEND)" > $@
+
+# A notebook reruns when it, the package source or its parameters change.
+results/$(SCALE)/%.json: notebooks/%.ipynb $(PKG_SRC) $(PARAMS) | $(VENV)/.stamp system-deps-test
+	$(PY) -m pixelflow.notebooks run $< --scale $(SCALE) --backend $(BACKEND)
+
+# The speed notebook also reads the benchmark files.
+results/$(SCALE)/05_speedups.json: $(wildcard results/bench*.json)
+
+$(TABLES): $(RESULTS)
+	rm -rf paper/generated
+	$(PY) -m pixelflow.latex results/$(SCALE) paper/generated --figures ../figures/$(SCALE)
+	touch $@
+
+$(PDF): paper/pixelflow.tex paper/references.bib $(TABLES) | system-deps-paper
+	cd paper && latexmk -pdf -g -interaction=nonstopmode -halt-on-error -quiet pixelflow.tex
+	@echo "built $(PDF) from the $(SCALE) results"
+
+paper: $(VENV)/.stamp $(PDF)
+
+notebooks-refresh: $(VENV)/.stamp
+	$(PY) -m pixelflow.notebooks refresh $(NOTEBOOKS)
+
+clean-paper:
+	rm -rf paper/generated
+	cd paper && latexmk -C -quiet pixelflow.tex 2>/dev/null || true
+
+# ---------------------------------------------------------------- benchmarks
 
 # Side-by-side speed against pixelflow-rc 0.3.0, installed into a throwaway
 # environment (both packages import as `pixelflow`, so they cannot share one).
@@ -57,8 +106,10 @@ BENCH_ARGS_paper := --n 24000 --repeats 5
 	.venv-peer/bin/python -m pip install -q pixelflow-rc==0.3.0
 	touch $@
 
-bench-peer: $(VENV)/.stamp-test .venv-peer/.stamp
+bench-peer: $(VENV)/.stamp .venv-peer/.stamp
 	$(PY) benchmarks/peer_mnist.py --peer-python .venv-peer/bin/python
 
 clean-venv:
 	rm -rf $(VENV) .venv-peer
+
+FORCE:

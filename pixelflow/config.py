@@ -63,7 +63,7 @@ class ReservoirConfig:
         divide ``height`` and ``width``.
     chunk_size : int or None
         Samples evolved together; ``None`` picks a size whose working set is
-        about 64 MiB. Features do not depend on it.
+        about 16 MiB (cache-friendly). Features do not depend on it.
     """
 
     width: int = 64

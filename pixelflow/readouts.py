@@ -276,6 +276,39 @@ def _column_moments(X, chunk_rows):
     return mean, m2
 
 
+def _dual_kernel(X, mean, scale, chunk_rows):
+    """Upper triangle of ``Z Z^T`` for ``Z = (X - mean) / scale``, built block by block.
+
+    Returns the kernel (float64, Fortran order, ready for the in-place
+    Cholesky) and the ``block(start)`` function that makes the rows of Z.
+    """
+    n = X.shape[0]
+    starts = range(0, n, chunk_rows)
+
+    def block(start):
+        z = np.array(X[start : start + chunk_rows], dtype=np.float64)
+        z -= mean
+        z /= scale
+        return z
+
+    kernel = np.empty((n, n), dtype=np.float64, order="F")
+    # Only the upper triangle is read by the Cholesky factorisation, so each
+    # off-diagonal block pair is computed once.
+    for i in starts:
+        zi = block(i)
+        i_stop = i + zi.shape[0]
+        for j in starts:
+            if j >= i:
+                break
+            zj = block(j)
+            kernel[j : j + zj.shape[0], i:i_stop] = zj @ zi.T
+            # Drop the block before the next is cast, so at most two exist.
+            del zj
+        kernel[i:i_stop, i:i_stop] = zi @ zi.T
+        del zi
+    return kernel, block
+
+
 def _ridge_dual(X, Y, alpha, fit_intercept, standardize, chunk_rows=None):
     """Solve ridge in kernel form ``(Z Z^T + alpha I) A = Y``, ``W = Z^T A``.
 
@@ -295,34 +328,12 @@ def _ridge_dual(X, Y, alpha, fit_intercept, standardize, chunk_rows=None):
         scale = np.ones(n_features)
     y_offset = Y.mean(axis=0) if fit_intercept else np.zeros(Y.shape[1])
 
-    starts = range(0, n_samples, chunk_rows)
-
-    def block(start):
-        z = np.array(X[start : start + chunk_rows], dtype=np.float64)
-        z -= mean
-        z /= scale
-        return z
-
-    kernel = np.empty((n_samples, n_samples), dtype=np.float64, order="F")
-    # Only the upper triangle is read by the Cholesky factorisation, so each
-    # off-diagonal block pair is computed once.
-    for i in starts:
-        zi = block(i)
-        i_stop = i + zi.shape[0]
-        for j in starts:
-            if j >= i:
-                break
-            zj = block(j)
-            kernel[j : j + zj.shape[0], i:i_stop] = zj @ zi.T
-            # Drop the block before the next is cast, so at most two exist.
-            del zj
-        kernel[i:i_stop, i:i_stop] = zi @ zi.T
-        del zi
+    kernel, block = _dual_kernel(X, mean, scale, chunk_rows)
     dual_coef = _cholesky_solve_inplace(kernel, Y - y_offset, alpha, "kernel")
     del kernel
 
     coef_z = np.zeros((n_features, Y.shape[1]))
-    for i in starts:
+    for i in range(0, n_samples, chunk_rows):
         zi = block(i)
         coef_z += zi.T @ dual_coef[i : i + zi.shape[0]]
     coef = coef_z.T / scale

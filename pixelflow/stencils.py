@@ -110,6 +110,12 @@ LAPLACIAN_9 = ((1 / 4, 2 / 4, 1 / 4), (2 / 4, -12 / 4, 2 / 4), (1 / 4, 2 / 4, 1 
 def perceive(x, boundary: str, xp):
     """Per-channel identity, Sobel-x, Sobel-y and 9-point Laplacian.
 
+    The three filters are evaluated in separable form: Sobel is a ``[1, 2, 1]``
+    smoothing along one axis times a central difference along the other, and
+    ``LAPLACIAN_9`` is ``([1, 2, 1] ⊗ [1, 2, 1] - 16 δ) / 4``, which shares the
+    smoothing passes (same values as :func:`correlate3x3` with the kernels
+    above, to rounding).
+
     Parameters
     ----------
     x : array, shape (N, C, H, W)
@@ -119,8 +125,14 @@ def perceive(x, boundary: str, xp):
     array, shape (N, 4 * C, H, W)
         Channel blocks ordered ``[identity, sobel_x, sobel_y, laplacian]``.
     """
+    n, c, h, w = x.shape
     p = pad1(x, boundary, xp)
-    return xp.concatenate(
-        [x] + [correlate3x3(x, k, boundary, xp, padded=p) for k in (SOBEL_X, SOBEL_Y, LAPLACIAN_9)],
-        axis=1,
-    )
+    smooth_rows = p[..., :-2, :] + 2 * p[..., 1:-1, :] + p[..., 2:, :]  # (N, C, H, W + 2)
+    smooth_cols = p[..., :, :-2] + 2 * p[..., :, 1:-1] + p[..., :, 2:]  # (N, C, H + 2, W)
+    out = xp.empty((n, 4 * c, h, w), dtype=x.dtype)
+    out[:, :c] = x
+    out[:, c : 2 * c] = (smooth_rows[..., 2:] - smooth_rows[..., :-2]) * (1 / 8)
+    out[:, 2 * c : 3 * c] = (smooth_cols[..., 2:, :] - smooth_cols[..., :-2, :]) * (1 / 8)
+    both = smooth_rows[..., :-2] + 2 * smooth_rows[..., 1:-1] + smooth_rows[..., 2:]
+    out[:, 3 * c :] = (both - 16 * x) * 0.25
+    return out

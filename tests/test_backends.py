@@ -25,15 +25,65 @@ def _cuda_usable() -> str | None:
 CUDA_SKIP = _cuda_usable()
 
 
-def test_cpu_and_numpy_agree_exactly(rng):
-    X = rng.random((9, 20, 20))
-    for rule, channels, params in RULES:
-        cfg = ReservoirConfig(width=16, height=16, channels=channels, steps=3, rule=rule, rule_params=params, record="all")
-        np.testing.assert_array_equal(Reservoir(cfg, backend="cpu").transform(X), Reservoir(cfg, backend="numpy").transform(X))
+CPU_CASES = [
+    ("wave", 4, {}, {}),
+    ("wave", 5, {"boundary": "absorbing", "sponge": 3, "clip": 0.0}, {"record": "all", "pool": 2}),
+    ("wave", 6, {"c": 0.3, "damping": 0.9}, {"input_encoding": "phase"}),
+    ("diffusion_reaction", 4, {}, {"record": (0, 2, 5)}),
+    ("diffusion_reaction", 5, {"input_species": "u", "boundary": "zero"}, {"pool": 4}),
+    ("diffusion_reaction", 6, {"feed": 0.03, "kill": 0.05}, {"input_encoding": "phase", "record": "all"}),
+    ("life_like", 3, {"rule": "B36/S23", "threshold": 0.4}, {"record": "all"}),
+    ("life_like", 2, {"boundary": "zero"}, {"pool": 2}),
+    ("random_nca", 6, {}, {"record": "all", "pool": 2}),
+    ("random_nca", 4, {"gain": 2.0, "leak": 0.3, "boundary": "zero"}, {"input_encoding": "project"}),
+]
 
 
-def test_numpy_backend_describes_itself():
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("rule, channels, params, extra", CPU_CASES)
+def test_fused_cpu_kernels_match_numpy(rng, rule, channels, params, extra, dtype):
+    X = rng.random((13, 20, 20))
+    cfg = ReservoirConfig(width=16, height=16, channels=channels, steps=5, rule=rule, rule_params=params,
+                          dtype=dtype, chunk_size=4, **extra)
+    fused = Reservoir(cfg, backend="cpu")
+    assert fused.backend.fused_kernel(fused._rule) is not None
+    np.testing.assert_allclose(fused.transform(X), Reservoir(cfg, backend="numpy").transform(X), atol=1e-5, rtol=0)
+
+
+def test_fused_cpu_handles_rgb_and_speed_fields(rng):
+    X = rng.random((5, 16, 16, 3))
+    speed = 0.2 + 0.4 * rng.random((16, 16))
+    cfg = ReservoirConfig(width=16, height=16, channels=7, steps=6, rule="wave", rule_params={"c": speed}, record="all")
+    np.testing.assert_allclose(Reservoir(cfg, backend="cpu").transform(X),
+                               Reservoir(cfg, backend="numpy").transform(X), atol=1e-5, rtol=0)
+
+
+def test_fused_cpu_rows_do_not_depend_on_batch(rng):
+    X = rng.random((9, 16, 16))
+    cfg = ReservoirConfig(width=16, height=16, channels=6, steps=3, rule="random_nca", record="all")
+    full = Reservoir(cfg, backend="cpu").transform(X)
+    np.testing.assert_array_equal(full[4], Reservoir(cfg, backend="cpu").transform(X[4:5])[0])
+
+
+def test_user_rules_and_overridden_builtins_use_the_numpy_path(rng):
+    from pixelflow import register_rule, unregister_rule
+    from pixelflow.rules import get_rule
+
+    original = get_rule("wave")
+    register_rule("wave", lambda s, ctx: s * 0.5, overwrite=True)
+    try:
+        res = Reservoir(ReservoirConfig(width=8, height=8, channels=2, steps=1, rule="wave"), backend="cpu")
+        assert res.backend.fused_kernel(res._rule) is None
+        X = rng.random((2, 8, 8))
+        np.testing.assert_allclose(res.transform(X), Reservoir(res.config, backend="numpy").transform(X))
+    finally:
+        register_rule(original, overwrite=True)
+    assert Reservoir(ReservoirConfig(rule="wave"), backend="cpu").backend.fused_kernel(get_rule("wave")) is not None
+
+
+def test_backends_describe_their_device():
     assert "numpy" in get_backend("numpy").describe()
+    assert "numba" in get_backend("cpu").describe()
 
 
 @pytest.mark.skipif(CUDA_SKIP is None, reason="CuPy with a CUDA device is present")

@@ -11,18 +11,19 @@ from pixelflow.reservoir import avg_pool
 RULES = [("wave", 4), ("diffusion_reaction", 4), ("life_like", 3), ("random_nca", 6)]
 
 
-def make(rule="wave", channels=4, **kw):
+def make(rule="wave", channels=4, backend="cpu", **kw):
     kw.setdefault("width", 16)
     kw.setdefault("height", 16)
     kw.setdefault("steps", 4)
-    return Reservoir(ReservoirConfig(channels=channels, rule=rule, **kw))
+    return Reservoir(ReservoirConfig(channels=channels, rule=rule, **kw), backend=backend)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
 @pytest.mark.parametrize("rule, channels", RULES)
 @pytest.mark.parametrize("encoding", ["tile", "phase", "project"])
-def test_rows_do_not_depend_on_batch_or_chunk(rng, rule, channels, encoding):
+def test_rows_do_not_depend_on_batch_or_chunk(rng, rule, channels, encoding, backend):
     X = rng.random((23, 28, 28)).astype(np.float32)
-    kw = dict(rule=rule, channels=channels, input_encoding=encoding, record="all", pool=2)
+    kw = dict(rule=rule, channels=channels, input_encoding=encoding, record="all", pool=2, backend=backend)
     full = make(chunk_size=5, **kw).transform(X)
     assert full.shape == (23, 5 * channels * 8 * 8) and full.dtype == np.float32
     np.testing.assert_array_equal(full, make(chunk_size=23, **kw).transform(X))
@@ -75,7 +76,7 @@ def test_record_and_pool_layout(rng):
 
 def test_default_features_are_the_final_state(rng):
     X = rng.random((2, 16, 16))
-    res = make("wave", 4)
+    res = make("wave", 4, backend="numpy")  # states() always runs the numpy step loop
     np.testing.assert_array_equal(res.transform(X), res.states(X)[:, -1].reshape(2, -1))
 
 
@@ -181,7 +182,7 @@ def test_invalid_configs(kwargs, exc, match):
 
 
 def test_unknown_backend_lists_valid_ones():
-    with pytest.raises(ValueError, match="valid: cpu, cuda, numpy"):
+    with pytest.raises(ValueError, match="valid: cpu, cuda, moderngl, numpy"):
         Reservoir(ReservoirConfig(), backend="opencl")
 
 

@@ -5,7 +5,13 @@ A backend is chosen by name in ``Reservoir(config, backend=...)``:
 ``"numpy"``
     The reference: the batched rule functions on numpy arrays.
 ``"cpu"``
-    The default CPU backend; currently the batched numpy path.
+    The default: fused, multi-threaded numba kernels for the built-in rules
+    (each sample evolved through all steps while in cache); other rules run
+    on the numpy path.
+``"moderngl"``
+    Batched OpenGL fragment shaders through a headless EGL context (needs
+    ``pip install 'pixelflow[gl]'``; on Linux without a GPU, Mesa's llvmpipe
+    via Debian's ``libegl1 libegl-mesa0 libgl1-mesa-dri``).
 ``"cuda"``
     The same rule functions on CuPy arrays (needs ``pip install 'pixelflow[cuda]'``
     and an NVIDIA GPU).

@@ -23,6 +23,17 @@ class ArrayBackend:
 
     name: str
     xp: Any
+    kernels: str | None = None
+
+    def fused_kernel(self, rule):
+        """A fused kernel that replaces the step loop for ``rule``, or None.
+
+        ``kernels`` names a module with a ``fused_kernel(rule)`` function
+        returning ``run(drive, ctx, record_steps, pool, out)`` or None.
+        """
+        if self.kernels is None:
+            return None
+        return importlib.import_module(self.kernels).fused_kernel(rule)
 
     def asarray(self, x, dtype=None):
         """Host array -> backend array (one transfer for a GPU)."""
@@ -34,6 +45,10 @@ class ArrayBackend:
 
     def describe(self) -> str:
         """Device description for provenance records."""
+        if self.kernels is not None:
+            module = importlib.import_module(self.kernels)
+            if hasattr(module, "describe"):
+                return module.describe()
         if self.xp is np:
             return f"numpy {np.__version__} (CPU)"
         dev = self.xp.cuda.Device()
@@ -64,6 +79,10 @@ def _numpy(name: str) -> ArrayBackend:
     return ArrayBackend(name, np)
 
 
+def _cpu(name: str) -> ArrayBackend:
+    return ArrayBackend(name, np, kernels="pixelflow.backends.cpu")
+
+
 def _cupy(name: str) -> ArrayBackend:
     try:
         cupy = importlib.import_module("cupy")
@@ -80,7 +99,21 @@ def _cupy(name: str) -> ArrayBackend:
     return ArrayBackend(name, cupy)
 
 
-_FACTORIES = {"numpy": _numpy, "cpu": _numpy, "cuda": _cupy}
+def _gl(name: str) -> ArrayBackend:
+    try:
+        importlib.import_module("moderngl")
+    except ImportError as exc:
+        raise ImportError(
+            "backend 'moderngl' needs moderngl: pip install 'pixelflow[gl]'; a headless Linux machine also "
+            "needs EGL and Mesa: apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri"
+        ) from exc
+    from pixelflow.backends.gl.context import check_available
+
+    check_available()  # RuntimeError naming the Debian packages when no EGL / OpenGL 3.3 context can be made
+    return ArrayBackend(name, np, kernels="pixelflow.backends.gl")
+
+
+_FACTORIES = {"numpy": _numpy, "cpu": _cpu, "cuda": _cupy, "moderngl": _gl}
 
 
 def available_backends() -> list[str]:

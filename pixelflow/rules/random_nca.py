@@ -57,6 +57,7 @@ def init(drive, ctx: StepContext):
     init=init,
     build=build,
     input_capacity=lambda channels: 1 << 30,
+    working_copies=40,  # the 4C-channel perception and its smoothing passes
 )
 def random_nca(state, ctx: StepContext):
     """Fixed random neural CA with leaky tanh update and input re-injection."""

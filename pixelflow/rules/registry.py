@@ -79,6 +79,9 @@ class Rule:
     min_channels : int
     input_capacity : callable ``(channels) -> int``
         How many input channels a state of ``channels`` channels can take.
+    working_copies : int
+        About how many state-sized arrays a step keeps alive; sizes the
+        automatic chunk so a chunk's working set stays in cache.
     doc : str
     """
 
@@ -89,6 +92,7 @@ class Rule:
     build: BuildFn | None = None
     min_channels: int = 1
     input_capacity: Callable[[int], int] = lambda channels: channels
+    working_copies: int = 12
     doc: str = ""
 
     def resolve(self, given: Mapping[str, Any] | None) -> Params:
@@ -117,6 +121,7 @@ def register_rule(
     build: BuildFn | None = None,
     min_channels: int = 1,
     input_capacity: Callable[[int], int] | None = None,
+    working_copies: int = 12,
     doc: str = "",
     overwrite: bool = False,
 ):
@@ -132,7 +137,7 @@ def register_rule(
     params : mapping, optional
         Parameter declarations. A plain value instead of a :class:`Param` is
         taken as the default, with its type enforced.
-    init, build, min_channels, input_capacity, doc
+    init, build, min_channels, input_capacity, working_copies, doc
         See :class:`Rule`.
     overwrite : bool
         Replace an existing rule of the same name (built-ins included);
@@ -166,6 +171,7 @@ def register_rule(
             build=build,
             min_channels=min_channels,
             input_capacity=input_capacity or (lambda channels: channels),
+            working_copies=working_copies,
             doc=doc or (fn.__doc__ or "").strip(),
         )
         return _add(rule, overwrite)

@@ -1,0 +1,106 @@
+"""Batched OpenGL fragment-shader kernels (``backend="moderngl"``) for the built-in rules.
+
+One headless OpenGL ≥ 3.3 core context (EGL) is created on first use and
+reused by every chunk and every reservoir. A chunk of samples is packed into
+texture atlases: tiles of H×W cells laid out in one big RGBA32F texture, four
+planes per texel (see :mod:`pixelflow.backends.gl.atlas`). Each step is one
+full-screen draw over the whole atlas, ping-ponging between two sets of
+float32 textures; every neighbour lookup is wrapped, clamped or zeroed within
+its own tile, so samples never bleed into each other. Only the recorded steps
+are read back, and pooling runs on the host with
+:func:`pixelflow.reservoir.avg_pool`, so it matches the numpy path exactly.
+
+* ``wave``, ``diffusion_reaction``, ``life_like``: the planes of a state do
+  not couple, so a batch is a stack of ``N × planes`` independent planes
+  (amplitude + velocity, U + V through two render targets; boards), and one
+  draw per step advances all of them.
+* ``random_nca``: channels couple, so the atlas holds one tile per (sample,
+  group of four channels); each fragment reads the neighbourhoods of all
+  group tiles of its sample and mixes them (one draw per step).
+
+GL computes in float32, so a ``dtype="float64"`` reservoir runs the batched
+numpy path inside the same call. So do configurations beyond the driver's
+limits (a grid larger than the largest texture; random-NCA weights larger than
+a uniform block, about 60 channels at 64 KiB) and processes forked after the
+context was created (a driver does not survive fork; start worker processes
+with ``spawn`` or ``forkserver``). A rule without a shader here (a
+user-defined one, or a built-in name re-registered by the user) gets no
+kernel, and ``Reservoir`` uses the numpy path.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+
+import numpy as np
+
+from pixelflow.rules import diffusion_reaction, life_like, random_nca, wave
+
+_KERNEL_MODULES = {
+    "wave": "wave",
+    "diffusion_reaction": "gray_scott",
+    "life_like": "life",
+    "random_nca": "random_nca",
+}
+
+# The (step, init, build) functions the shaders were written against: a rule
+# re-registered under a built-in name with any of them replaced gets no kernel.
+_BUILTINS = {
+    "wave": (wave.wave, wave.init, wave.build),
+    "diffusion_reaction": (diffusion_reaction.diffusion_reaction, diffusion_reaction.init, diffusion_reaction.build),
+    "life_like": (life_like.life_like, None, life_like.build),
+    "random_nca": (random_nca.random_nca, random_nca.init, random_nca.build),
+}
+
+
+_WARNED: set = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _WARNED:
+        _WARNED.add(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+def fused_kernel(rule):
+    """The GL ``run(drive, ctx, record_steps, pool, out)`` for ``rule``, or None to use the numpy path."""
+    module = _KERNEL_MODULES.get(rule.name)
+    if module is None:
+        return None
+    step, init, build = _BUILTINS[rule.name]
+    if rule.step is not step or rule.init is not init or rule.build is not build:
+        return None
+    kernel = importlib.import_module(f"pixelflow.backends.gl.{module}").run
+
+    def run(drive, ctx, record_steps, pool, out):
+        """Evolve ``drive`` (N, C_in, H, W) on the GPU; write the recorded, pooled features into ``out``."""
+        from pixelflow.backends.gl.context import ForkedProcess, get_gl, lock
+        from pixelflow.backends.gl.runner import Unsupported, numpy_path
+
+        drive = np.asarray(drive)
+        record_steps = tuple(sorted(record_steps))
+        if drive.dtype != np.float32 or not out.flags.c_contiguous:
+            numpy_path(rule, drive, ctx, record_steps, pool, out)
+            return
+        with lock():
+            try:
+                gl = get_gl()
+            except ForkedProcess as exc:
+                _warn_once(str(exc) + "; running the numpy path in this process")
+                numpy_path(rule, drive, ctx, record_steps, pool, out)
+                return
+            try:
+                with gl.ctx:  # current in this thread for the call
+                    kernel(gl, np.ascontiguousarray(drive), ctx, record_steps, pool, out)
+            except Unsupported:
+                numpy_path(rule, drive, ctx, record_steps, pool, out)
+
+    return run
+
+
+def describe() -> str:
+    """The OpenGL driver and device the kernels run on (for provenance)."""
+    from pixelflow.backends.gl.context import get_gl
+
+    return f"moderngl: {get_gl().describe()}"

@@ -1,0 +1,1 @@
+"""Figures for the workbook's notebooks, one module per topic (matplotlib)."""

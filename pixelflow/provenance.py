@@ -1,0 +1,78 @@
+"""Where a number came from: code version, packages, machine and device."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.metadata
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+PACKAGES = ("pixelflow", "numpy", "scipy", "scikit-learn", "scikit-fmm", "torch", "cupy-cuda13x", "cupy-cuda12x",
+            "moderngl", "papermill", "matplotlib")
+
+
+def _git(*args: str, cwd: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def git_state(root: Path | None = None) -> dict:
+    """Commit hash and whether the working tree had uncommitted changes to tracked files."""
+    root = Path(root or Path(__file__).resolve().parent.parent)
+    commit = _git("rev-parse", "HEAD", cwd=root)
+    dirty = _git("status", "--porcelain", "--untracked-files=no", cwd=root)
+    return {"commit": commit, "dirty": None if dirty is None else bool(dirty)}
+
+
+def package_versions(names=PACKAGES) -> dict:
+    """Installed versions of the packages that can change a result (absent ones omitted)."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name, from /proc/cpuinfo where available."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def collect(backend=None) -> dict:
+    """Provenance for a results file.
+
+    Parameters
+    ----------
+    backend : ArrayBackend or str, optional
+        The backend the numbers were computed on; its device is described.
+    """
+    info = {
+        "git": git_state(),
+        "packages": package_versions(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    if backend is not None:
+        from pixelflow.backends import get_backend
+
+        b = get_backend(backend)
+        info["backend"] = b.name
+        info["device"] = b.describe()
+    return info

@@ -1,0 +1,97 @@
+"""The results record a notebook writes: metrics, tables and provenance.
+
+>>> rec = ResultsRecord("01_mnist", scale="smoke", parameters={"seed": 0})   # doctest: +SKIP
+>>> with rec.timer("transform"):                                              # doctest: +SKIP
+...     F = reservoir.transform(X)
+>>> rec.metrics["test_accuracy"] = 0.97                                       # doctest: +SKIP
+>>> rec.add_table("mnist_main", caption="...", columns=[...], rows=[...])     # doctest: +SKIP
+>>> rec.save()                                                                # doctest: +SKIP
+
+Tables are stored as data (column formats plus raw cell values), so the
+paper's LaTeX is generated from the record (:mod:`pixelflow.latex`) and never
+typed by hand.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pixelflow import provenance
+from pixelflow.outputs import check_scale, results_path, write_json
+
+
+def column(name: str, fmt: str | None = None, align: str | None = None) -> dict:
+    """A table column: header ``name``, number format (e.g. ``".2f"``) and LaTeX alignment."""
+    return {"name": name, "format": fmt, "align": align or ("r" if fmt else "l")}
+
+
+class ResultsRecord:
+    """Collects what one notebook run produced and writes it atomically.
+
+    Parameters
+    ----------
+    notebook : str
+        Notebook name without extension, e.g. ``"01_mnist"``.
+    scale : {"smoke", "paper"}
+    parameters : dict
+        The papermill parameters of the run.
+    """
+
+    def __init__(self, notebook: str, scale: str, parameters: dict[str, Any]):
+        self.notebook = notebook
+        self.scale = check_scale(scale)
+        self.parameters = dict(parameters)
+        self.metrics: dict[str, Any] = {}
+        self.tables: dict[str, dict] = {}
+        self.data: list[dict] = []
+        self.wall_time_s: dict[str, float] = {}
+        self.presets: dict[str, Any] = {}
+        self._started = time.perf_counter()
+
+    def add_data(self, dataset, role: str | None = None) -> None:
+        """Record a dataset's provenance (split, sizes, file hashes)."""
+        meta = dict(getattr(dataset, "meta", dataset))
+        if role:
+            meta["role"] = role
+        self.data.append(meta)
+
+    @contextmanager
+    def timer(self, name: str):
+        """Accumulate the wall time of a block under ``name``."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.wall_time_s[name] = self.wall_time_s.get(name, 0.0) + time.perf_counter() - t0
+
+    def add_table(self, name: str, *, caption: str, columns: list[dict], rows: list[list], label: str | None = None) -> None:
+        """Add a table for the paper.
+
+        Cells are raw values: numbers are formatted with their column's
+        format, ``[mean, std]`` pairs become ``mean ± std``, ``None`` a dash.
+        """
+        width = len(columns)
+        for i, row in enumerate(rows):
+            if len(row) != width:
+                raise ValueError(f"table {name!r}: row {i} has {len(row)} cells, expected {width}")
+        self.tables[name] = {"caption": caption, "label": label or f"tab:{name}", "columns": columns, "rows": rows}
+
+    def as_dict(self, backend=None) -> dict:
+        return {
+            "notebook": self.notebook,
+            "scale": self.scale,
+            "parameters": self.parameters,
+            "metrics": self.metrics,
+            "tables": self.tables,
+            "data": self.data,
+            "presets": self.presets,
+            "wall_time_s": {**self.wall_time_s, "total": time.perf_counter() - self._started},
+            "provenance": provenance.collect(backend),
+        }
+
+    def save(self, backend=None) -> Path:
+        """Write ``results/<scale>/<notebook>.json`` atomically and return its path."""
+        return write_json(results_path(self.notebook, self.scale), self.as_dict(backend))

@@ -1,0 +1,72 @@
+"""The table generator turns a results file into the expected LaTeX rows."""
+
+import json
+
+import pytest
+
+from pixelflow.latex import escape, format_cell, render_table, write_tables
+from pixelflow.results import column
+
+
+def test_escape_special_characters():
+    assert escape("50% of a_b & c#1 {x} $5") == r"50\% of a\_b \& c\#1 \{x\} \$5"
+
+
+@pytest.mark.parametrize("value, fmt, expected", [
+    (97.1234, ".2f", "97.12"),
+    ([97.1234, 0.0567], ".2f", r"$97.12 \pm 0.06$"),
+    (None, ".2f", "--"),
+    (float("nan"), ".3f", "--"),
+    ("wave_abs", None, r"wave\_abs"),
+    (4096, None, "4096"),
+    (True, None, "True"),
+])
+def test_format_cell(value, fmt, expected):
+    assert format_cell(value, fmt) == expected
+
+
+def test_render_table_rows_and_structure():
+    table = {
+        "caption": "MNIST 14k-train prefix / 10k test",
+        "label": "tab:01_mnist_peer",
+        "columns": [column("Method"), column("Test acc. (%)", ".2f"), column("Features", None, "r")],
+        "rows": [["raw ridge", 85.987, 784], ["random_nca", [97.05, 0.104], 4096]],
+    }
+    tex = render_table(table)
+    lines = tex.splitlines()
+    assert r"\begin{tabular}{lrr}" in lines
+    assert r"Method & Test acc. (\%) & Features \\" in lines
+    assert r"raw ridge & 85.99 & 784 \\" in lines
+    assert r"random\_nca & $97.05 \pm 0.10$ & 4096 \\" in lines
+    assert lines.index(r"\toprule") < lines.index(r"\midrule") < lines.index(r"\bottomrule")
+    assert r"\caption{MNIST 14k-train prefix / 10k test}" in lines and r"\label{tab:01_mnist_peer}" in lines
+
+
+def _record(tmp_path, name, tables, commit="abc1234567890"):
+    rec = {"notebook": name, "scale": "smoke", "tables": tables, "provenance": {"git": {"commit": commit}}}
+    (tmp_path / f"{name}.json").write_text(json.dumps(rec))
+
+
+def test_write_tables_from_results_files(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    t = {"caption": "c", "label": "tab:x", "columns": [column("A"), column("B", ".1f")], "rows": [["a", 1.25]]}
+    _record(results, "01_mnist", {"01_mnist_peer": t})
+    _record(results, "04_eikonal", {"04_eikonal_errors": dict(t, label="tab:y")})
+    (results / "notes.json").write_text("{}")  # a JSON without tables is ignored
+    out = tmp_path / "generated"
+    written = write_tables(results, out)
+    assert sorted(p.name for p in written) == ["01_mnist_peer.tex", "04_eikonal_errors.tex"]
+    assert r"a & 1.2 \\" in (out / "01_mnist_peer.tex").read_text()
+    scale = (out / "scale.tex").read_text()
+    assert r"\newcommand{\pfscale}{smoke}" in scale
+    assert r"\newcommand{\pfcommit}{abc1234567}" in scale
+    assert r"\newcommand{\pffigdir}{../figures/smoke}" in scale
+
+
+def test_a_table_name_belongs_to_one_notebook(tmp_path):
+    t = {"caption": "c", "label": "tab:x", "columns": [column("A")], "rows": [["a"]]}
+    _record(tmp_path, "01_a", {"shared": t})
+    _record(tmp_path, "02_b", {"shared": t})
+    with pytest.raises(ValueError, match="more than one notebook"):
+        write_tables(tmp_path, tmp_path / "out")

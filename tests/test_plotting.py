@@ -1,0 +1,68 @@
+"""The notebooks' figures: each function returns a Figure with the expected panels."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from pixelflow import ReservoirConfig, register_rule, unregister_rule  # noqa: E402
+from pixelflow.eikonal import reference_arrival_times, wave_arrival_times  # noqa: E402
+from pixelflow.outputs import repository_root  # noqa: E402
+from pixelflow.plotting.eikonal import plot_error_maps, plot_profiles, relative_error  # noqa: E402
+from pixelflow.plotting.gallery import builtin_rules, evolve, plot_rule_gallery  # noqa: E402
+from pixelflow.plotting.speed import plot_backends, plot_scaling  # noqa: E402
+from pixelflow.speed import load_benchmarks  # noqa: E402
+
+
+def _images(fig):
+    return sum(len(ax.images) for ax in fig.axes)
+
+
+def test_builtin_rules_leave_out_user_rules():
+    register_rule("user_identity_for_test", lambda state, ctx: state, overwrite=True)
+    try:
+        names = builtin_rules()
+    finally:
+        unregister_rule("user_identity_for_test")
+    assert set(names) >= {"wave", "diffusion_reaction", "life_like", "random_nca"}
+    assert "user_identity_for_test" not in names
+
+
+def test_gallery_has_a_row_per_rule_and_a_column_per_time():
+    digit = np.zeros((12, 12), dtype=np.float32)
+    digit[3:9, 5:7] = 1.0
+    configs = {"wave": ReservoirConfig(16, 16, 2, 4, "wave"), "life_like": ReservoirConfig(16, 16, 1, 4, "life_like")}
+    traj = evolve(configs, digit)
+    assert traj["wave"].shape == (5, 2, 16, 16) and traj["life_like"].shape == (5, 1, 16, 16)
+    fig = plot_rule_gallery(traj, times=(0, 2, 4), channel={"wave": 0})
+    assert isinstance(fig, Figure) and len(fig.axes) == 6 and _images(fig) == 6
+    assert _images(plot_rule_gallery(traj)) == 10  # every step by default
+    with pytest.raises(ValueError, match="times"):
+        plot_rule_gallery(traj, times=(0, 5))
+
+
+def test_eikonal_figures():
+    speed = np.ones((16, 16))
+    src = (7.5, 7.5)
+    case = {"name": "16x16", "reference": reference_arrival_times(speed, src),
+            "times": wave_arrival_times(speed, src).times, "source": src}
+    fig = plot_error_maps([case, case])
+    assert _images(fig) == 6
+    assert sum(ax.get_label() == "<colorbar>" for ax in fig.axes) == 4  # times and error, per row
+    assert len(plot_profiles([case, case, case]).axes) == 3
+    rel = relative_error(np.array([1.0, 2.0, np.nan]), np.array([1.0, 1.0, 1.0]))
+    assert rel[0] == 0 and rel[1] == 1 and np.isnan(rel[2])
+
+
+def test_speed_figures():
+    rows = load_benchmarks(repository_root() / "results")
+    fig = plot_backends(rows)
+    assert len(fig.axes) == 1 and len(fig.axes[0].patches) == len(rows)
+    sweep = [dict(implementation="pixelflow", backend="cpu", rule="wave", grid=g, channels=4, steps=4, batch=b,
+                  samples_per_s=1e5 / g / g * b ** 0.1, cell_updates_per_s=1e5 * 16 * b ** 0.1, device="CPU")
+             for g in (16, 32) for b in (8, 64)]
+    fig = plot_scaling(sweep)
+    assert len(fig.axes) == 2 and [len(ax.lines) for ax in fig.axes] == [2, 2]

@@ -1,0 +1,310 @@
+"""Tests for pixelflow.protocol (validation search, selection, evaluation) and its figures."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from numpy.testing import assert_array_equal
+from threadpoolctl import threadpool_limits
+
+from pixelflow import LogisticReadout, ReservoirConfig, RidgeReadout, protocol
+from pixelflow.datasets import digits
+from pixelflow.plotting import classification as plots
+from pixelflow.protocol import (
+    Candidate,
+    best,
+    candidates,
+    evaluate,
+    features,
+    final_table,
+    ridge_grid,
+    search,
+    search_table,
+    steps_curve,
+    text_table,
+    validation_split,
+)
+
+NCA = ReservoirConfig(8, 8, 4, 2, "random_nca", record="all", seed=0)
+WAVE = ReservoirConfig(8, 8, 2, 3, "wave", record="all")
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return digits(seed=0)
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """The reference fits below are tiny; one thread keeps them fast on a busy machine."""
+    with threadpool_limits(limits=1):
+        yield
+
+
+# ---------------------------------------------------------------------------
+# validation_split
+# ---------------------------------------------------------------------------
+
+
+def test_split_is_stratified_disjoint_and_complete(ds):
+    y = ds.y_train
+    fit, val = validation_split(y, 0.2, seed=0)
+    assert np.intersect1d(fit, val).size == 0
+    assert_array_equal(np.sort(np.concatenate([fit, val])), np.arange(y.size))
+    assert abs(val.size - 0.2 * y.size) <= 1
+    for k in np.unique(y):
+        share = np.mean(y[val] == k) / np.mean(y == k)
+        assert 0.85 < share < 1.15, k
+
+
+def test_split_is_deterministic_and_seeded(ds):
+    a = validation_split(ds.y_train, 0.25, seed=3)
+    b = validation_split(ds.y_train.copy(), 0.25, seed=3)
+    c = validation_split(ds.y_train, 0.25, seed=4)
+    assert_array_equal(a[0], b[0]) and assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[1], c[1])
+
+
+@pytest.mark.parametrize("fraction", [0, 1, 1.5, -0.1, float("nan"), "0.2"])
+def test_split_rejects_bad_fraction(fraction):
+    with pytest.raises(ValueError, match="fraction"):
+        validation_split(np.repeat([0, 1], 10), fraction)
+
+
+def test_split_needs_two_per_class():
+    with pytest.raises(ValueError, match="at least 2"):
+        validation_split(np.array([0, 0, 0, 1]), 0.5)
+
+
+# ---------------------------------------------------------------------------
+# search
+# ---------------------------------------------------------------------------
+
+
+def test_search_scores_on_the_validation_split_only(ds, monkeypatch):
+    """Features are only ever computed on rows of X_train, and the accuracy is
+    the one of a readout fitted on the fit rows and scored on the val rows."""
+    seen = []
+    real = protocol.features
+
+    def spy(config, X, backend="cpu"):
+        seen.append(np.asarray(X).copy())
+        return real(config, X, backend)
+
+    monkeypatch.setattr(protocol, "features", spy)
+    X, y = ds.X_train, ds.y_train
+    cands = candidates({"raw": None, "nca": NCA}, ridge_grid([1.0]))
+    rows = search(cands, X, y, val_fraction=0.25, seed=1, progress=False)
+
+    flat_train = {row.tobytes() for row in X.reshape(len(X), -1)}
+    flat_test = {row.tobytes() for row in ds.X_test.reshape(len(ds.X_test), -1)} - flat_train
+    for batch in seen:
+        for row in batch.reshape(len(batch), -1):
+            assert row.tobytes() in flat_train
+            assert row.tobytes() not in flat_test
+
+    fit, val = validation_split(y, 0.25, seed=1)
+    for cand, row in zip(cands, rows):
+        model = RidgeReadout(alpha=1.0, standardize=True).fit(real(cand.config, X[fit]), y[fit])
+        assert row["val_accuracy"] == np.mean(model.predict(real(cand.config, X[val])) == y[val])
+        assert (row["n_fit"], row["n_val"]) == (fit.size, val.size)
+
+
+def test_search_result_does_not_depend_on_test_data(ds):
+    cands = candidates({"raw": None}, ridge_grid([0.1, 10.0]))
+    a = search(cands, ds.X_train, ds.y_train, progress=False)
+    b = search(cands, ds.X_train, ds.y_train, progress=False)
+    assert [r["val_accuracy"] for r in a] == [r["val_accuracy"] for r in b]
+
+
+def test_search_transforms_each_config_once(ds, monkeypatch):
+    calls = []
+    real = protocol.features
+    monkeypatch.setattr(protocol, "features", lambda c, X, b="cpu": calls.append(c) or real(c, X, b))
+    cands = candidates({"nca": NCA, "wave": WAVE}, ridge_grid([0.1, 1.0, 10.0]) + [LogisticReadout(C=0.1)])
+    search(cands, ds.X_train, ds.y_train, progress=False)
+    assert len(calls) == 4  # fit and validation rows of two configs
+    assert [c.rule for c in calls] == ["random_nca", "random_nca", "wave", "wave"]
+
+
+@pytest.mark.parametrize("n_fit", [None, 300], ids=["primal", "dual"])
+@pytest.mark.parametrize("standardize", [True, False])
+def test_ridge_alpha_path_matches_separate_fits(ds, n_fit, standardize, monkeypatch):
+    monkeypatch.setattr(protocol._readouts, "_CHUNK_ROWS", 128)  # several row blocks
+    X = features(WAVE, ds.X_train)  # 512 features
+    fit, val = validation_split(ds.y_train)
+    fit = fit[:n_fit]
+    alphas = [0.01, 1.0, 100.0]
+    shared = protocol._ridge_path([RidgeReadout(alpha=a, standardize=standardize) for a in alphas],
+                                  X[fit], ds.y_train[fit], X[val])
+    for a, (pred, _) in zip(alphas, shared):
+        model = RidgeReadout(alpha=a, standardize=standardize).fit(X[fit], ds.y_train[fit])
+        assert_array_equal(pred, model.predict(X[val]))
+
+
+def test_search_rows_describe_candidates_and_rank_by_validation(ds):
+    cands = candidates({"raw": None, "nca": NCA}, ridge_grid([1e-3, 1.0, 1e4]))
+    rows = search(cands, ds.X_train, ds.y_train, progress=False)
+    assert [r["index"] for r in rows] == list(range(len(cands)))
+    assert sorted(r["rank"] for r in rows) == list(range(1, len(cands) + 1))
+    top = max(rows, key=lambda r: r["val_accuracy"])
+    assert top["rank"] == 1
+    assert best(rows, cands) is cands[top["index"]]
+    nca_rows = [r for r in rows if r["rule"] == "random_nca"]
+    assert best(rows, cands, {"rule": "random_nca"}) is cands[max(nca_rows, key=lambda r: r["val_accuracy"])["index"]]
+    assert best(rows, cands, lambda r: r["rule"] == "raw").config is None
+    r = rows[3]
+    assert (r["rule"], r["steps"], r["channels"], r["record"], r["pool"]) == ("random_nca", 2, 4, "all", 1)
+    assert (r["readout"], r["hyperparameter"], r["value"]) == ("ridge", "alpha", 1e-3)
+    assert r["n_features"] == NCA.n_features
+    assert rows[0]["n_features"] == 64 and rows[0]["rule"] == "raw"
+    assert all(r["transform_s"] >= 0 and r["fit_s"] >= 0 for r in rows)
+    with pytest.raises(ValueError, match="matches"):
+        best(rows, cands, {"rule": "wave"})
+
+
+def test_best_breaks_ties_by_input_order():
+    cands = candidates({"a": None, "b": None}, ridge_grid([1.0]))
+    rows = [{"index": 0, "val_accuracy": 0.5}, {"index": 1, "val_accuracy": 0.5}]
+    assert best(rows, cands) is cands[0]
+
+
+def test_search_rejects_bad_input(ds):
+    with pytest.raises(ValueError, match="at least one"):
+        search([], ds.X_train, ds.y_train)
+    with pytest.raises(TypeError, match="Candidate"):
+        search([NCA], ds.X_train, ds.y_train)
+    with pytest.raises(ValueError, match="same number"):
+        search(candidates({"raw": None}, ridge_grid([1.0])), ds.X_train, ds.y_train[:-1])
+    with pytest.raises(TypeError, match="ReservoirConfig"):
+        Candidate("x", {"rule": "wave"}, RidgeReadout())
+
+
+# ---------------------------------------------------------------------------
+# evaluate
+# ---------------------------------------------------------------------------
+
+
+def test_evaluate_refits_on_full_train_and_reports_per_seed(ds):
+    cand = Candidate("nca", NCA, RidgeReadout(alpha=1.0, standardize=True))
+    out = evaluate(cand, *ds, seeds=(0, 1, 2), progress=False)
+    assert out["seeds"] == [0, 1, 2] and not out["deterministic"]
+    assert len(out["test_accuracy"]) == 3
+    assert out["mean"] == pytest.approx(np.mean(out["test_accuracy"]))
+    assert out["std"] == pytest.approx(np.std(out["test_accuracy"]))
+    assert [c["seed"] for c in out["configs"]] == [0, 1, 2]
+    assert out["n_train"] == len(ds.y_train) and out["n_test"] == len(ds.y_test)
+    # first seed = a fit on all training rows, scored once on the test rows
+    model = RidgeReadout(alpha=1.0, standardize=True).fit(features(NCA, ds.X_train), ds.y_train)
+    pred = model.predict(features(NCA, ds.X_test))
+    assert_array_equal(out["y_pred"], pred)
+    assert out["test_accuracy"][0] == np.mean(pred == ds.y_test)
+
+
+def test_seeds_change_reservoir_features(ds):
+    cand = Candidate("nca", NCA, RidgeReadout())
+    a = features(cand.with_seed(0).config, ds.X_train[:20])
+    b = features(cand.with_seed(1).config, ds.X_train[:20])
+    assert not np.array_equal(a, b)
+    assert cand.with_seed(5).config == dataclasses.replace(NCA, seed=5)
+
+
+def test_seed_free_configs_are_evaluated_once(ds):
+    out = evaluate(Candidate("wave", WAVE, RidgeReadout(alpha=1.0)), *ds, seeds=(0, 1, 2), progress=False)
+    assert out["deterministic"] and out["seeds"] == [0] and out["seeds_requested"] == [0, 1, 2]
+    assert out["std"] == 0.0 and out["mean"] == out["test_accuracy"][0]
+
+
+def test_raw_pixel_candidates(ds):
+    cands = candidates({"raw": None}, ridge_grid([1.0]) + [LogisticReadout(C=0.5)])
+    rows = search(cands, ds.X_train, ds.y_train, progress=False)
+    assert all(r["rule"] == "raw" and r["n_features"] == 64 for r in rows)
+    out = evaluate(best(rows, cands), *ds, seeds=(0, 1), progress=False)
+    assert out["deterministic"] and out["config"] is None and out["seeds"] == []
+    assert out["mean"] > 0.9
+    assert features(None, ds.X_train).shape == (len(ds.X_train), 64)
+
+
+def test_evaluate_rejects_bad_seeds(ds):
+    with pytest.raises(ValueError, match="seeds"):
+        evaluate(Candidate("raw", None, RidgeReadout()), *ds, seeds=(0, 0))
+
+
+# ---------------------------------------------------------------------------
+# steps_curve, tables, figures
+# ---------------------------------------------------------------------------
+
+
+def test_steps_curve_slices_equal_separate_runs(ds, monkeypatch):
+    cfg = dataclasses.replace(NCA, steps=3, record=(1, 3))
+    cand = Candidate("nca", cfg, RidgeReadout(alpha=1.0, standardize=True))
+    curve = steps_curve(cand, ds.X_train, ds.y_train, steps=(1, 3), progress=False)
+    assert [r["steps"] for r in curve] == [1, 3]
+    fit, val = validation_split(ds.y_train)
+    for r in curve:
+        c = dataclasses.replace(cfg, steps=r["steps"], record="final")
+        model = RidgeReadout(alpha=1.0, standardize=True).fit(features(c, ds.X_train[fit]), ds.y_train[fit])
+        assert r["val_accuracy"] == np.mean(model.predict(features(c, ds.X_train[val])) == ds.y_train[val])
+        assert r["n_features"] == c.n_features
+
+
+def test_tables_render(ds):
+    cands = candidates({"raw": None, "wave": WAVE}, ridge_grid([0.1, 10.0]))
+    rows = search(cands, ds.X_train, ds.y_train, progress=False)
+    t = search_table(rows)
+    assert len(t["rows"]) == 2 and len(t["rows"][0]) == len(t["columns"])
+    text = text_table(**t)
+    assert "α ∈ {0.1, 10}" in text and "Val. acc." in text
+    assert [protocol._fmt_value(v) for v in (1e6, 1e-5, 0.5, 10000.0)] == ["1e6", "1e-5", "0.5", "10000"]
+    results = [evaluate(c, *ds, progress=False) for c in (cands[0], cands[2])]
+    f = final_table(results, ["raw pixels", "wave"])
+    assert f["rows"][0][:2] == ["raw pixels", "raw"] and f["rows"][0][4] == "1 (det.)"
+    assert isinstance(f["rows"][0][5], float)
+    v = final_table(results, validation=[0.5, None])
+    assert v["columns"][5]["name"] == "Val. acc. (%)" and v["rows"][0][5] == 50.0 and v["rows"][1][5] is None
+    assert "raw pixels" in text_table(**f)
+    assert text_table([{"name": "a", "format": ".1f"}], [[[1.0, 0.25]], [None]]).splitlines()[2:] == ["1.0 ± 0.2", "-"]
+
+
+def test_figures_are_figures(ds):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 200)
+    pred = np.where(rng.random(200) < 0.8, y, rng.integers(0, 10, 200))
+    cm = plots.confusion_matrix(y, pred, 10)
+    assert cm.sum() == 200 and np.trace(cm) == np.sum(y == pred)
+    rows = [{"index": i, "label": f"c{i}", "rule": r, "val_accuracy": a}
+            for i, (r, a) in enumerate([("raw", 0.8), ("wave", 0.85), ("random_nca", 0.9)])]
+    curves = [{"name": n, "rule": n, "steps": t, "val_accuracy": 0.5 + 0.05 * t} for n in ("wave", "life_like") for t in (0, 1, 2)]
+    results = [{"label": "a", "rule": "wave", "mean": 0.9, "std": 0.01, "input": "gray"},
+               {"label": "a", "rule": "wave", "mean": 0.92, "std": 0.0, "input": "rgb"}]
+    figs = [
+        plots.confusion_figure(y, pred, [str(i) for i in range(10)]),
+        plots.confusion_figure(y, pred, normalize=False),
+        plots.accuracy_vs_steps_figure(curves, baselines={"raw": 0.6}),
+        plots.accuracy_vs_rule_figure(results, group="input"),
+        plots.accuracy_vs_rule_figure(results[:1]),
+        plots.search_results_figure(rows),
+    ]
+    assert all(isinstance(f, Figure) for f in figs)
+
+
+def test_validation_accuracy_lookup(ds):
+    cands = candidates({"raw": None}, ridge_grid([0.1, 10.0]))
+    rows = search(cands, ds.X_train, ds.y_train, progress=False)
+    chosen = best(rows, cands)
+    assert protocol.validation_accuracy(rows, cands, chosen) == max(r["val_accuracy"] for r in rows)
+    with pytest.raises(ValueError, match="not one of"):
+        protocol.validation_accuracy(rows, cands, Candidate("raw", None, RidgeReadout()))
+
+
+def test_blas_threads_option(ds):
+    cands = candidates({"wave": WAVE}, ridge_grid([1.0, 10.0]))
+    a = search(cands, ds.X_train, ds.y_train, progress=False)
+    b = search(cands, ds.X_train, ds.y_train, progress=False, blas_threads=None)
+    assert [r["val_accuracy"] for r in a] == [r["val_accuracy"] for r in b]
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="blas_threads"):
+            search(cands, ds.X_train, ds.y_train, progress=False, blas_threads=bad)
+        with pytest.raises(ValueError, match="blas_threads"):
+            evaluate(cands[0], *ds, progress=False, blas_threads=bad)

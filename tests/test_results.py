@@ -1,0 +1,73 @@
+"""Results records and atomic outputs."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from pixelflow import outputs
+from pixelflow.results import ResultsRecord, column
+
+
+@pytest.fixture
+def out_root(tmp_path, monkeypatch):
+    monkeypatch.setenv(outputs.OUTPUT_ENV_VAR, str(tmp_path))
+    return tmp_path
+
+
+def test_record_round_trip_with_provenance(out_root):
+    rec = ResultsRecord("01_mnist", scale="smoke", parameters={"seed": 0, "backend": "cpu"})
+    rec.add_data({"split": "MNIST 14k-train prefix / 10k test", "files": {"a.gz": "ff"}}, role="train/test")
+    with rec.timer("transform"):
+        pass
+    rec.metrics["acc"] = np.float32(0.5)
+    rec.metrics["curve"] = np.arange(3)
+    rec.metrics["missing"] = float("nan")
+    rec.add_table("01_mnist_final", caption="c", columns=[column("A"), column("B", ".2f")], rows=[["x", 1.0]])
+    path = rec.save("numpy")
+    assert path == out_root / "results" / "smoke" / "01_mnist.json"
+    doc = json.loads(path.read_text())
+    assert doc["metrics"] == {"acc": 0.5, "curve": [0, 1, 2], "missing": None}
+    assert doc["data"][0]["role"] == "train/test"
+    assert doc["wall_time_s"]["transform"] >= 0 and doc["wall_time_s"]["total"] >= doc["wall_time_s"]["transform"]
+    prov = doc["provenance"]
+    assert prov["backend"] == "numpy" and "numpy" in prov["packages"] and prov["cpu_count"] >= 1
+    assert set(prov["git"]) == {"commit", "dirty"}
+
+
+def test_bad_scale_and_ragged_tables_are_rejected(out_root):
+    with pytest.raises(ValueError, match="scale must be one of smoke, paper"):
+        ResultsRecord("x", scale="medium", parameters={})
+    rec = ResultsRecord("x", scale="paper", parameters={})
+    with pytest.raises(ValueError, match="row 0 has 1 cells, expected 2"):
+        rec.add_table("t", caption="c", columns=[column("A"), column("B")], rows=[["only one"]])
+
+
+def test_atomic_write_leaves_no_partial_file(out_root, monkeypatch):
+    target = out_root / "results" / "smoke" / "x.json"
+    outputs.write_json(target, {"old": 1})
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        outputs.write_json(target, {"new": 2})
+    assert json.loads(target.read_text()) == {"old": 1}
+    assert [p.name for p in target.parent.iterdir()] == ["x.json"]  # no temp file left
+
+
+def test_save_figure_writes_png_and_pdf(out_root):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    paths = outputs.save_figure(fig, "00_quickstart", "gallery", "smoke")
+    plt.close(fig)
+    assert paths["png"].read_bytes()[:4] == b"\x89PNG"
+    assert paths["pdf"].read_bytes()[:4] == b"%PDF"
+    assert paths["png"].parent == out_root / "figures" / "smoke"
