@@ -20,9 +20,20 @@ _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": 
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 
 
+# Symbols that notebooks write in captions and cells (pdfLaTeX has no glyphs for them).
+_UNICODE = {"α": r"\ensuremath{\alpha}", "β": r"\ensuremath{\beta}", "γ": r"\ensuremath{\gamma}",
+            "λ": r"\ensuremath{\lambda}", "μ": r"\ensuremath{\mu}", "σ": r"\ensuremath{\sigma}",
+            "τ": r"\ensuremath{\tau}", "Δ": r"\ensuremath{\Delta}", "∈": r"\ensuremath{\in}",
+            "±": r"\ensuremath{\pm}", "×": r"\ensuremath{\times}", "≤": r"\ensuremath{\leq}",
+            "≥": r"\ensuremath{\geq}", "≈": r"\ensuremath{\approx}", "→": r"\ensuremath{\to}",
+            "−": r"\ensuremath{-}", "∞": r"\ensuremath{\infty}", "·": r"\ensuremath{\cdot}",
+            "²": r"\textsuperscript{2}", "³": r"\textsuperscript{3}", "–": "--", "—": "---", "…": r"\ldots{}",
+            "√": r"\ensuremath{\surd}", "✓": r"\ensuremath{\checkmark}"}
+
+
 def escape(text: str) -> str:
-    """Escape LaTeX's special characters in plain text."""
-    return "".join(_SPECIAL.get(ch, ch) for ch in str(text))
+    """Escape LaTeX's special characters and common math symbols in plain text."""
+    return "".join(_SPECIAL.get(ch) or _UNICODE.get(ch, ch) for ch in str(text))
 
 
 def format_cell(value, fmt: str | None) -> str:
@@ -40,12 +51,15 @@ def format_cell(value, fmt: str | None) -> str:
 def render_table(table: dict) -> str:
     """A booktabs ``table`` environment from a results-file table entry."""
     cols = table["columns"]
+    # adjustbox shrinks a table wider than the text (search tables can be) and
+    # leaves narrower ones alone.
     lines = [
-        r"\begin{table}[t]",
+        r"\begin{table}[htbp]",
         r"\centering",
         r"\small",
         rf"\caption{{{escape(table['caption'])}}}",
         rf"\label{{{table['label']}}}",
+        r"\begin{adjustbox}{max width=\linewidth}",
         r"\begin{tabular}{" + "".join(c.get("align") or "l" for c in cols) + "}",
         r"\toprule",
         " & ".join(escape(c["name"]) for c in cols) + r" \\",
@@ -53,7 +67,7 @@ def render_table(table: dict) -> str:
     ]
     for row in table["rows"]:
         lines.append(" & ".join(format_cell(v, c.get("format")) for v, c in zip(row, cols)) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{adjustbox}", r"\end{table}", ""]
     return "\n".join(lines)
 
 

@@ -12,6 +12,13 @@ def test_escape_special_characters():
     assert escape("50% of a_b & c#1 {x} $5") == r"50\% of a\_b \& c\#1 \{x\} \$5"
 
 
+def test_escape_unicode_math_for_pdflatex():
+    assert escape("ridge α=10, α ∈ {0.1, 1}, 32×32, ±") == (
+        r"ridge \ensuremath{\alpha}=10, \ensuremath{\alpha} \ensuremath{\in} \{0.1, 1\}, "
+        r"32\ensuremath{\times}32, \ensuremath{\pm}"
+    )
+
+
 @pytest.mark.parametrize("value, fmt, expected", [
     (97.1234, ".2f", "97.12"),
     ([97.1234, 0.0567], ".2f", r"$97.12 \pm 0.06$"),
