@@ -75,16 +75,25 @@ def memory_bandwidth(n_bytes: int = 1 << 30, repeats: int = 3) -> float:
 
 
 _RSS_SCRIPT = """
-import json, resource, sys
+import json, sys
 import numpy as np
 from pixelflow import Reservoir, ReservoirConfig
+
+def status_kib(key):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(key + ":"))
+
 n, backend = int(sys.argv[1]), sys.argv[2]
 X = np.random.default_rng(0).random((n, 28, 28), dtype=np.float32)
 res = Reservoir(ReservoirConfig(width=32, height=32, channels=4, steps=4, rule="wave"), backend=backend, progress=False)
 res.transform(X[:64])
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# ru_maxrss survives fork+exec (it would report the parent's peak); the
+# kernel's high-water mark VmHWM can be reset to the current RSS instead.
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")
+before = status_kib("VmRSS")
 F = res.transform(X)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+after = status_kib("VmHWM")
 print(json.dumps({"before_kib": before, "after_kib": after, "output_bytes": F.nbytes, "input_bytes": X.nbytes}))
 """
 

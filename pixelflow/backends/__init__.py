@@ -5,7 +5,8 @@ A backend is chosen by name in ``Reservoir(config, backend=...)``:
 ``"numpy"``
     The reference: the batched rule functions on numpy arrays.
 ``"cpu"``
-    The default: fused, multi-threaded numba kernels for the built-in rules
+    The default: fused, multi-threaded numba kernels for wave, Gray-Scott and
+    life-like rules
     (each sample evolved through all steps while in cache); other rules run
     on the numpy path.
 ``"moderngl"``
