@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,10 +121,15 @@ class Reservoir:
         return c.channels * c.height * c.width * self._dtype.itemsize
 
     def chunk_size(self) -> int:
-        """Samples evolved at once (the config's, or a working set of ~16 MiB)."""
+        """Samples evolved at once (the config's, or a working set of ~16 MiB).
+
+        A fused kernel keeps one state per thread, so its chunk holds only
+        the encoded input (about one state per sample).
+        """
         if self.config.chunk_size is not None:
             return self.config.chunk_size
-        per_sample = self._sample_bytes() * self._rule.working_copies
+        fused = self.backend.fused_kernel(self._rule) is not None
+        per_sample = self._sample_bytes() * (1 if fused else self._rule.working_copies)
         return int(max(1, min(MAX_AUTO_CHUNK, CHUNK_TARGET_BYTES // per_sample)))
 
     def _prepare(self, sample_shape: tuple) -> _Prepared:
@@ -181,14 +187,14 @@ class Reservoir:
         # A user rule may promote to float64 (NumPy scalars do); keep the declared precision.
         return state.astype(self._dtype, copy=False)
 
-    def _features(self, x, prep: _Prepared):
+    def _write_features(self, x, prep: _Prepared, out: np.ndarray) -> None:
+        """Features of a backend chunk ``x`` into the host rows ``out`` (a fused kernel writes them directly)."""
         xp = self.backend.xp
         kernel = self.backend.fused_kernel(self._rule)
         if kernel is not None:
             ctx = self._context(x, prep)
-            out = np.empty((len(x), self.feature_dim), dtype=np.float32)
             kernel(ctx.drive, ctx, self.config.record_steps, self.config.pool, out)
-            return out
+            return
         record = set(self.config.record_steps)
         rows = [
             avg_pool(state, self.config.pool, xp).reshape(len(x), -1)
@@ -196,16 +202,41 @@ class Reservoir:
             if t in record
         ]
         feats = rows[0] if len(rows) == 1 else xp.concatenate(rows, axis=1)
-        return feats.astype(np.float32, copy=False)
+        out[...] = self.backend.to_numpy(feats.astype(np.float32, copy=False))
+
+    def _bar(self, n: int, what: str):
+        size = self.chunk_size()
+        show = self.progress if self.progress is not None else n > 4 * size
+        return tqdm(total=-(-n // size), desc=what, unit="chunk", disable=not show, leave=False)
 
     def _chunks(self, X: np.ndarray, what: str):
         """Yield ``(start, stop, backend chunk)`` with a progress bar."""
-        n = len(X)
-        size = self.chunk_size()
-        show = self.progress if self.progress is not None else n > 4 * size
-        for start in tqdm(range(0, n, size), desc=what, unit="chunk", disable=not show, leave=False):
+        n, size = len(X), self.chunk_size()
+        with self._bar(n, what) as bar:
+            for start in range(0, n, size):
+                stop = min(n, start + size)
+                yield start, stop, self.backend.asarray(X[start:stop], dtype=self._dtype)
+                bar.update()
+
+    def _transform_threaded(self, X: np.ndarray, prep: _Prepared, out: np.ndarray, threads: int) -> None:
+        """Chunks of the numpy path on ``threads`` threads (numpy and BLAS release the GIL).
+
+        Each chunk is converted, evolved and written by its own task, so at
+        most ``threads`` chunks are alive; rows are batch-invariant, so the
+        result equals the serial one exactly.
+        """
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+
+        n, size = len(X), self.chunk_size()
+
+        def task(start):
             stop = min(n, start + size)
-            yield start, stop, self.backend.asarray(X[start:stop], dtype=self._dtype)
+            self._write_features(self.backend.asarray(X[start:stop], dtype=self._dtype), prep, out[start:stop])
+
+        with self._bar(n, "reservoir") as bar, ThreadPoolExecutor(threads) as pool:
+            for done in as_completed([pool.submit(task, start) for start in range(0, n, size)]):
+                done.result()
+                bar.update()
 
     def transform(self, X) -> np.ndarray:
         """Features of every sample.
@@ -234,9 +265,28 @@ class Reservoir:
             "record fewer steps, pool, or transform in batches",
         )
         out = np.empty((n, self.feature_dim), dtype=np.float32)
-        for start, stop, x in self._chunks(X, "reservoir"):
-            out[start:stop] = self.backend.to_numpy(self._features(x, prep))
+        threads = self.backend.chunk_threads(self._rule)
+        with self._one_blas_thread():
+            if threads > 1 and n > self.chunk_size():
+                self._transform_threaded(X, prep, out, threads)
+                return out
+            for start, stop, x in self._chunks(X, "reservoir"):
+                self._write_features(x, prep, out[start:stop])
         return out
+
+    def _one_blas_thread(self):
+        """Host BLAS on one thread while we run.
+
+        A product's rounding can depend on how BLAS splits it over threads, so
+        a fixed thread count keeps features bit-identical across machines and
+        between the serial and chunk-threaded paths; the parallelism is across
+        chunks or inside fused kernels instead.
+        """
+        if self.backend.xp is not np:
+            return contextlib.nullcontext()
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(limits=1, user_api="blas")
 
     def states(self, X) -> np.ndarray:
         """The full trajectory, for pictures and analysis.
@@ -255,9 +305,10 @@ class Reservoir:
         prep = self._prepare(X.shape[1:])
         ensure_fits(int(np.prod(shape)) * self._dtype.itemsize, f"a trajectory of shape {shape}", "pass fewer samples")
         out = np.empty(shape, dtype=self._dtype)
-        for start, stop, x in self._chunks(X, "trajectory"):
-            for t, state in self._evolve(x, prep):
-                out[start:stop, t] = self.backend.to_numpy(state)
+        with self._one_blas_thread():
+            for start, stop, x in self._chunks(X, "trajectory"):
+                for t, state in self._evolve(x, prep):
+                    out[start:stop, t] = self.backend.to_numpy(state)
         return out
 
     def provenance(self) -> dict[str, Any]:

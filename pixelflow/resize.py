@@ -34,8 +34,12 @@ def resize_matrix(n_in: int, n_out: int, method: str) -> np.ndarray:
     return m / m.sum(axis=1, keepdims=True)
 
 
-def taps(n_in: int, n_out: int, method: str) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of :func:`resize_matrix` as ``(K, n_out)`` index and weight arrays."""
+def taps(n_in: int, n_out: int, method: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Rows of :func:`resize_matrix` as ``(K, n_out)`` index and weight arrays.
+
+    The weights are None when every output copies one input (nearest, or
+    equal sizes): then resampling is a bare gather.
+    """
     m = resize_matrix(n_in, n_out, method)
     k = int((m > 0).sum(axis=1).max())
     idx = np.zeros((k, n_out), dtype=np.intp)
@@ -44,11 +48,15 @@ def taps(n_in: int, n_out: int, method: str) -> tuple[np.ndarray, np.ndarray]:
         nz = np.flatnonzero(m[o])
         idx[: len(nz), o] = nz
         wts[: len(nz), o] = m[o, nz]
+    if k == 1 and np.all(wts == 1.0):
+        return idx, None
     return idx, wts
 
 
 def apply_taps(x, idx, wts, axis: int, xp):
     """Resample ``x`` along ``axis`` (-1 or -2) with precomputed taps."""
+    if wts is None:
+        return xp.take(x, idx[0], axis=axis)
     out = None
     for k in range(idx.shape[0]):
         gathered = xp.take(x, idx[k], axis=axis)

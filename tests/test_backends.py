@@ -102,3 +102,33 @@ def test_cuda_matches_numpy(rng, rule, channels, params, encoding):
     ref = Reservoir(cfg, backend="numpy").transform(X)
     got = Reservoir(cfg, backend="cuda").transform(X)
     np.testing.assert_allclose(got, ref, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("boards", [1, 64])  # one board: row-parallel path; many: one board per thread
+def test_fused_life_glider_travels_across_a_large_periodic_board(boards):
+    # A glider moves one cell diagonally every 4 steps; after 4 * 200 steps on a
+    # 200-cell torus it is back where it started, having crossed both seams.
+    size, steps = 200, 800
+    glider = np.zeros((size, size))
+    for i, j in [(0, 1), (1, 2), (2, 0), (2, 1), (2, 2)]:
+        glider[i + 50, j + 120] = 1
+    cfg = ReservoirConfig(width=size, height=size, channels=1, steps=steps, rule="life_like",
+                          input_encoding="tile", record=(steps // 2, steps))
+    feats = Reservoir(cfg, backend="cpu").transform(np.repeat(glider[None], boards, axis=0))
+    half, end = feats[:, : size * size], feats[:, size * size :]
+    np.testing.assert_array_equal(end, np.broadcast_to(glider.ravel(), end.shape))
+    np.testing.assert_array_equal(half, np.broadcast_to(np.roll(glider, (100, 100), axis=(0, 1)).ravel(), half.shape))
+
+
+def test_numpy_path_runs_chunks_on_threads_with_identical_rows(rng, monkeypatch):
+    from pixelflow.backends import cpu
+
+    monkeypatch.setattr(cpu, "chunk_threads", lambda: 3)
+    X = rng.random((23, 12, 12))
+    cfg = ReservoirConfig(width=12, height=12, channels=6, steps=3, rule="random_nca", record="all", chunk_size=2)
+    threaded = Reservoir(cfg, backend="cpu")
+    assert threaded.backend.chunk_threads(threaded._rule) == 3
+    np.testing.assert_array_equal(threaded.transform(X), Reservoir(cfg, backend="numpy").transform(X))
+    # A rule with a fused kernel is multi-threaded inside the kernel instead.
+    wave = Reservoir(ReservoirConfig(width=12, height=12, channels=6, steps=3, rule="wave"), backend="cpu")
+    assert wave.backend.chunk_threads(wave._rule) == 1

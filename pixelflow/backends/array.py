@@ -35,6 +35,18 @@ class ArrayBackend:
             return None
         return importlib.import_module(self.kernels).fused_kernel(rule)
 
+    def chunk_threads(self, rule) -> int:
+        """Threads that evolve chunks of the numpy path at once (1: serial).
+
+        Only a CPU backend with a kernel library parallelises the rule's
+        numpy path across chunks, and only for rules without a fused kernel
+        (a fused kernel is multi-threaded itself).
+        """
+        if self.kernels is None or self.xp is not np or self.fused_kernel(rule) is not None:
+            return 1
+        module = importlib.import_module(self.kernels)
+        return module.chunk_threads() if hasattr(module, "chunk_threads") else 1
+
     def asarray(self, x, dtype=None):
         """Host array -> backend array (one transfer for a GPU)."""
         return self.xp.asarray(x, dtype=dtype)

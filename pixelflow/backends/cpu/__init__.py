@@ -16,9 +16,10 @@ _KERNEL_MODULES = {
     "diffusion_reaction": "gray_scott",
     "life_like": "life",
 }
-# random_nca has no fused kernel yet: a per-cell numba version measured 4x
-# slower than the batched numpy path (whose channel mixing is a BLAS matmul),
-# so `cpu` runs random_nca on the numpy path.
+# random_nca has no fused kernel: per-sample numba versions (per-cell mixing,
+# or perception in numba plus a BLAS product per sample) measured 1.5-4x
+# slower per core than the batched numpy path, whose tanh is vectorised. On
+# `cpu` it runs the numpy path on several threads instead (chunk_threads).
 
 # The step functions the kernels were written against.
 _BUILTIN_STEPS = {
@@ -36,6 +37,13 @@ def fused_kernel(rule):
     import importlib
 
     return importlib.import_module(f"pixelflow.backends.cpu.{module}").run
+
+
+def chunk_threads() -> int:
+    """Threads for rules on the numpy path: numba's thread count (``NUMBA_NUM_THREADS``)."""
+    import numba
+
+    return numba.get_num_threads()
 
 
 def describe() -> str:

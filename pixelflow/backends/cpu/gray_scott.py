@@ -10,11 +10,31 @@ import numpy as np
 from numba import njit, prange
 
 from pixelflow.backends.cpu.halo import MODES, fill_halo
-from pixelflow.backends.cpu.recording import recorded_mask, write_pooled
+from pixelflow.backends.cpu.recording import block_size, recorded_mask, write_pooled
 
 
 @njit(parallel=True, cache=True)
-def evolve(drive, channels, seed_v, feed, kill, du, dv, dt, mode, record, pool, out):
+def evolve(drive, channels, seed_v, feed, kill, du, dv, dt, mode, record, pool, out, block):
+    n, cin, h, w = drive.shape
+    pairs = channels // 2
+    zero = np.zeros((h, w), dtype=drive.dtype)
+    # Pairs without input start at the steady state U = 1, V = 0, which a
+    # periodic grid keeps exactly; a zero boundary drains U, so evolve them.
+    active = min(cin, pairs) if mode == 0 else pairs
+    for b in prange((n + block - 1) // block):
+        # Scratch allocated once per block of samples, not once per sample.
+        u = np.empty((pairs, h + 2, w + 2), dtype=drive.dtype)
+        v = np.empty((pairs, h + 2, w + 2), dtype=drive.dtype)
+        u2 = np.empty((h, w), dtype=drive.dtype)
+        v2 = np.empty((h, w), dtype=drive.dtype)
+        for i in range(b * block, min(n, (b + 1) * block)):
+            _evolve_sample(drive, i, u, v, u2, v2, channels, seed_v, feed, kill, du, dv, dt, mode, record, pool, out,
+                           active, zero)
+
+
+@njit(cache=True, inline="always")
+def _evolve_sample(drive, i, u, v, u2, v2, channels, seed_v, feed, kill, du, dv, dt, mode, record, pool, out,
+                   active, zero):
     n, cin, h, w = drive.shape
     pairs = channels // 2
     plane = (h // pool) * (w // pool)
@@ -22,57 +42,50 @@ def evolve(drive, channels, seed_v, feed, kill, du, dv, dt, mode, record, pool, 
     half = drive.dtype.type(0.5)
     quarter = drive.dtype.type(0.25)
     fk = feed + kill
-    zero = np.zeros((h, w), dtype=drive.dtype)
-    # Pairs without input start at the steady state U = 1, V = 0, which a
-    # periodic grid keeps exactly; a zero boundary drains U, so evolve them.
-    active = min(cin, pairs) if mode == 0 else pairs
-    for i in prange(n):
-        u = np.ones((pairs, h + 2, w + 2), dtype=drive.dtype)
-        v = np.zeros((pairs, h + 2, w + 2), dtype=drive.dtype)
-        u2 = np.empty((h, w), dtype=drive.dtype)
-        v2 = np.empty((h, w), dtype=drive.dtype)
-        for k in range(min(cin, pairs)):
-            for y in range(h):
-                for x in range(w):
-                    d = drive[i, k, y, x]
-                    if seed_v:
-                        u[k, y + 1, x + 1] = one - half * d
-                        v[k, y + 1, x + 1] = quarter * d
-                    else:
-                        u[k, y + 1, x + 1] = d
-        slot = 0
-        for t in range(record.shape[0]):
-            if t > 0:
-                for k in range(active):
-                    a = u[k]
-                    b = v[k]
-                    fill_halo(a, mode)
-                    fill_halo(b, mode)
-                    for y in range(h):
-                        for x in range(w):
-                            uc = a[y + 1, x + 1]
-                            vc = b[y + 1, x + 1]
-                            lap_u = a[y, x + 1] + a[y + 2, x + 1] + a[y + 1, x] + a[y + 1, x + 2] - 4 * uc
-                            lap_v = b[y, x + 1] + b[y + 2, x + 1] + b[y + 1, x] + b[y + 1, x + 2] - 4 * vc
-                            uvv = uc * vc * vc
-                            nu = uc + dt * (du * lap_u - uvv + feed * (one - uc))
-                            nv = vc + dt * (dv * lap_v + uvv - fk * vc)
-                            u2[y, x] = min(max(nu, 0), one)
-                            v2[y, x] = min(max(nv, 0), one)
-                    a[1 : h + 1, 1 : w + 1] = u2
-                    b[1 : h + 1, 1 : w + 1] = v2
-            if record[t]:
-                base = slot * channels * plane
-                for c in range(channels):
-                    k = c // 2
-                    if c >= 2 * pairs:
-                        src = zero
-                    elif c % 2 == 0:
-                        src = u[k, 1 : h + 1, 1 : w + 1]
-                    else:
-                        src = v[k, 1 : h + 1, 1 : w + 1]
-                    write_pooled(src, out[i], base + c * plane, pool)
-                slot += 1
+    u[:] = 1
+    v[:] = 0
+    for k in range(min(cin, pairs)):
+        for y in range(h):
+            for x in range(w):
+                d = drive[i, k, y, x]
+                if seed_v:
+                    u[k, y + 1, x + 1] = one - half * d
+                    v[k, y + 1, x + 1] = quarter * d
+                else:
+                    u[k, y + 1, x + 1] = d
+    slot = 0
+    for t in range(record.shape[0]):
+        if t > 0:
+            for k in range(active):
+                a = u[k]
+                b = v[k]
+                fill_halo(a, mode)
+                fill_halo(b, mode)
+                for y in range(h):
+                    for x in range(w):
+                        uc = a[y + 1, x + 1]
+                        vc = b[y + 1, x + 1]
+                        lap_u = a[y, x + 1] + a[y + 2, x + 1] + a[y + 1, x] + a[y + 1, x + 2] - 4 * uc
+                        lap_v = b[y, x + 1] + b[y + 2, x + 1] + b[y + 1, x] + b[y + 1, x + 2] - 4 * vc
+                        uvv = uc * vc * vc
+                        nu = uc + dt * (du * lap_u - uvv + feed * (one - uc))
+                        nv = vc + dt * (dv * lap_v + uvv - fk * vc)
+                        u2[y, x] = min(max(nu, 0), one)
+                        v2[y, x] = min(max(nv, 0), one)
+                a[1 : h + 1, 1 : w + 1] = u2
+                b[1 : h + 1, 1 : w + 1] = v2
+        if record[t]:
+            base = slot * channels * plane
+            for c in range(channels):
+                k = c // 2
+                if c >= 2 * pairs:
+                    src = zero
+                elif c % 2 == 0:
+                    src = u[k, 1 : h + 1, 1 : w + 1]
+                else:
+                    src = v[k, 1 : h + 1, 1 : w + 1]
+                write_pooled(src, out[i], base + c * plane, pool)
+            slot += 1
 
 
 def run(drive, ctx, record_steps, pool, out):
@@ -80,4 +93,5 @@ def run(drive, ctx, record_steps, pool, out):
     p = ctx.params
     f = drive.dtype.type
     evolve(np.ascontiguousarray(drive), ctx.grid.channels, p.input_species == "v", f(p.feed), f(p.kill),
-           f(p.du), f(p.dv), f(p.dt), MODES[p.boundary], recorded_mask(record_steps), pool, out)
+           f(p.du), f(p.dv), f(p.dt), MODES[p.boundary], recorded_mask(record_steps), pool, out,
+           block_size(len(drive)))

@@ -1,4 +1,10 @@
-"""Fused CPU kernels for ``life_like`` rules: boards as bytes, next state by table lookup.
+"""Fused CPU kernels for ``life_like`` rules: boards as bytes, two boards ping-ponged.
+
+The next cell value is one bit of a 32-bit mask indexed by (live cells in the
+3×3 block) + 8 × (cell alive): that index equals the rule table's
+``alive * 9 + neighbours``, and a variable shift vectorises where a table
+gather does not (measured 3.5x faster per core). Neighbour counts come from
+running column sums (three loads per cell instead of eight).
 
 Many small boards run one board per thread; a few large boards run their rows
 in parallel instead, so a single 1024×1024 board still uses every core.
@@ -11,7 +17,29 @@ import numpy as np
 from numba import njit, prange
 
 from pixelflow.backends.cpu.halo import MODES, fill_halo
-from pixelflow.backends.cpu.recording import recorded_mask, write_pooled
+from pixelflow.backends.cpu.recording import block_size, recorded_mask, write_pooled
+
+
+def rule_mask(table) -> np.uint32:
+    """The 18-entry ``alive * 9 + neighbours`` table as bits of one uint32."""
+    bits = np.flatnonzero(np.asarray(table) != 0)
+    return np.uint32(sum(1 << int(b) for b in bits))
+
+
+@njit(cache=True, inline="always")
+def _rows(src, dst, c, y0, y1, mask, col):
+    # Indexing the 3-D boards directly (not 2-D views of them) keeps their
+    # contiguous layout visible to numba inside parallel loops, so the inner
+    # loops vectorise.
+    w = dst.shape[2] - 2
+    eight = np.uint32(8)
+    one = np.uint32(1)
+    for y in range(y0, y1):
+        for x in range(w + 2):
+            col[x] = np.uint32(src[c, y, x]) + np.uint32(src[c, y + 1, x]) + np.uint32(src[c, y + 2, x])
+        for x in range(w):
+            index = col[x] + col[x + 1] + col[x + 2] + eight * np.uint32(src[c, y + 1, x + 1])
+            dst[c, y + 1, x + 1] = np.uint8((mask >> index) & one)
 
 
 @njit(cache=True, inline="always")
@@ -21,17 +49,6 @@ def _binarise(raw, board, threshold):
         for y in range(h):
             for x in range(w):
                 board[k, y + 1, x + 1] = 1 if raw[k, y, x] >= threshold else 0
-
-
-@njit(cache=True, inline="always")
-def _row(board, c, nxt, y, w, table):
-    # Indexing the 3-D board directly (not a 2-D view of it) keeps its
-    # contiguous layout visible to numba inside parallel loops, which lets the
-    # loop vectorise: measured 12x faster for the row-parallel kernel.
-    for x in range(w):
-        count = (board[c, y, x] + board[c, y, x + 1] + board[c, y, x + 2] + board[c, y + 1, x]
-                 + board[c, y + 1, x + 2] + board[c, y + 2, x] + board[c, y + 2, x + 1] + board[c, y + 2, x + 2])
-        nxt[y, x] = table[board[c, y + 1, x + 1] * 9 + count]
 
 
 @njit(cache=True, inline="always")
@@ -48,39 +65,40 @@ def _record(raw, board, values, t, out_row, base, plane, pool):
 
 
 @njit(parallel=True, cache=True)
-def evolve_boards(drive, channels, threshold, table, mode, record, pool, out):
-    """One board per thread."""
+def evolve_boards(drive, channels, threshold, mask, mode, record, pool, out, block):
+    """One board per thread, ``block`` boards per task (scratch allocated once per task)."""
     n, cin, h, w = drive.shape
     plane = (h // pool) * (w // pool)
-    for i in prange(n):
+    for b in prange((n + block - 1) // block):
         # Step 0 is the raw (continuous) input; every later state is 0/1.
         raw = np.zeros((channels, h, w), dtype=drive.dtype)
-        for k in range(cin):
-            raw[k] = drive[i, k]
-        board = np.zeros((channels, h + 2, w + 2), dtype=np.uint8)
-        nxt = np.empty((h, w), dtype=np.uint8)
+        boards = np.zeros((2, channels, h + 2, w + 2), dtype=np.uint8)
         values = np.empty((h, w), dtype=drive.dtype)
-        slot = 0
-        for t in range(record.shape[0]):
-            if t == 1:
-                _binarise(raw, board, threshold)
-            if t > 0:
-                for c in range(channels):
-                    b = board[c]
-                    fill_halo(b, mode)
-                    for y in range(h):
-                        _row(board, c, nxt, y, w, table)
-                    b[1 : h + 1, 1 : w + 1] = nxt
-            if record[t]:
-                _record(raw, board, values, t, out[i], slot * channels * plane, plane, pool)
-                slot += 1
+        col = np.empty(w + 2, dtype=np.uint32)
+        for i in range(b * block, min(n, (b + 1) * block)):
+            for k in range(cin):
+                raw[k] = drive[i, k]
+            cur = 0
+            slot = 0
+            for t in range(record.shape[0]):
+                if t == 1:
+                    _binarise(raw, boards[0], threshold)
+                if t > 0:
+                    src = boards[cur]
+                    dst = boards[1 - cur]
+                    for c in range(channels):
+                        fill_halo(src[c], mode)
+                        _rows(src, dst, c, 0, h, mask, col)
+                    cur = 1 - cur
+                if record[t]:
+                    _record(raw, boards[cur], values, t, out[i], slot * channels * plane, plane, pool)
+                    slot += 1
 
 
 @njit(nogil=True, cache=True)
-def _rows(board, c, nxt, y0, y1, table):
-    w = nxt.shape[1]
-    for y in range(y0, y1):
-        _row(board, c, nxt, y, w, table)
+def _band(src, dst, c, y0, y1, mask):
+    col = np.empty(dst.shape[2], dtype=np.uint32)
+    _rows(src, dst, c, y0, y1, mask, col)
 
 
 @njit(nogil=True, cache=True)
@@ -93,9 +111,7 @@ def _start(drive_i, board, raw, threshold):
 
 
 @njit(nogil=True, cache=True)
-def _finish_step(board, c, nxt, mode):
-    h, w = nxt.shape
-    board[c, 1 : h + 1, 1 : w + 1] = nxt
+def _halo(board, c, mode):
     fill_halo(board[c], mode)
 
 
@@ -104,7 +120,7 @@ def _write(raw, board, values, t, out_row, base, plane, pool):
     _record(raw, board, values, t, out_row, base, plane, pool)
 
 
-def evolve_rows(drive, channels, threshold, table, mode, record, pool, out, threads):
+def evolve_rows(drive, channels, threshold, mask, mode, record, pool, out, threads):
     """Boards one after another; each step's rows split into bands run by ``threads`` threads.
 
     numba's parallel loops lost the contiguous layout of the board here (12x
@@ -117,38 +133,32 @@ def evolve_rows(drive, channels, threshold, table, mode, record, pool, out, thre
     per_band = -(-h // threads)
     bands = [(y, min(h, y + per_band)) for y in range(0, h, per_band)]
     raw = np.zeros((channels, h, w), dtype=drive.dtype)
-    board = np.zeros((channels, h + 2, w + 2), dtype=np.uint8)
-    nxt = np.empty((h, w), dtype=np.uint8)
+    boards = np.zeros((2, channels, h + 2, w + 2), dtype=np.uint8)
     values = np.empty((h, w), dtype=drive.dtype)
-    with ThreadPoolExecutor(threads) as pool_:
+    with ThreadPoolExecutor(threads) as executor:
         for i in range(n):
-            _start(drive[i], board, raw, threshold)
-            for c in range(channels):
-                fill_halo_c(board, c, mode)
+            _start(drive[i], boards[0], raw, threshold)
+            cur = 0
             slot = 0
             for t in range(record.shape[0]):
                 if t > 0:
+                    src, dst = boards[cur], boards[1 - cur]
                     for c in range(channels):
-                        list(pool_.map(lambda band: _rows(board, c, nxt, band[0], band[1], table), bands))
-                        _finish_step(board, c, nxt, mode)
+                        _halo(src, c, mode)
+                        list(executor.map(lambda band: _band(src, dst, c, band[0], band[1], mask), bands))
+                    cur = 1 - cur
                 if record[t]:
-                    _write(raw, board, values, t, out[i], slot * channels * plane, plane, pool)
+                    _write(raw, boards[cur], values, t, out[i], slot * channels * plane, plane, pool)
                     slot += 1
-
-
-@njit(nogil=True, cache=True)
-def fill_halo_c(board, c, mode):
-    fill_halo(board[c], mode)
 
 
 def run(drive, ctx, record_steps, pool, out):
     """Evolve ``drive`` under a life-like rule; write recorded features into ``out``."""
     p = ctx.params
-    table = np.asarray(ctx.weights["table"]).astype(np.uint8)
-    args = (np.ascontiguousarray(drive), ctx.grid.channels, drive.dtype.type(p.threshold), table,
-            MODES[p.boundary], recorded_mask(record_steps), pool, out)
+    args = (np.ascontiguousarray(drive), ctx.grid.channels, drive.dtype.type(p.threshold),
+            rule_mask(ctx.weights["table"]), MODES[p.boundary], recorded_mask(record_steps), pool, out)
     threads = numba.get_num_threads()
     if len(drive) >= 2 * threads:
-        evolve_boards(*args)
+        evolve_boards(*args, block_size(len(drive)))
     else:
         evolve_rows(*args, threads)

@@ -41,3 +41,10 @@ def recorded_mask(record_steps) -> np.ndarray:
     mask = np.zeros(max(record_steps) + 1, dtype=np.bool_)
     mask[list(record_steps)] = True
     return mask
+
+
+def block_size(n: int) -> int:
+    """Samples per parallel task: about eight tasks per thread, for load balance."""
+    import numba
+
+    return max(1, n // (8 * numba.get_num_threads()))

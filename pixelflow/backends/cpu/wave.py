@@ -10,48 +10,59 @@ import numpy as np
 from numba import njit, prange
 
 from pixelflow.backends.cpu.halo import MODES, fill_halo
-from pixelflow.backends.cpu.recording import recorded_mask, write_pooled
+from pixelflow.backends.cpu.recording import block_size, recorded_mask, write_pooled
 
 
 @njit(parallel=True, cache=True)
-def evolve(drive, channels, dtc2, damping, dt, clip, sponge, mode, record, pool, out):
+def evolve(drive, channels, dtc2, damping, dt, clip, sponge, mode, record, pool, out, block):
     # Branch-free inner loops: `sponge` is all ones without an absorbing layer
     # and `clip` is +inf when clipping is off (both exact no-ops).
     n, cin, h, w = drive.shape
     fields = channels // 2
     plane = (h // pool) * (w // pool)
     zero = np.zeros((h, w), dtype=drive.dtype)
-    for i in prange(n):
-        amp = np.zeros((fields, h + 2, w + 2), dtype=drive.dtype)
-        vel = np.zeros((fields, h, w), dtype=drive.dtype)
-        for k in range(cin):
-            amp[k, 1 : h + 1, 1 : w + 1] = drive[i, k]
-        slot = 0
-        for t in range(record.shape[0]):
-            if t > 0:
-                # A field that got no input is zero and stays zero: the wave
-                # equation is linear and the fields do not couple.
-                for f in range(min(cin, fields)):
-                    a = amp[f]
-                    v = vel[f]
-                    fill_halo(a, mode)
-                    for y in range(h):
-                        for x in range(w):
-                            lap = a[y, x + 1] + a[y + 2, x + 1] + a[y + 1, x] + a[y + 1, x + 2] - 4 * a[y + 1, x + 1]
-                            v[y, x] = (v[y, x] + dtc2[y, x] * lap) * damping * sponge[y, x]
-                    for y in range(h):
-                        for x in range(w):
-                            a[y + 1, x + 1] = min(max(a[y + 1, x + 1] + dt * v[y, x], -clip), clip)
-            if record[t]:
-                base = slot * channels * plane
-                for c in range(channels):
-                    if c >= 2 * fields:
-                        write_pooled(zero, out[i], base + c * plane, pool)
-                    elif c % 2 == 0:
-                        write_pooled(amp[c // 2, 1 : h + 1, 1 : w + 1], out[i], base + c * plane, pool)
-                    else:
-                        write_pooled(vel[c // 2], out[i], base + c * plane, pool)
-                slot += 1
+    for b in prange((n + block - 1) // block):
+        # Scratch allocated once per block of samples, not once per sample.
+        amp = np.empty((fields, h + 2, w + 2), dtype=drive.dtype)
+        vel = np.empty((fields, h, w), dtype=drive.dtype)
+        for i in range(b * block, min(n, (b + 1) * block)):
+            _evolve_sample(drive, i, amp, vel, channels, dtc2, damping, dt, clip, sponge, mode, record, pool, out, zero, plane)
+
+
+@njit(cache=True, inline="always")
+def _evolve_sample(drive, i, amp, vel, channels, dtc2, damping, dt, clip, sponge, mode, record, pool, out, zero, plane):
+    n, cin, h, w = drive.shape
+    fields = channels // 2
+    amp[:] = 0
+    vel[:] = 0
+    for k in range(cin):
+        amp[k, 1 : h + 1, 1 : w + 1] = drive[i, k]
+    slot = 0
+    for t in range(record.shape[0]):
+        if t > 0:
+            # A field that got no input is zero and stays zero: the wave
+            # equation is linear and the fields do not couple.
+            for f in range(min(cin, fields)):
+                a = amp[f]
+                v = vel[f]
+                fill_halo(a, mode)
+                for y in range(h):
+                    for x in range(w):
+                        lap = a[y, x + 1] + a[y + 2, x + 1] + a[y + 1, x] + a[y + 1, x + 2] - 4 * a[y + 1, x + 1]
+                        v[y, x] = (v[y, x] + dtc2[y, x] * lap) * damping * sponge[y, x]
+                for y in range(h):
+                    for x in range(w):
+                        a[y + 1, x + 1] = min(max(a[y + 1, x + 1] + dt * v[y, x], -clip), clip)
+        if record[t]:
+            base = slot * channels * plane
+            for c in range(channels):
+                if c >= 2 * fields:
+                    write_pooled(zero, out[i], base + c * plane, pool)
+                elif c % 2 == 0:
+                    write_pooled(amp[c // 2, 1 : h + 1, 1 : w + 1], out[i], base + c * plane, pool)
+                else:
+                    write_pooled(vel[c // 2], out[i], base + c * plane, pool)
+            slot += 1
 
 
 def run(drive, ctx, record_steps, pool, out):
@@ -67,4 +78,4 @@ def run(drive, ctx, record_steps, pool, out):
     clip = dtype(p.clip) if p.clip > 0 else dtype(np.inf)
     mode = MODES["periodic" if p.boundary == "periodic" else "edge"]
     evolve(np.ascontiguousarray(drive), grid.channels, dtc2, dtype(p.damping), dtype(p.dt), clip,
-           sponge, mode, recorded_mask(record_steps), pool, out)
+           sponge, mode, recorded_mask(record_steps), pool, out, block_size(len(drive)))
