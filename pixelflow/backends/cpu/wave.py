@@ -43,16 +43,17 @@ def _evolve_sample(drive, i, amp, vel, channels, dtc2, damping, dt, clip, sponge
             # A field that got no input is zero and stays zero: the wave
             # equation is linear and the fields do not couple.
             for f in range(min(cin, fields)):
-                a = amp[f]
-                v = vel[f]
-                fill_halo(a, mode)
+                fill_halo(amp[f], mode)
+                # Indexing the 3-D arrays (not 2-D views) keeps their layout
+                # visible to numba, so these loops vectorise.
                 for y in range(h):
                     for x in range(w):
-                        lap = a[y, x + 1] + a[y + 2, x + 1] + a[y + 1, x] + a[y + 1, x + 2] - 4 * a[y + 1, x + 1]
-                        v[y, x] = (v[y, x] + dtc2[y, x] * lap) * damping * sponge[y, x]
+                        lap = (amp[f, y, x + 1] + amp[f, y + 2, x + 1] + amp[f, y + 1, x] + amp[f, y + 1, x + 2]
+                               - 4 * amp[f, y + 1, x + 1])
+                        vel[f, y, x] = (vel[f, y, x] + dtc2[y, x] * lap) * damping * sponge[y, x]
                 for y in range(h):
                     for x in range(w):
-                        a[y + 1, x + 1] = min(max(a[y + 1, x + 1] + dt * v[y, x], -clip), clip)
+                        amp[f, y + 1, x + 1] = min(max(amp[f, y + 1, x + 1] + dt * vel[f, y, x], -clip), clip)
         if record[t]:
             base = slot * channels * plane
             for c in range(channels):
