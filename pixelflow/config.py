@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from pixelflow.encoders import get_encoder
+from pixelflow.recording import FEATURE_MAPS, Recording
 from pixelflow.rules import get_rule
 
 DTYPES = ("float32", "float64")
@@ -21,6 +22,17 @@ def _check_int(name: str, value: Any, low: int, high: int | None = None) -> None
     if value < low or (high is not None and value > high):
         bound = f">= {low}" if high is None else f"in [{low}, {high}]"
         raise ValueError(f"ReservoirConfig.{name} must be {bound}, got {value}")
+
+
+def _check_maps(maps) -> tuple[str, ...]:
+    if isinstance(maps, str) or not isinstance(maps, Sequence) or not maps:
+        raise TypeError(f"ReservoirConfig.feature_maps must be a non-empty sequence of names, got {maps!r}")
+    for m in maps:
+        if m not in FEATURE_MAPS:
+            raise ValueError(f"ReservoirConfig.feature_maps: unknown map {m!r}; valid: {', '.join(FEATURE_MAPS)}")
+    if len(set(maps)) != len(maps):
+        raise ValueError(f"ReservoirConfig.feature_maps has repeated maps: {list(maps)}")
+    return tuple(maps)
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,11 @@ class ReservoirConfig:
     chunk_size : int or None
         Samples evolved together; ``None`` picks a size whose working set is
         about 16 MiB (cache-friendly). Features do not depend on it.
+    feature_maps : sequence of str
+        Pointwise maps of each recorded state that are pooled into features,
+        in order: ``"state"`` (the state itself), ``"square"``, ``"abs"``,
+        ``"relu"``. Pooling an even map keeps what averaging an odd state
+        cancels out.
     """
 
     width: int = 64
@@ -79,6 +96,7 @@ class ReservoirConfig:
     record: Any = "final"
     pool: int = 1
     chunk_size: int | None = None
+    feature_maps: tuple = ("state",)
 
     def __post_init__(self):
         _check_int("width", self.width, 2)
@@ -106,6 +124,7 @@ class ReservoirConfig:
             )
         get_encoder(self.input_encoding).resolve(self.encoder_params)
         self.record_steps  # validates
+        object.__setattr__(self, "feature_maps", _check_maps(self.feature_maps))
 
     @property
     def record_steps(self) -> tuple[int, ...]:
@@ -131,9 +150,15 @@ class ReservoirConfig:
         return tuple(sorted(steps))
 
     @property
+    def recording(self) -> Recording:
+        """Recorded steps, feature maps and pooling, as the backends take them."""
+        return Recording(self.record_steps, self.pool, self.feature_maps)
+
+    @property
     def feature_shape(self) -> tuple[int, int, int, int]:
-        """``(recorded steps, channels, height / pool, width / pool)``."""
-        return (len(self.record_steps), self.channels, self.height // self.pool, self.width // self.pool)
+        """``(recorded steps, maps × channels, height / pool, width / pool)``."""
+        return (len(self.record_steps), len(self.feature_maps) * self.channels,
+                self.height // self.pool, self.width // self.pool)
 
     @property
     def n_features(self) -> int:
@@ -144,6 +169,7 @@ class ReservoirConfig:
         """JSON-friendly dict (for results provenance)."""
         d = asdict(self)
         d["record"] = list(self.record) if not isinstance(self.record, (str, int)) else self.record
+        d["feature_maps"] = list(self.feature_maps)
         for key in ("rule_params", "encoder_params"):
             d[key] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in d[key].items()}
         return d

@@ -14,6 +14,7 @@ from pixelflow.config import ReservoirConfig
 from pixelflow.encoders import get_encoder
 from pixelflow.inputs import check_batch
 from pixelflow.memory import ensure_fits
+from pixelflow.recording import avg_pool  # noqa: F401  (public here since 0.1)
 from pixelflow.rules import default_init, get_rule
 from pixelflow.rules.registry import Grid, StepContext
 
@@ -26,21 +27,6 @@ MAX_AUTO_CHUNK = 4096
 # Independent random streams derived from the one seed.
 RULE_STREAM = 0
 ENCODER_STREAM = 1
-
-
-def avg_pool(x, p: int, xp):
-    """Mean over non-overlapping ``p × p`` blocks of the last two axes.
-
-    A fixed-order sum of strided views: per-sample, so batch-invariant.
-    """
-    if p == 1:
-        return x
-    total = None
-    for i in range(p):
-        for j in range(p):
-            view = x[..., i::p, j::p]
-            total = view if total is None else total + view
-    return total * (1.0 / (p * p))
 
 
 @dataclass(frozen=True)
@@ -193,14 +179,10 @@ class Reservoir:
         kernel = self.backend.fused_kernel(self._rule)
         if kernel is not None:
             ctx = self._context(x, prep)
-            kernel(ctx.drive, ctx, self.config.record_steps, self.config.pool, out)
+            kernel(ctx.drive, ctx, self.config.recording, out)
             return
-        record = set(self.config.record_steps)
-        rows = [
-            avg_pool(state, self.config.pool, xp).reshape(len(x), -1)
-            for t, state in self._evolve(x, prep)
-            if t in record
-        ]
+        recording = self.config.recording
+        rows = [recording.features(state, xp) for t, state in self._evolve(x, prep) if t in recording.steps]
         feats = rows[0] if len(rows) == 1 else xp.concatenate(rows, axis=1)
         out[...] = self.backend.to_numpy(feats.astype(np.float32, copy=False))
 
@@ -249,7 +231,8 @@ class Reservoir:
         Returns
         -------
         ndarray of float32, shape (N, feature_dim)
-            Row ``i`` is ``[recorded step][channel][row][col]`` flattened;
+            Row ``i`` is ``[recorded step][feature map][channel][row][col]``
+            flattened (see :mod:`pixelflow.recording`);
             identical to ``transform(X[i:i+1])[0]``.
         """
         X = check_batch(X)

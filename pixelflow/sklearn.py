@@ -53,6 +53,7 @@ class ReservoirTransformer(TransformerMixin, BaseEstimator):
         record="final",
         pool=1,
         chunk_size=None,
+        feature_maps=("state",),
         backend="cpu",
     ):
         self.width = width
@@ -68,6 +69,7 @@ class ReservoirTransformer(TransformerMixin, BaseEstimator):
         self.record = record
         self.pool = pool
         self.chunk_size = chunk_size
+        self.feature_maps = feature_maps
         self.backend = backend
 
     def fit(self, X, y=None):
@@ -93,14 +95,20 @@ class ReservoirTransformer(TransformerMixin, BaseEstimator):
         return self.reservoir_.transform(X)
 
     def get_feature_names_out(self, input_features=None):
-        """Names ``t{step}_c{channel}_y{row}_x{col}`` of the output columns."""
+        """Names ``t{step}_c{channel}_y{row}_x{col}`` of the output columns.
+
+        With more than one feature map the map is named too:
+        ``t{step}_{map}_c{channel}_y{row}_x{col}``.
+        """
         check_is_fitted(self, "reservoir_")
         cfg = self.config_
-        _, c, h, w = cfg.feature_shape
+        _, _, h, w = cfg.feature_shape
+        maps = cfg.feature_maps
         names = [
-            f"t{t}_c{k}_y{i}_x{j}"
+            f"t{t}_c{k}_y{i}_x{j}" if len(maps) == 1 else f"t{t}_{m}_c{k}_y{i}_x{j}"
             for t in cfg.record_steps
-            for k in range(c)
+            for m in maps
+            for k in range(cfg.channels)
             for i in range(h)
             for j in range(w)
         ]

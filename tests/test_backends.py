@@ -132,3 +132,19 @@ def test_numpy_path_runs_chunks_on_threads_with_identical_rows(rng, monkeypatch)
     # A rule with a fused kernel is multi-threaded inside the kernel instead.
     wave = Reservoir(ReservoirConfig(width=12, height=12, channels=6, steps=3, rule="wave"), backend="cpu")
     assert wave.backend.chunk_threads(wave._rule) == 1
+
+
+@pytest.mark.parametrize("rule, channels", [("wave", 4), ("diffusion_reaction", 4), ("life_like", 2), ("random_nca", 4)])
+def test_feature_maps_match_the_numpy_path_and_their_definition(rng, rule, channels):
+    X = rng.random((9, 16, 16)) * 2 - 0.5
+    maps = ("state", "square", "abs", "relu")
+    cfg = ReservoirConfig(width=16, height=16, channels=channels, steps=3, rule=rule, record=(0, 3), pool=2,
+                          feature_maps=maps)
+    got = Reservoir(cfg, backend="cpu").transform(X)
+    np.testing.assert_allclose(got, Reservoir(cfg, backend="numpy").transform(X), atol=1e-5, rtol=0)
+    # each map block is the pooled map of the recorded state
+    states = Reservoir(cfg, backend="numpy").states(X)[:, [0, 3]]
+    fns = {"state": lambda s: s, "square": np.square, "abs": np.abs, "relu": lambda s: np.maximum(s, 0)}
+    want = np.stack([fns[m](states) for m in maps], axis=2)  # (N, step, map, C, H, W)
+    want = want.reshape(*want.shape[:-2], 8, 2, 8, 2).mean(axis=(-3, -1))
+    np.testing.assert_allclose(got, want.reshape(len(X), -1), atol=1e-5, rtol=0)

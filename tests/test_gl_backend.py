@@ -53,6 +53,10 @@ CASES = [
     ("random_nca", 16, {"gain": 1.5}, {"input_encoding": "phase", "record": "all", "pool": 2}, (20, 20, 3)),
     ("random_nca", 3, {"input_scale": 0.0}, {"record": (1, 5)}, (20, 20)),
     ("random_nca", 5, {"boundary": "zero"}, {"record": "all", **WIDE}, (20, 20)),
+    # feature maps, including those of channels a kernel fills with a constant
+    ("wave", 5, {}, {"record": "all", "pool": 2, "feature_maps": ("state", "square", "relu")}, (20, 20)),
+    ("diffusion_reaction", 5, {}, {"record": (0, 3), "feature_maps": ("abs", "square")}, (20, 20)),
+    ("random_nca", 4, {}, {"record": "all", "pool": 2, "feature_maps": ("state", "square")}, (20, 20)),
 ]
 
 

@@ -175,6 +175,10 @@ def test_input_shape_is_locked_after_first_use(rng):
     ({"record": "last"}, ValueError, "record must be"),
     ({"dtype": "float16"}, ValueError, "dtype must be one of"),
     ({"encoder_params": {"resize": "bicubic"}}, ValueError, "'resize' must be one of 'area', 'nearest'"),
+    ({"feature_maps": "square"}, TypeError, "feature_maps must be a non-empty sequence"),
+    ({"feature_maps": ()}, TypeError, "feature_maps must be a non-empty sequence"),
+    ({"feature_maps": ("state", "cube")}, ValueError, "unknown map 'cube'; valid: state, square, abs, relu"),
+    ({"feature_maps": ("abs", "abs")}, ValueError, "repeated maps"),
 ])
 def test_invalid_configs(kwargs, exc, match):
     with pytest.raises(exc, match=match):

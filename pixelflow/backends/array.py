@@ -29,7 +29,7 @@ class ArrayBackend:
         """A fused kernel that replaces the step loop for ``rule``, or None.
 
         ``kernels`` names a module with a ``fused_kernel(rule)`` function
-        returning ``run(drive, ctx, record_steps, pool, out)`` or None.
+        returning ``run(drive, ctx, recording, out)`` or None.
         """
         if self.kernels is None:
             return None

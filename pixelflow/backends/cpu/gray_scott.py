@@ -10,11 +10,11 @@ import numpy as np
 from numba import njit, prange
 
 from pixelflow.backends.cpu.halo import MODES, fill_halo
-from pixelflow.backends.cpu.recording import block_size, recorded_mask, write_pooled
+from pixelflow.backends.cpu.recording import block_size, recorded_mask, write_maps
 
 
 @njit(parallel=True, cache=True)
-def evolve(drive, channels, seed_v, feed, kill, du, dv, dt, mode, record, pool, out, block):
+def evolve(drive, channels, seed_v, feed, kill, du, dv, dt, mode, record, pool, codes, out, block):
     n, cin, h, w = drive.shape
     pairs = channels // 2
     zero = np.zeros((h, w), dtype=drive.dtype)
@@ -28,13 +28,13 @@ def evolve(drive, channels, seed_v, feed, kill, du, dv, dt, mode, record, pool, 
         u2 = np.empty((h, w), dtype=drive.dtype)
         v2 = np.empty((h, w), dtype=drive.dtype)
         for i in range(b * block, min(n, (b + 1) * block)):
-            _evolve_sample(drive, i, u, v, u2, v2, channels, seed_v, feed, kill, du, dv, dt, mode, record, pool, out,
-                           active, zero)
+            _evolve_sample(drive, i, u, v, u2, v2, channels, seed_v, feed, kill, du, dv, dt, mode, record, pool, codes,
+                           out, active, zero)
 
 
 @njit(cache=True, inline="always")
-def _evolve_sample(drive, i, u, v, u2, v2, channels, seed_v, feed, kill, du, dv, dt, mode, record, pool, out,
-                   active, zero):
+def _evolve_sample(drive, i, u, v, u2, v2, channels, seed_v, feed, kill, du, dv, dt, mode, record, pool, codes,
+                   out, active, zero):
     n, cin, h, w = drive.shape
     pairs = channels // 2
     plane = (h // pool) * (w // pool)
@@ -75,7 +75,7 @@ def _evolve_sample(drive, i, u, v, u2, v2, channels, seed_v, feed, kill, du, dv,
                 a[1 : h + 1, 1 : w + 1] = u2
                 b[1 : h + 1, 1 : w + 1] = v2
         if record[t]:
-            base = slot * channels * plane
+            base = slot * codes.shape[0] * channels * plane
             for c in range(channels):
                 k = c // 2
                 if c >= 2 * pairs:
@@ -84,14 +84,14 @@ def _evolve_sample(drive, i, u, v, u2, v2, channels, seed_v, feed, kill, du, dv,
                     src = u[k, 1 : h + 1, 1 : w + 1]
                 else:
                     src = v[k, 1 : h + 1, 1 : w + 1]
-                write_pooled(src, out[i], base + c * plane, pool)
+                write_maps(src, out[i], base, c, channels, plane, pool, codes)
             slot += 1
 
 
-def run(drive, ctx, record_steps, pool, out):
+def run(drive, ctx, recording, out):
     """Evolve ``drive`` under Gray-Scott; write recorded features into ``out``."""
     p = ctx.params
     f = drive.dtype.type
     evolve(np.ascontiguousarray(drive), ctx.grid.channels, p.input_species == "v", f(p.feed), f(p.kill),
-           f(p.du), f(p.dv), f(p.dt), MODES[p.boundary], recorded_mask(record_steps), pool, out,
+           f(p.du), f(p.dv), f(p.dt), MODES[p.boundary], recorded_mask(recording.steps), recording.pool, recording.codes, out,
            block_size(len(drive)))

@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit, prange
 
 from pixelflow.backends.cpu.halo import MODES, fill_halo
-from pixelflow.backends.cpu.recording import block_size, recorded_mask, write_pooled
+from pixelflow.backends.cpu.recording import block_size, recorded_mask, write_maps
 
 
 def rule_mask(table) -> np.uint32:
@@ -52,20 +52,20 @@ def _binarise(raw, board, threshold):
 
 
 @njit(cache=True, inline="always")
-def _record(raw, board, values, t, out_row, base, plane, pool):
+def _record(raw, board, values, t, out_row, base, plane, pool, codes):
     channels, h, w = raw.shape
     for c in range(channels):
         if t == 0:
-            write_pooled(raw[c], out_row, base + c * plane, pool)
+            write_maps(raw[c], out_row, base, c, channels, plane, pool, codes)
         else:
             for y in range(h):
                 for x in range(w):
                     values[y, x] = board[c, y + 1, x + 1]
-            write_pooled(values, out_row, base + c * plane, pool)
+            write_maps(values, out_row, base, c, channels, plane, pool, codes)
 
 
 @njit(parallel=True, cache=True)
-def evolve_boards(drive, channels, threshold, mask, mode, record, pool, out, block):
+def evolve_boards(drive, channels, threshold, mask, mode, record, pool, codes, out, block):
     """One board per thread, ``block`` boards per task (scratch allocated once per task)."""
     n, cin, h, w = drive.shape
     plane = (h // pool) * (w // pool)
@@ -91,7 +91,8 @@ def evolve_boards(drive, channels, threshold, mask, mode, record, pool, out, blo
                         _rows(src, dst, c, 0, h, mask, col)
                     cur = 1 - cur
                 if record[t]:
-                    _record(raw, boards[cur], values, t, out[i], slot * channels * plane, plane, pool)
+                    _record(raw, boards[cur], values, t, out[i], slot * codes.shape[0] * channels * plane, plane, pool,
+                            codes)
                     slot += 1
 
 
@@ -116,11 +117,11 @@ def _halo(board, c, mode):
 
 
 @njit(nogil=True, cache=True)
-def _write(raw, board, values, t, out_row, base, plane, pool):
-    _record(raw, board, values, t, out_row, base, plane, pool)
+def _write(raw, board, values, t, out_row, base, plane, pool, codes):
+    _record(raw, board, values, t, out_row, base, plane, pool, codes)
 
 
-def evolve_rows(drive, channels, threshold, mask, mode, record, pool, out, threads):
+def evolve_rows(drive, channels, threshold, mask, mode, record, pool, codes, out, threads):
     """Boards one after another; each step's rows split into bands run by ``threads`` threads.
 
     numba's parallel loops lost the contiguous layout of the board here (12x
@@ -148,15 +149,16 @@ def evolve_rows(drive, channels, threshold, mask, mode, record, pool, out, threa
                         list(executor.map(lambda band: _band(src, dst, c, band[0], band[1], mask), bands))
                     cur = 1 - cur
                 if record[t]:
-                    _write(raw, boards[cur], values, t, out[i], slot * channels * plane, plane, pool)
+                    _write(raw, boards[cur], values, t, out[i], slot * len(codes) * channels * plane, plane, pool, codes)
                     slot += 1
 
 
-def run(drive, ctx, record_steps, pool, out):
+def run(drive, ctx, recording, out):
     """Evolve ``drive`` under a life-like rule; write recorded features into ``out``."""
     p = ctx.params
     args = (np.ascontiguousarray(drive), ctx.grid.channels, drive.dtype.type(p.threshold),
-            rule_mask(ctx.weights["table"]), MODES[p.boundary], recorded_mask(record_steps), pool, out)
+            rule_mask(ctx.weights["table"]), MODES[p.boundary], recorded_mask(recording.steps), recording.pool,
+            recording.codes, out)
     threads = numba.get_num_threads()
     if len(drive) >= 2 * threads:
         evolve_boards(*args, block_size(len(drive)))

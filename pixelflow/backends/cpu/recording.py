@@ -7,10 +7,22 @@ from numba import njit
 
 
 @njit(cache=True, inline="always")
-def write_pooled(plane, row, offset, pool):
-    """Mean over ``pool × pool`` blocks of ``plane`` into ``row[offset:]``.
+def apply_map(v, code):
+    """Feature map ``code`` (:data:`pixelflow.recording.MAP_CODES`) of one value."""
+    if code == 1:
+        return v * v
+    if code == 2:
+        return abs(v)
+    if code == 3:
+        return max(v, v - v)  # v - v: a zero of v's own type, so the branches agree
+    return v
 
-    Sums the block in the same order as :func:`pixelflow.reservoir.avg_pool`
+
+@njit(cache=True, inline="always")
+def write_pooled(plane, row, offset, pool, code=0):
+    """Mean over ``pool × pool`` blocks of the feature map ``code`` of ``plane`` into ``row[offset:]``.
+
+    Sums the block in the same order as :func:`pixelflow.recording.avg_pool`
     (rows of the block outer, columns inner) so results match it exactly.
     """
     h, w = plane.shape
@@ -18,18 +30,25 @@ def write_pooled(plane, row, offset, pool):
     if pool == 1:
         for y in range(h):
             for x in range(w):
-                row[offset + y * w + x] = plane[y, x]
+                row[offset + y * w + x] = apply_map(plane[y, x], code)
         return
     scale = np.float32(1.0 / (pool * pool))
     for y in range(hp):
         for x in range(wp):
-            acc = plane[y * pool, x * pool]
+            acc = apply_map(plane[y * pool, x * pool], code)
             for a in range(pool):
                 for b in range(pool):
                     if a == 0 and b == 0:
                         continue
-                    acc += plane[y * pool + a, x * pool + b]
+                    acc += apply_map(plane[y * pool + a, x * pool + b], code)
             row[offset + y * wp + x] = acc * scale
+
+
+@njit(cache=True, inline="always")
+def write_maps(plane, row, base, channel, channels, plane_size, pool, codes):
+    """Every feature map of one channel's plane into its places in a recorded step's block."""
+    for m in range(codes.shape[0]):
+        write_pooled(plane, row, base + (m * channels + channel) * plane_size, pool, codes[m])
 
 
 def recorded_mask(record_steps) -> np.ndarray:

@@ -10,11 +10,11 @@ import numpy as np
 from numba import njit, prange
 
 from pixelflow.backends.cpu.halo import MODES, fill_halo
-from pixelflow.backends.cpu.recording import block_size, recorded_mask, write_pooled
+from pixelflow.backends.cpu.recording import block_size, recorded_mask, write_maps
 
 
 @njit(parallel=True, cache=True)
-def evolve(drive, channels, dtc2, damping, dt, clip, sponge, mode, record, pool, out, block):
+def evolve(drive, channels, dtc2, damping, dt, clip, sponge, mode, record, pool, codes, out, block):
     # Branch-free inner loops: `sponge` is all ones without an absorbing layer
     # and `clip` is +inf when clipping is off (both exact no-ops).
     n, cin, h, w = drive.shape
@@ -26,11 +26,13 @@ def evolve(drive, channels, dtc2, damping, dt, clip, sponge, mode, record, pool,
         amp = np.empty((fields, h + 2, w + 2), dtype=drive.dtype)
         vel = np.empty((fields, h, w), dtype=drive.dtype)
         for i in range(b * block, min(n, (b + 1) * block)):
-            _evolve_sample(drive, i, amp, vel, channels, dtc2, damping, dt, clip, sponge, mode, record, pool, out, zero, plane)
+            _evolve_sample(drive, i, amp, vel, channels, dtc2, damping, dt, clip, sponge, mode, record, pool, codes, out,
+                           zero, plane)
 
 
 @njit(cache=True, inline="always")
-def _evolve_sample(drive, i, amp, vel, channels, dtc2, damping, dt, clip, sponge, mode, record, pool, out, zero, plane):
+def _evolve_sample(drive, i, amp, vel, channels, dtc2, damping, dt, clip, sponge, mode, record, pool, codes, out,
+                           zero, plane):
     n, cin, h, w = drive.shape
     fields = channels // 2
     amp[:] = 0
@@ -55,18 +57,19 @@ def _evolve_sample(drive, i, amp, vel, channels, dtc2, damping, dt, clip, sponge
                     for x in range(w):
                         amp[f, y + 1, x + 1] = min(max(amp[f, y + 1, x + 1] + dt * vel[f, y, x], -clip), clip)
         if record[t]:
-            base = slot * channels * plane
+            base = slot * codes.shape[0] * channels * plane
             for c in range(channels):
                 if c >= 2 * fields:
-                    write_pooled(zero, out[i], base + c * plane, pool)
+                    src = zero
                 elif c % 2 == 0:
-                    write_pooled(amp[c // 2, 1 : h + 1, 1 : w + 1], out[i], base + c * plane, pool)
+                    src = amp[c // 2, 1 : h + 1, 1 : w + 1]
                 else:
-                    write_pooled(vel[c // 2], out[i], base + c * plane, pool)
+                    src = vel[c // 2]
+                write_maps(src, out[i], base, c, channels, plane, pool, codes)
             slot += 1
 
 
-def run(drive, ctx, record_steps, pool, out):
+def run(drive, ctx, recording, out):
     """Evolve ``drive`` (N, C_in, H, W) under the wave rule; write recorded features into ``out``."""
     p, wts, grid = ctx.params, ctx.weights, ctx.grid
     dtype = drive.dtype.type
@@ -79,4 +82,5 @@ def run(drive, ctx, record_steps, pool, out):
     clip = dtype(p.clip) if p.clip > 0 else dtype(np.inf)
     mode = MODES["periodic" if p.boundary == "periodic" else "edge"]
     evolve(np.ascontiguousarray(drive), grid.channels, dtc2, dtype(p.damping), dtype(p.dt), clip,
-           sponge, mode, recorded_mask(record_steps), pool, out, block_size(len(drive)))
+           sponge, mode, recorded_mask(recording.steps), recording.pool, recording.codes, out,
+           block_size(len(drive)))

@@ -64,7 +64,7 @@ def _warn_once(message: str) -> None:
 
 
 def fused_kernel(rule):
-    """The GL ``run(drive, ctx, record_steps, pool, out)`` for ``rule``, or None to use the numpy path."""
+    """The GL ``run(drive, ctx, recording, out)`` for ``rule``, or None to use the numpy path."""
     module = _KERNEL_MODULES.get(rule.name)
     if module is None:
         return None
@@ -73,28 +73,27 @@ def fused_kernel(rule):
         return None
     kernel = importlib.import_module(f"pixelflow.backends.gl.{module}").run
 
-    def run(drive, ctx, record_steps, pool, out):
+    def run(drive, ctx, recording, out):
         """Evolve ``drive`` (N, C_in, H, W) on the GPU; write the recorded, pooled features into ``out``."""
         from pixelflow.backends.gl.context import ForkedProcess, get_gl, lock
         from pixelflow.backends.gl.runner import Unsupported, numpy_path
 
         drive = np.asarray(drive)
-        record_steps = tuple(sorted(record_steps))
         if drive.dtype != np.float32 or not out.flags.c_contiguous:
-            numpy_path(rule, drive, ctx, record_steps, pool, out)
+            numpy_path(rule, drive, ctx, recording, out)
             return
         with lock():
             try:
                 gl = get_gl()
             except ForkedProcess as exc:
                 _warn_once(str(exc) + "; running the numpy path in this process")
-                numpy_path(rule, drive, ctx, record_steps, pool, out)
+                numpy_path(rule, drive, ctx, recording, out)
                 return
             try:
                 with gl.ctx:  # current in this thread for the call
-                    kernel(gl, np.ascontiguousarray(drive), ctx, record_steps, pool, out)
+                    kernel(gl, np.ascontiguousarray(drive), ctx, recording, out)
             except Unsupported:
-                numpy_path(rule, drive, ctx, record_steps, pool, out)
+                numpy_path(rule, drive, ctx, recording, out)
 
     return run
 

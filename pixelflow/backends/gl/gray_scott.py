@@ -29,7 +29,8 @@ def _init(drive, species: str, active: int):
     return u, v
 
 
-def run(gl, drive, ctx, record_steps, pool, out):
+def run(gl, drive, ctx, recording, out):
+    record_steps = recording.steps
     p, grid = ctx.params, ctx.grid
     n, cin, h, w = drive.shape
     channels = grid.channels
@@ -44,7 +45,7 @@ def run(gl, drive, ctx, record_steps, pool, out):
     for start, stop in atlas.batches(n, active, limit):  # active >= 1: pairs >= 1 and C_in >= 1
         b = stop - start
         m = b * active
-        feats = Features(out[start:stop], len(record_steps), channels, h, w, pool)
+        feats = Features(out[start:stop], recording, channels, h, w)
         u0, v0 = _init(drive[start:stop], p.input_species, active)
         pp = PingPong(gl, "gray_scott", atlas.layout(-(-m // 4), h, w, gl.max_size), 2)
         pp.upload(0, u0.reshape(m, h, w))

@@ -15,7 +15,8 @@ from pixelflow.backends.gl import atlas, shaders
 from pixelflow.backends.gl.runner import Features, PingPong, set_uniforms
 
 
-def run(gl, drive, ctx, record_steps, pool, out):
+def run(gl, drive, ctx, recording, out):
+    record_steps = recording.steps
     p, grid = ctx.params, ctx.grid
     n, cin, h, w = drive.shape
     channels = grid.channels
@@ -28,7 +29,7 @@ def run(gl, drive, ctx, record_steps, pool, out):
     for start, stop in atlas.batches(n, channels, limit):
         b = stop - start
         m = b * channels
-        feats = Features(out[start:stop], len(record_steps), channels, h, w, pool)
+        feats = Features(out[start:stop], recording, channels, h, w)
         raw = np.zeros((b, channels, h, w), dtype=np.float32)
         raw[:, :cin] = drive[start:stop]
         pp = PingPong(gl, "life", atlas.layout(-(-m // 4), h, w, gl.max_size), 1)

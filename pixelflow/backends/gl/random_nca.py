@@ -55,7 +55,8 @@ def _padded_planes(x: np.ndarray, groups: int) -> np.ndarray:
     return full.reshape(-1, h, w)
 
 
-def run(gl, drive, ctx, record_steps, pool, out):
+def run(gl, drive, ctx, recording, out):
+    record_steps = recording.steps
     p, wts, grid = ctx.params, ctx.weights, ctx.grid
     n, cin, h, w = drive.shape
     channels = grid.channels
@@ -86,7 +87,7 @@ def run(gl, drive, ctx, record_steps, pool, out):
             stop = min(n, start + per_batch)
             b = stop - start
             lay = atlas.layout(b * groups, h, w, gl.max_size)
-            feats = Features(out[start:stop], len(record_steps), channels, h, w, pool)
+            feats = Features(out[start:stop], recording, channels, h, w)
             pp = PingPong(gl, "random_nca", lay, 1)
             pp.upload(0, np.zeros((0, h, w), dtype=f32))
             term = None

@@ -6,7 +6,7 @@ import numpy as np
 
 from pixelflow.backends.gl import atlas
 from pixelflow.backends.gl.atlas import Unsupported  # noqa: F401  (re-exported)
-from pixelflow.reservoir import avg_pool
+from pixelflow.recording import Recording, apply_map, avg_pool
 from pixelflow.rules.registry import default_init
 
 
@@ -74,29 +74,32 @@ class PingPong:
 
 
 class Features:
-    """The ``[recorded step][channel][row][col]`` view of a block of feature rows."""
+    """The ``[recorded step][map][channel][row][col]`` view of a block of feature rows."""
 
-    def __init__(self, out: np.ndarray, slots: int, channels: int, height: int, width: int, pool: int):
-        self.pool = pool
-        self.view = out.reshape(len(out), slots, channels, height // pool, width // pool)
+    def __init__(self, out: np.ndarray, recording: Recording, channels: int, height: int, width: int):
+        self.recording = recording
+        pool = recording.pool
+        self.view = out.reshape(len(out), len(recording.steps), len(recording.maps), channels,
+                                height // pool, width // pool)
 
     def write(self, slot: int, channels, planes: np.ndarray) -> None:
-        """Pool ``(N, k, H, W)`` planes exactly as :func:`pixelflow.reservoir.avg_pool` into ``channels``."""
-        self.view[:, slot, channels] = avg_pool(planes, self.pool, np)
+        """Map and pool ``(N, k, H, W)`` planes exactly as the numpy path does into ``channels``."""
+        for m, name in enumerate(self.recording.maps):
+            self.view[:, slot, m, channels] = avg_pool(apply_map(planes, name, np), self.recording.pool, np)
 
     def fill(self, slot: int, channels, value: float) -> None:
-        self.view[:, slot, channels] = value
+        for m, name in enumerate(self.recording.maps):
+            self.view[:, slot, m, channels] = apply_map(np.float32(value), name, np)
 
 
-def numpy_path(rule, drive, ctx, record_steps, pool, out) -> None:
+def numpy_path(rule, drive, ctx, recording: Recording, out) -> None:
     """The batched numpy rule, as ``Reservoir`` runs it without a fused kernel."""
     init = rule.init or default_init
     state = init(drive, ctx).astype(drive.dtype, copy=False)
     rows = []
-    record = set(record_steps)
-    for t in range(max(record_steps) + 1):
+    for t in range(max(recording.steps) + 1):
         if t > 0:
             state = rule.step(state, ctx).astype(drive.dtype, copy=False)
-        if t in record:
-            rows.append(avg_pool(state, pool, np).reshape(len(drive), -1))
+        if t in recording.steps:
+            rows.append(recording.features(state, np))
     out[...] = np.concatenate(rows, axis=1) if len(rows) > 1 else rows[0]

@@ -16,7 +16,8 @@ from pixelflow.backends.gl import atlas, shaders
 from pixelflow.backends.gl.runner import Features, PingPong, set_uniforms
 
 
-def run(gl, drive, ctx, record_steps, pool, out):
+def run(gl, drive, ctx, recording, out):
+    record_steps = recording.steps
     p, wts, grid = ctx.params, ctx.weights, ctx.grid
     n, cin, h, w = drive.shape
     channels = grid.channels
@@ -42,7 +43,7 @@ def run(gl, drive, ctx, record_steps, pool, out):
     for start, stop in atlas.batches(n, active, limit):
         b = stop - start
         m = b * active
-        feats = Features(out[start:stop], len(record_steps), channels, h, w, pool)
+        feats = Features(out[start:stop], recording, channels, h, w)
         amp0 = drive[start:stop, :active]
         pp = PingPong(gl, "wave", atlas.layout(-(-m // 4), h, w, gl.max_size), 2)
         pp.upload(0, amp0.reshape(m, h, w))  # init: input k into the amplitude of field k
