@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from pixelflow.encoders import get_encoder
-from pixelflow.recording import FEATURE_MAPS, Recording
+from pixelflow.recording import Recording, check_maps
 from pixelflow.rules import get_rule
 
 DTYPES = ("float32", "float64")
@@ -22,17 +22,6 @@ def _check_int(name: str, value: Any, low: int, high: int | None = None) -> None
     if value < low or (high is not None and value > high):
         bound = f">= {low}" if high is None else f"in [{low}, {high}]"
         raise ValueError(f"ReservoirConfig.{name} must be {bound}, got {value}")
-
-
-def _check_maps(maps) -> tuple[str, ...]:
-    if isinstance(maps, str) or not isinstance(maps, Sequence) or not maps:
-        raise TypeError(f"ReservoirConfig.feature_maps must be a non-empty sequence of names, got {maps!r}")
-    for m in maps:
-        if m not in FEATURE_MAPS:
-            raise ValueError(f"ReservoirConfig.feature_maps: unknown map {m!r}; valid: {', '.join(FEATURE_MAPS)}")
-    if len(set(maps)) != len(maps):
-        raise ValueError(f"ReservoirConfig.feature_maps has repeated maps: {list(maps)}")
-    return tuple(maps)
 
 
 @dataclass(frozen=True)
@@ -76,11 +65,13 @@ class ReservoirConfig:
     chunk_size : int or None
         Samples evolved together; ``None`` picks a size whose working set is
         about 16 MiB (cache-friendly). Features do not depend on it.
-    feature_maps : sequence of str
-        Pointwise maps of each recorded state that are pooled into features,
-        in order: ``"state"`` (the state itself), ``"square"``, ``"abs"``,
-        ``"relu"``. Pooling an even map keeps what averaging an odd state
-        cancels out.
+    feature_maps : sequence of str or (str, int)
+        Maps of each recorded state that are pooled into features, in order:
+        ``"state"`` (the state itself), ``"square"``, ``"abs"``, ``"relu"``
+        (per channel) or ``"products"`` (every channel pair ``i <= j``:
+        second-order pooling). A bare name is pooled with ``pool``;
+        ``(name, p)`` pools that map over ``p × p`` blocks instead. See
+        :mod:`pixelflow.recording`.
     """
 
     width: int = 64
@@ -124,7 +115,7 @@ class ReservoirConfig:
             )
         get_encoder(self.input_encoding).resolve(self.encoder_params)
         self.record_steps  # validates
-        object.__setattr__(self, "feature_maps", _check_maps(self.feature_maps))
+        object.__setattr__(self, "feature_maps", check_maps(self.feature_maps, self.pool, self.height, self.width))
 
     @property
     def record_steps(self) -> tuple[int, ...]:
@@ -152,24 +143,33 @@ class ReservoirConfig:
     @property
     def recording(self) -> Recording:
         """Recorded steps, feature maps and pooling, as the backends take them."""
-        return Recording(self.record_steps, self.pool, self.feature_maps)
+        maps = tuple((m, self.pool) if isinstance(m, str) else m for m in self.feature_maps)
+        return Recording(self.record_steps, maps)
 
     @property
     def feature_shape(self) -> tuple[int, int, int, int]:
-        """``(recorded steps, maps × channels, height / pool, width / pool)``."""
-        return (len(self.record_steps), len(self.feature_maps) * self.channels,
-                self.height // self.pool, self.width // self.pool)
+        """``(recorded steps, maps × channels, height / pool, width / pool)``.
+
+        Defined when every feature map is per-channel with the same pooling
+        (e.g. the default); otherwise see :meth:`Recording.blocks`.
+        """
+        rec = self.recording
+        if not rec.pointwise or len(set(rec.pools.tolist())) != 1:
+            raise ValueError("feature_shape needs per-channel feature maps with one pooling size; "
+                             "use config.recording.blocks(...) for this config's layout")
+        pool = int(rec.pools[0])
+        return (len(self.record_steps), len(rec.maps) * self.channels, self.height // pool, self.width // pool)
 
     @property
     def n_features(self) -> int:
         """Length of one feature row."""
-        return int(np.prod(self.feature_shape))
+        return self.recording.n_features(self.channels, self.height, self.width)
 
     def to_dict(self) -> dict:
         """JSON-friendly dict (for results provenance)."""
         d = asdict(self)
         d["record"] = list(self.record) if not isinstance(self.record, (str, int)) else self.record
-        d["feature_maps"] = list(self.feature_maps)
+        d["feature_maps"] = [m if isinstance(m, str) else list(m) for m in self.feature_maps]
         for key in ("rule_params", "encoder_params"):
             d[key] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in d[key].items()}
         return d

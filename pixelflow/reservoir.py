@@ -80,6 +80,9 @@ class Reservoir:
         self._encoder_params = self._encoder.resolve(config.encoder_params)
         self._dtype = np.dtype(config.dtype)
         self._prepared: _Prepared | None = None
+        # Fused kernels implement per-channel feature maps; channel products
+        # (and rules without a kernel) run the numpy path.
+        self._kernel = self.backend.fused_kernel(self._rule) if config.recording.pointwise else None
         ensure_fits(
             self._sample_bytes() * self._rule.working_copies,
             f"one {config.height}x{config.width}x{config.channels} grid",
@@ -114,8 +117,7 @@ class Reservoir:
         """
         if self.config.chunk_size is not None:
             return self.config.chunk_size
-        fused = self.backend.fused_kernel(self._rule) is not None
-        per_sample = self._sample_bytes() * (1 if fused else self._rule.working_copies)
+        per_sample = self._sample_bytes() * (1 if self._kernel is not None else self._rule.working_copies)
         return int(max(1, min(MAX_AUTO_CHUNK, CHUNK_TARGET_BYTES // per_sample)))
 
     def _prepare(self, sample_shape: tuple) -> _Prepared:
@@ -176,10 +178,9 @@ class Reservoir:
     def _write_features(self, x, prep: _Prepared, out: np.ndarray) -> None:
         """Features of a backend chunk ``x`` into the host rows ``out`` (a fused kernel writes them directly)."""
         xp = self.backend.xp
-        kernel = self.backend.fused_kernel(self._rule)
-        if kernel is not None:
+        if self._kernel is not None:
             ctx = self._context(x, prep)
-            kernel(ctx.drive, ctx, self.config.recording, out)
+            self._kernel(ctx.drive, ctx, self.config.recording, out)
             return
         recording = self.config.recording
         rows = [recording.features(state, xp) for t, state in self._evolve(x, prep) if t in recording.steps]
@@ -248,7 +249,7 @@ class Reservoir:
             "record fewer steps, pool, or transform in batches",
         )
         out = np.empty((n, self.feature_dim), dtype=np.float32)
-        threads = self.backend.chunk_threads(self._rule)
+        threads = 1 if self._kernel is not None else self.backend.chunk_threads()
         with self._one_blas_thread():
             if threads > 1 and n > self.chunk_size():
                 self._transform_threaded(X, prep, out, threads)

@@ -97,19 +97,18 @@ class ReservoirTransformer(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         """Names ``t{step}_c{channel}_y{row}_x{col}`` of the output columns.
 
-        With more than one feature map the map is named too:
-        ``t{step}_{map}_c{channel}_y{row}_x{col}``.
+        With more than one feature map the map is named too
+        (``t{step}_{map}_c{channel}_y{row}_x{col}``); channel products are
+        named by their pair (``t{step}_products_c{i}x{j}_y{row}_x{col}``).
         """
         check_is_fitted(self, "reservoir_")
         cfg = self.config_
-        _, _, h, w = cfg.feature_shape
-        maps = cfg.feature_maps
-        names = [
-            f"t{t}_c{k}_y{i}_x{j}" if len(maps) == 1 else f"t{t}_{m}_c{k}_y{i}_x{j}"
-            for t in cfg.record_steps
-            for m in maps
-            for k in range(cfg.channels)
-            for i in range(h)
-            for j in range(w)
-        ]
+        blocks = cfg.recording.blocks(cfg.channels, cfg.height, cfg.width)
+        pairs = [f"c{i}x{j}" for i, j in zip(*np.triu_indices(cfg.channels))]
+        names = []
+        for t in cfg.record_steps:
+            for name, planes, rows, cols in blocks:
+                prefix = f"t{t}_" if len(blocks) == 1 else f"t{t}_{name}_"
+                labels = pairs if name == "products" else [f"c{k}" for k in range(planes)]
+                names += [f"{prefix}{lab}_y{i}_x{j}" for lab in labels for i in range(rows) for j in range(cols)]
         return np.asarray(names, dtype=object)

@@ -46,7 +46,7 @@ def test_fused_cpu_kernels_match_numpy(rng, rule, channels, params, extra, dtype
     cfg = ReservoirConfig(width=16, height=16, channels=channels, steps=5, rule=rule, rule_params=params,
                           dtype=dtype, chunk_size=4, **extra)
     fused = Reservoir(cfg, backend="cpu")
-    assert (fused.backend.fused_kernel(fused._rule) is not None) == (rule != "random_nca")
+    assert (fused._kernel is not None) == (rule != "random_nca")
     np.testing.assert_allclose(fused.transform(X), Reservoir(cfg, backend="numpy").transform(X), atol=1e-5, rtol=0)
 
 
@@ -127,11 +127,11 @@ def test_numpy_path_runs_chunks_on_threads_with_identical_rows(rng, monkeypatch)
     X = rng.random((23, 12, 12))
     cfg = ReservoirConfig(width=12, height=12, channels=6, steps=3, rule="random_nca", record="all", chunk_size=2)
     threaded = Reservoir(cfg, backend="cpu")
-    assert threaded.backend.chunk_threads(threaded._rule) == 3
+    assert threaded._kernel is None and threaded.backend.chunk_threads() == 3
     np.testing.assert_array_equal(threaded.transform(X), Reservoir(cfg, backend="numpy").transform(X))
     # A rule with a fused kernel is multi-threaded inside the kernel instead.
     wave = Reservoir(ReservoirConfig(width=12, height=12, channels=6, steps=3, rule="wave"), backend="cpu")
-    assert wave.backend.chunk_threads(wave._rule) == 1
+    assert wave._kernel is not None
 
 
 @pytest.mark.parametrize("rule, channels", [("wave", 4), ("diffusion_reaction", 4), ("life_like", 2), ("random_nca", 4)])
@@ -148,3 +148,34 @@ def test_feature_maps_match_the_numpy_path_and_their_definition(rng, rule, chann
     want = np.stack([fns[m](states) for m in maps], axis=2)  # (N, step, map, C, H, W)
     want = want.reshape(*want.shape[:-2], 8, 2, 8, 2).mean(axis=(-3, -1))
     np.testing.assert_allclose(got, want.reshape(len(X), -1), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+def test_channel_products_are_block_means_of_every_pair(rng, backend):
+    X = rng.random((7, 12, 12))
+    cfg = ReservoirConfig(width=12, height=12, channels=3, steps=2, rule="random_nca", record=(1, 2),
+                          feature_maps=(("state", 2), ("products", 6)))
+    got = Reservoir(cfg, backend=backend).transform(X)
+    states = Reservoir(cfg, backend="numpy").states(X)
+    want = []
+    for t in (1, 2):
+        s = states[:, t].astype(np.float64)
+        want.append(s.reshape(7, 3, 6, 2, 6, 2).mean(axis=(3, 5)).reshape(7, -1))
+        pairs = [s[:, i] * s[:, j] for i in range(3) for j in range(i, 3)]  # triu order
+        want.append(np.stack(pairs, 1).reshape(7, 6, 2, 6, 2, 6).mean(axis=(3, 5)).reshape(7, -1))
+    assert got.shape == (7, cfg.n_features) == (7, 2 * (3 * 36 + 6 * 4))
+    np.testing.assert_allclose(got, np.concatenate(want, axis=1), atol=1e-6, rtol=0)
+    # batch invariance holds for the products too
+    np.testing.assert_array_equal(got[3], Reservoir(cfg, backend=backend).transform(X[3:4])[0])
+
+
+def test_per_map_pooling_on_fused_kernels_matches_numpy(rng):
+    X = rng.random((6, 16, 16))
+    cfg = ReservoirConfig(width=16, height=16, channels=4, steps=3, rule="wave", record="all", pool=4,
+                          feature_maps=("state", ("square", 2), ("abs", 8)))
+    fused = Reservoir(cfg, backend="cpu")
+    assert fused._kernel is not None
+    np.testing.assert_allclose(fused.transform(X), Reservoir(cfg, backend="numpy").transform(X), atol=1e-5, rtol=0)
+    # cross-channel maps make every backend take the numpy path
+    products = ReservoirConfig(width=16, height=16, channels=4, steps=3, rule="wave", feature_maps=("products",))
+    assert Reservoir(products, backend="cpu")._kernel is None

@@ -56,7 +56,7 @@ CASES = [
     # feature maps, including those of channels a kernel fills with a constant
     ("wave", 5, {}, {"record": "all", "pool": 2, "feature_maps": ("state", "square", "relu")}, (20, 20)),
     ("diffusion_reaction", 5, {}, {"record": (0, 3), "feature_maps": ("abs", "square")}, (20, 20)),
-    ("random_nca", 4, {}, {"record": "all", "pool": 2, "feature_maps": ("state", "square")}, (20, 20)),
+    ("random_nca", 4, {}, {"record": "all", "pool": 2, "feature_maps": ("state", ("square", 4))}, (20, 20)),
 ]
 
 

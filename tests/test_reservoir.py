@@ -177,7 +177,9 @@ def test_input_shape_is_locked_after_first_use(rng):
     ({"encoder_params": {"resize": "bicubic"}}, ValueError, "'resize' must be one of 'area', 'nearest'"),
     ({"feature_maps": "square"}, TypeError, "feature_maps must be a non-empty sequence"),
     ({"feature_maps": ()}, TypeError, "feature_maps must be a non-empty sequence"),
-    ({"feature_maps": ("state", "cube")}, ValueError, "unknown map 'cube'; valid: state, square, abs, relu"),
+    ({"feature_maps": ("state", "cube")}, ValueError, "unknown map 'cube'; valid: state, square, abs, relu, products"),
+    ({"feature_maps": (("state", 3),), "width": 16, "height": 16}, ValueError, "pool 3 of map 'state' must be"),
+    ({"feature_maps": (("state", "big"),)}, TypeError, r"a name or \(name, pool\)"),
     ({"feature_maps": ("abs", "abs")}, ValueError, "repeated maps"),
 ])
 def test_invalid_configs(kwargs, exc, match):

@@ -14,8 +14,10 @@ A backend is chosen by name in ``Reservoir(config, backend=...)``:
     ``pip install 'pixelflow[gl]'``; on Linux without a GPU, Mesa's llvmpipe
     via Debian's ``libegl1 libegl-mesa0 libgl1-mesa-dri``).
 ``"cuda"``
-    The same rule functions on CuPy arrays (needs ``pip install 'pixelflow[cuda]'``
-    and an NVIDIA GPU).
+    CuPy arrays on an NVIDIA GPU (needs ``pip install 'pixelflow[cuda]'``):
+    fused numba.cuda kernels for wave, Gray-Scott and life-like rules (a
+    whole chunk through every step in one launch, one thread block per
+    sample), the rule functions on CuPy for every other rule.
 """
 
 from pixelflow.backends.array import ArrayBackend, available_backends, get_backend, to_device

@@ -35,14 +35,13 @@ class ArrayBackend:
             return None
         return importlib.import_module(self.kernels).fused_kernel(rule)
 
-    def chunk_threads(self, rule) -> int:
-        """Threads that evolve chunks of the numpy path at once (1: serial).
+    def chunk_threads(self) -> int:
+        """Threads that evolve chunks of a rule's numpy path at once (1: serial).
 
-        Only a CPU backend with a kernel library parallelises the rule's
-        numpy path across chunks, and only for rules without a fused kernel
-        (a fused kernel is multi-threaded itself).
+        Only a CPU backend with a kernel library parallelises the numpy path
+        across chunks (its fused kernels are multi-threaded themselves).
         """
-        if self.kernels is None or self.xp is not np or self.fused_kernel(rule) is not None:
+        if self.kernels is None or self.xp is not np:
             return 1
         module = importlib.import_module(self.kernels)
         return module.chunk_threads() if hasattr(module, "chunk_threads") else 1
@@ -108,7 +107,7 @@ def _cupy(name: str) -> ArrayBackend:
         raise RuntimeError(f"backend 'cuda': CuPy is installed but no CUDA device is usable ({exc})") from exc
     if count == 0:
         raise RuntimeError("backend 'cuda': CuPy is installed but no CUDA device was found")
-    return ArrayBackend(name, cupy)
+    return ArrayBackend(name, cupy, kernels="pixelflow.backends.cuda")
 
 
 def _gl(name: str) -> ArrayBackend:

@@ -9,7 +9,7 @@ by the user) runs on the batched numpy path instead.
 
 from __future__ import annotations
 
-from pixelflow.rules import diffusion_reaction, life_like, wave
+from pixelflow.backends.fused import builtin_module
 
 _KERNEL_MODULES = {
     "wave": "wave",
@@ -21,18 +21,11 @@ _KERNEL_MODULES = {
 # slower per core than the batched numpy path, whose tanh is vectorised. On
 # `cpu` it runs the numpy path on several threads instead (chunk_threads).
 
-# The step functions the kernels were written against.
-_BUILTIN_STEPS = {
-    "wave": wave.wave,
-    "diffusion_reaction": diffusion_reaction.diffusion_reaction,
-    "life_like": life_like.life_like,
-}
-
 
 def fused_kernel(rule):
     """The fused ``run`` function for ``rule``, or None to use the numpy path."""
-    module = _KERNEL_MODULES.get(rule.name)
-    if module is None or rule.step is not _BUILTIN_STEPS[rule.name]:
+    module = builtin_module(rule, _KERNEL_MODULES)
+    if module is None:
         return None
     import importlib
 

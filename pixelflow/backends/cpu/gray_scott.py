@@ -10,11 +10,12 @@ import numpy as np
 from numba import njit, prange
 
 from pixelflow.backends.cpu.halo import MODES, fill_halo
-from pixelflow.backends.cpu.recording import block_size, recorded_mask, write_maps
+from pixelflow.backends.cpu.recording import block_size, write_maps
+from pixelflow.backends.fused import layout
 
 
 @njit(parallel=True, cache=True)
-def evolve(drive, channels, seed_v, feed, kill, du, dv, dt, mode, record, pool, codes, out, block):
+def evolve(drive, channels, seed_v, feed, kill, du, dv, dt, mode, record, codes, pools, offsets, out, block):
     n, cin, h, w = drive.shape
     pairs = channels // 2
     zero = np.zeros((h, w), dtype=drive.dtype)
@@ -28,16 +29,15 @@ def evolve(drive, channels, seed_v, feed, kill, du, dv, dt, mode, record, pool, 
         u2 = np.empty((h, w), dtype=drive.dtype)
         v2 = np.empty((h, w), dtype=drive.dtype)
         for i in range(b * block, min(n, (b + 1) * block)):
-            _evolve_sample(drive, i, u, v, u2, v2, channels, seed_v, feed, kill, du, dv, dt, mode, record, pool, codes,
-                           out, active, zero)
+            _evolve_sample(drive, i, u, v, u2, v2, channels, seed_v, feed, kill, du, dv, dt, mode, record, codes,
+                           pools, offsets, out, active, zero)
 
 
 @njit(cache=True, inline="always")
-def _evolve_sample(drive, i, u, v, u2, v2, channels, seed_v, feed, kill, du, dv, dt, mode, record, pool, codes,
-                   out, active, zero):
+def _evolve_sample(drive, i, u, v, u2, v2, channels, seed_v, feed, kill, du, dv, dt, mode, record, codes,
+                   pools, offsets, out, active, zero):
     n, cin, h, w = drive.shape
     pairs = channels // 2
-    plane = (h // pool) * (w // pool)
     one = drive.dtype.type(1.0)
     half = drive.dtype.type(0.5)
     quarter = drive.dtype.type(0.25)
@@ -75,7 +75,7 @@ def _evolve_sample(drive, i, u, v, u2, v2, channels, seed_v, feed, kill, du, dv,
                 a[1 : h + 1, 1 : w + 1] = u2
                 b[1 : h + 1, 1 : w + 1] = v2
         if record[t]:
-            base = slot * codes.shape[0] * channels * plane
+            base = slot * offsets[-1]
             for c in range(channels):
                 k = c // 2
                 if c >= 2 * pairs:
@@ -84,7 +84,7 @@ def _evolve_sample(drive, i, u, v, u2, v2, channels, seed_v, feed, kill, du, dv,
                     src = u[k, 1 : h + 1, 1 : w + 1]
                 else:
                     src = v[k, 1 : h + 1, 1 : w + 1]
-                write_maps(src, out[i], base, c, channels, plane, pool, codes)
+                write_maps(src, out[i], base, c, codes, pools, offsets)
             slot += 1
 
 
@@ -93,5 +93,5 @@ def run(drive, ctx, recording, out):
     p = ctx.params
     f = drive.dtype.type
     evolve(np.ascontiguousarray(drive), ctx.grid.channels, p.input_species == "v", f(p.feed), f(p.kill),
-           f(p.du), f(p.dv), f(p.dt), MODES[p.boundary], recorded_mask(recording.steps), recording.pool, recording.codes, out,
+           f(p.du), f(p.dv), f(p.dt), MODES[p.boundary], *layout(recording, ctx.grid.channels, ctx.grid.height, ctx.grid.width), out,
            block_size(len(drive)))

@@ -17,7 +17,8 @@ import numpy as np
 from numba import njit, prange
 
 from pixelflow.backends.cpu.halo import MODES, fill_halo
-from pixelflow.backends.cpu.recording import block_size, recorded_mask, write_maps
+from pixelflow.backends.cpu.recording import block_size, write_maps
+from pixelflow.backends.fused import layout
 
 
 def rule_mask(table) -> np.uint32:
@@ -52,23 +53,22 @@ def _binarise(raw, board, threshold):
 
 
 @njit(cache=True, inline="always")
-def _record(raw, board, values, t, out_row, base, plane, pool, codes):
+def _record(raw, board, values, t, out_row, base, codes, pools, offsets):
     channels, h, w = raw.shape
     for c in range(channels):
         if t == 0:
-            write_maps(raw[c], out_row, base, c, channels, plane, pool, codes)
+            write_maps(raw[c], out_row, base, c, codes, pools, offsets)
         else:
             for y in range(h):
                 for x in range(w):
                     values[y, x] = board[c, y + 1, x + 1]
-            write_maps(values, out_row, base, c, channels, plane, pool, codes)
+            write_maps(values, out_row, base, c, codes, pools, offsets)
 
 
 @njit(parallel=True, cache=True)
-def evolve_boards(drive, channels, threshold, mask, mode, record, pool, codes, out, block):
+def evolve_boards(drive, channels, threshold, mask, mode, record, codes, pools, offsets, out, block):
     """One board per thread, ``block`` boards per task (scratch allocated once per task)."""
     n, cin, h, w = drive.shape
-    plane = (h // pool) * (w // pool)
     for b in prange((n + block - 1) // block):
         # Step 0 is the raw (continuous) input; every later state is 0/1.
         raw = np.zeros((channels, h, w), dtype=drive.dtype)
@@ -91,8 +91,7 @@ def evolve_boards(drive, channels, threshold, mask, mode, record, pool, codes, o
                         _rows(src, dst, c, 0, h, mask, col)
                     cur = 1 - cur
                 if record[t]:
-                    _record(raw, boards[cur], values, t, out[i], slot * codes.shape[0] * channels * plane, plane, pool,
-                            codes)
+                    _record(raw, boards[cur], values, t, out[i], slot * offsets[-1], codes, pools, offsets)
                     slot += 1
 
 
@@ -117,11 +116,11 @@ def _halo(board, c, mode):
 
 
 @njit(nogil=True, cache=True)
-def _write(raw, board, values, t, out_row, base, plane, pool, codes):
-    _record(raw, board, values, t, out_row, base, plane, pool, codes)
+def _write(raw, board, values, t, out_row, base, codes, pools, offsets):
+    _record(raw, board, values, t, out_row, base, codes, pools, offsets)
 
 
-def evolve_rows(drive, channels, threshold, mask, mode, record, pool, codes, out, threads):
+def evolve_rows(drive, channels, threshold, mask, mode, record, codes, pools, offsets, out, threads):
     """Boards one after another; each step's rows split into bands run by ``threads`` threads.
 
     numba's parallel loops lost the contiguous layout of the board here (12x
@@ -130,7 +129,6 @@ def evolve_rows(drive, channels, threshold, mask, mode, record, pool, codes, out
     from concurrent.futures import ThreadPoolExecutor
 
     n, cin, h, w = drive.shape
-    plane = (h // pool) * (w // pool)
     per_band = -(-h // threads)
     bands = [(y, min(h, y + per_band)) for y in range(0, h, per_band)]
     raw = np.zeros((channels, h, w), dtype=drive.dtype)
@@ -149,7 +147,7 @@ def evolve_rows(drive, channels, threshold, mask, mode, record, pool, codes, out
                         list(executor.map(lambda band: _band(src, dst, c, band[0], band[1], mask), bands))
                     cur = 1 - cur
                 if record[t]:
-                    _write(raw, boards[cur], values, t, out[i], slot * len(codes) * channels * plane, plane, pool, codes)
+                    _write(raw, boards[cur], values, t, out[i], slot * offsets[-1], codes, pools, offsets)
                     slot += 1
 
 
@@ -157,8 +155,8 @@ def run(drive, ctx, recording, out):
     """Evolve ``drive`` under a life-like rule; write recorded features into ``out``."""
     p = ctx.params
     args = (np.ascontiguousarray(drive), ctx.grid.channels, drive.dtype.type(p.threshold),
-            rule_mask(ctx.weights["table"]), MODES[p.boundary], recorded_mask(recording.steps), recording.pool,
-            recording.codes, out)
+            rule_mask(ctx.weights["table"]), MODES[p.boundary],
+            *layout(recording, ctx.grid.channels, ctx.grid.height, ctx.grid.width), out)
     threads = numba.get_num_threads()
     if len(drive) >= 2 * threads:
         evolve_boards(*args, block_size(len(drive)))

@@ -45,21 +45,16 @@ def write_pooled(plane, row, offset, pool, code=0):
 
 
 @njit(cache=True, inline="always")
-def write_maps(plane, row, base, channel, channels, plane_size, pool, codes):
-    """Every feature map of one channel's plane into its places in a recorded step's block."""
-    for m in range(codes.shape[0]):
-        write_pooled(plane, row, base + (m * channels + channel) * plane_size, pool, codes[m])
+def write_maps(plane, row, base, channel, codes, pools, offsets):
+    """Every feature map of one channel's plane into its place in a recorded step's features.
 
-
-def recorded_mask(record_steps) -> np.ndarray:
-    """Boolean mask over steps ``0 .. max(record_steps)``.
-
-    Nothing after the last recorded step can change a feature, so the fused
-    kernels stop there.
+    ``base`` is where the step's features start; map ``m`` (code
+    ``codes[m]``, pooling ``pools[m]``) starts ``offsets[m]`` after it.
     """
-    mask = np.zeros(max(record_steps) + 1, dtype=np.bool_)
-    mask[list(record_steps)] = True
-    return mask
+    h, w = plane.shape
+    for m in range(codes.shape[0]):
+        size = (h // pools[m]) * (w // pools[m])
+        write_pooled(plane, row, base + offsets[m] + channel * size, pools[m], codes[m])
 
 
 def block_size(n: int) -> int:

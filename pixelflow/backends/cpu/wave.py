@@ -10,29 +10,29 @@ import numpy as np
 from numba import njit, prange
 
 from pixelflow.backends.cpu.halo import MODES, fill_halo
-from pixelflow.backends.cpu.recording import block_size, recorded_mask, write_maps
+from pixelflow.backends.cpu.recording import block_size, write_maps
+from pixelflow.backends.fused import layout
 
 
 @njit(parallel=True, cache=True)
-def evolve(drive, channels, dtc2, damping, dt, clip, sponge, mode, record, pool, codes, out, block):
+def evolve(drive, channels, dtc2, damping, dt, clip, sponge, mode, record, codes, pools, offsets, out, block):
     # Branch-free inner loops: `sponge` is all ones without an absorbing layer
     # and `clip` is +inf when clipping is off (both exact no-ops).
     n, cin, h, w = drive.shape
     fields = channels // 2
-    plane = (h // pool) * (w // pool)
     zero = np.zeros((h, w), dtype=drive.dtype)
     for b in prange((n + block - 1) // block):
         # Scratch allocated once per block of samples, not once per sample.
         amp = np.empty((fields, h + 2, w + 2), dtype=drive.dtype)
         vel = np.empty((fields, h, w), dtype=drive.dtype)
         for i in range(b * block, min(n, (b + 1) * block)):
-            _evolve_sample(drive, i, amp, vel, channels, dtc2, damping, dt, clip, sponge, mode, record, pool, codes, out,
-                           zero, plane)
+            _evolve_sample(drive, i, amp, vel, channels, dtc2, damping, dt, clip, sponge, mode, record, codes, pools,
+                           offsets, out, zero)
 
 
 @njit(cache=True, inline="always")
-def _evolve_sample(drive, i, amp, vel, channels, dtc2, damping, dt, clip, sponge, mode, record, pool, codes, out,
-                           zero, plane):
+def _evolve_sample(drive, i, amp, vel, channels, dtc2, damping, dt, clip, sponge, mode, record, codes, pools,
+                           offsets, out, zero):
     n, cin, h, w = drive.shape
     fields = channels // 2
     amp[:] = 0
@@ -57,7 +57,7 @@ def _evolve_sample(drive, i, amp, vel, channels, dtc2, damping, dt, clip, sponge
                     for x in range(w):
                         amp[f, y + 1, x + 1] = min(max(amp[f, y + 1, x + 1] + dt * vel[f, y, x], -clip), clip)
         if record[t]:
-            base = slot * codes.shape[0] * channels * plane
+            base = slot * offsets[-1]
             for c in range(channels):
                 if c >= 2 * fields:
                     src = zero
@@ -65,7 +65,7 @@ def _evolve_sample(drive, i, amp, vel, channels, dtc2, damping, dt, clip, sponge
                     src = amp[c // 2, 1 : h + 1, 1 : w + 1]
                 else:
                     src = vel[c // 2]
-                write_maps(src, out[i], base, c, channels, plane, pool, codes)
+                write_maps(src, out[i], base, c, codes, pools, offsets)
             slot += 1
 
 
@@ -82,5 +82,4 @@ def run(drive, ctx, recording, out):
     clip = dtype(p.clip) if p.clip > 0 else dtype(np.inf)
     mode = MODES["periodic" if p.boundary == "periodic" else "edge"]
     evolve(np.ascontiguousarray(drive), grid.channels, dtc2, dtype(p.damping), dtype(p.dt), clip,
-           sponge, mode, recorded_mask(recording.steps), recording.pool, recording.codes, out,
-           block_size(len(drive)))
+           sponge, mode, *layout(recording, grid.channels, grid.height, grid.width), out, block_size(len(drive)))

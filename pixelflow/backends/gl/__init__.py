@@ -35,22 +35,13 @@ import warnings
 
 import numpy as np
 
-from pixelflow.rules import diffusion_reaction, life_like, random_nca, wave
+from pixelflow.backends.fused import builtin_module
 
 _KERNEL_MODULES = {
     "wave": "wave",
     "diffusion_reaction": "gray_scott",
     "life_like": "life",
     "random_nca": "random_nca",
-}
-
-# The (step, init, build) functions the shaders were written against: a rule
-# re-registered under a built-in name with any of them replaced gets no kernel.
-_BUILTINS = {
-    "wave": (wave.wave, wave.init, wave.build),
-    "diffusion_reaction": (diffusion_reaction.diffusion_reaction, diffusion_reaction.init, diffusion_reaction.build),
-    "life_like": (life_like.life_like, None, life_like.build),
-    "random_nca": (random_nca.random_nca, random_nca.init, random_nca.build),
 }
 
 
@@ -65,11 +56,8 @@ def _warn_once(message: str) -> None:
 
 def fused_kernel(rule):
     """The GL ``run(drive, ctx, recording, out)`` for ``rule``, or None to use the numpy path."""
-    module = _KERNEL_MODULES.get(rule.name)
+    module = builtin_module(rule, _KERNEL_MODULES)
     if module is None:
-        return None
-    step, init, build = _BUILTINS[rule.name]
-    if rule.step is not step or rule.init is not init or rule.build is not build:
         return None
     kernel = importlib.import_module(f"pixelflow.backends.gl.{module}").run
 

@@ -74,22 +74,23 @@ class PingPong:
 
 
 class Features:
-    """The ``[recorded step][map][channel][row][col]`` view of a block of feature rows."""
+    """Per-map views ``[recorded step][channel][row][col]`` of a block of feature rows."""
 
     def __init__(self, out: np.ndarray, recording: Recording, channels: int, height: int, width: int):
-        self.recording = recording
-        pool = recording.pool
-        self.view = out.reshape(len(out), len(recording.steps), len(recording.maps), channels,
-                                height // pool, width // pool)
+        self.maps = recording.maps
+        steps = out.reshape(len(out), len(recording.steps), -1)
+        offsets = recording.offsets(channels, height, width)
+        self.views = [steps[:, :, offsets[m] : offsets[m + 1]].reshape(len(out), len(recording.steps), planes, rows, cols)
+                      for m, (_, planes, rows, cols) in enumerate(recording.blocks(channels, height, width))]
 
     def write(self, slot: int, channels, planes: np.ndarray) -> None:
         """Map and pool ``(N, k, H, W)`` planes exactly as the numpy path does into ``channels``."""
-        for m, name in enumerate(self.recording.maps):
-            self.view[:, slot, m, channels] = avg_pool(apply_map(planes, name, np), self.recording.pool, np)
+        for (name, pool), view in zip(self.maps, self.views):
+            view[:, slot, channels] = avg_pool(apply_map(planes, name, np), pool, np)
 
     def fill(self, slot: int, channels, value: float) -> None:
-        for m, name in enumerate(self.recording.maps):
-            self.view[:, slot, m, channels] = apply_map(np.float32(value), name, np)
+        for (name, _), view in zip(self.maps, self.views):
+            view[:, slot, channels] = apply_map(np.float32(value), name, np)
 
 
 def numpy_path(rule, drive, ctx, recording: Recording, out) -> None:
