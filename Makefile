@@ -6,6 +6,7 @@
 #   make test                                      unit tests + nbval over the notebooks
 #   make notebooks-refresh                          re-store the notebooks' smoke outputs
 #   make bench-peer                                 speed vs pixelflow-rc (results/bench_peer_mnist.json)
+#   make bench                                      backend suite + Life beside CAX (results/bench_suite.json)
 
 PYTHON  ?= python3
 VENV    ?= .venv
@@ -28,7 +29,7 @@ PARAMS    := results/$(SCALE)/.parameters
 TABLES    := paper/generated/.stamp
 PDF       := paper/pixelflow.pdf
 
-.PHONY: all test paper notebooks-refresh bench-peer system-deps-test system-deps-paper clean-paper clean-venv FORCE
+.PHONY: all test paper notebooks-refresh bench-peer bench system-deps-test system-deps-paper clean-paper clean-venv FORCE
 
 all: test
 
@@ -109,7 +110,17 @@ clean-paper:
 bench-peer: $(VENV)/.stamp .venv-peer/.stamp
 	$(PY) benchmarks/peer_mnist.py --peer-python .venv-peer/bin/python
 
+# The backend suite, with CAX's Game of Life timed beside ours in CAX's own
+# environment (JAX, CPU build from PyPI).
+.venv-cax/.stamp:
+	$(PYTHON) -m venv .venv-cax
+	.venv-cax/bin/python -m pip install -q cax==0.3.3
+	touch $@
+
+bench: $(VENV)/.stamp .venv-cax/.stamp
+	$(PY) -m pixelflow.bench --cax-python .venv-cax/bin/python
+
 clean-venv:
-	rm -rf $(VENV) .venv-peer
+	rm -rf $(VENV) .venv-peer .venv-cax
 
 FORCE:

@@ -116,19 +116,75 @@ def peak_rss_row(n: int, backend: str) -> dict:
             "working_set_beyond_output_bytes": growth - r["output_bytes"]}
 
 
+def life_boards(boards: int, size: int, seed: int = 0) -> np.ndarray:
+    """Random 0/1 boards (30 % alive), float32."""
+    return (np.random.default_rng(seed).random((boards, size, size)) < 0.3).astype(np.float32)
+
+
 def life_row(backend: str, boards: int, size: int, steps: int, repeats: int) -> dict:
     """Game of Life (B3/S23) cell updates per second on ``boards`` boards of ``size``²."""
     cfg = ReservoirConfig(width=size, height=size, channels=1, steps=steps, rule="life_like",
                           rule_params={"rule": "B3/S23"}, encoder_params={"resize": "nearest"})
     res = Reservoir(cfg, backend=backend, progress=False)
-    X = (np.random.default_rng(0).random((boards, size, size)) < 0.3).astype(np.float32)
+    X = life_boards(boards, size)
     t = median_time(lambda: res.transform(X), repeats)
-    return {"backend": backend, "boards": boards, "size": size, "steps": steps, "seconds": t,
-            "cell_updates_per_s": boards * size * size * steps / t}
+    return {"library": "pixelflow", "backend": backend, "boards": boards, "size": size, "steps": steps, "seconds": t,
+            "cell_updates_per_s": boards * size * size * steps / t, "device": res.backend.describe()}
+
+
+def cax_life_row(python: str, boards: int, size: int, steps: int, repeats: int) -> dict:
+    """The same Life workload through CAX (``cax.cs.life.Life``), run by ``python`` (CAX's environment).
+
+    CAX's final boards are compared with ours: ``same_final_boards`` says
+    whether both libraries computed the same evolution.
+    """
+    import json
+    import os
+    import subprocess
+    import tempfile
+
+    X = life_boards(boards, size)
+    script = repository_root() / "benchmarks" / "cax_life.py"
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(Path(tmp) / "boards.npy", X)
+        proc = subprocess.run([os.path.abspath(python), str(script), str(Path(tmp) / "boards.npy"), "--steps", str(steps),
+                               "--repeats", str(repeats), "--final", str(Path(tmp) / "final.npy")],
+                              capture_output=True, text=True, check=True, cwd=tmp)
+        final = np.load(Path(tmp) / "final.npy")
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    cfg = ReservoirConfig(width=size, height=size, channels=1, steps=steps, rule="life_like",
+                          encoder_params={"resize": "nearest"})
+    ours = Reservoir(cfg, backend="cpu", progress=False)
+    same = bool(np.array_equal(ours.transform(X[:8]).reshape(-1, size, size), final[:8]))
+    return {"library": f"cax {r['cax']}", "backend": f"jax {r['jax']} ({', '.join(r['devices'])})", "boards": boards,
+            "size": size, "steps": steps, "seconds": r["seconds"],
+            "cell_updates_per_s": boards * size * size * steps / r["seconds"], "same_final_boards": same}
+
+
+LIFE_WORKLOADS = ((1, 1024), (4096, 32))  # (boards, size), 100 steps each
+
+
+def life_rows(backends, repeats: int, cax_python: str | None = None, steps: int = 100) -> list[dict]:
+    """Both Life workloads on every backend and, given CAX's interpreter, through CAX beside them.
+
+    Our rows get ``speedup_vs_cax``: their cell-updates/s over CAX's on the
+    same workload, measured in the same run.
+    """
+    rows = []
+    for boards, size in LIFE_WORKLOADS:
+        ours = [life_row(b, boards, size, steps, repeats) for b in backends]
+        if cax_python:
+            cax = cax_life_row(cax_python, boards, size, steps, repeats)
+            for row in ours:
+                row["speedup_vs_cax"] = row["cell_updates_per_s"] / cax["cell_updates_per_s"]
+            ours.append(cax)
+        rows += ours
+    return rows
 
 
 def run_suite(backends, rules, grids, batches, steps, repeats, life: bool, bandwidth_bytes: int = 1 << 30,
-              readout_sizes=((24_000, 4096), (60_000, 784)), rss_samples: int = 70_000) -> dict:
+              readout_sizes=((24_000, 4096), (60_000, 784)), rss_samples: int = 70_000,
+              cax_python: str | None = None) -> dict:
     """Every reservoir workload, the readout fits, the bandwidth bound and (optionally) Life."""
     rows = []
     combos = [(b, r, g, n) for b in backends for r in rules for g in grids for n in batches]
@@ -150,9 +206,7 @@ def run_suite(backends, rules, grids, batches, steps, repeats, life: bool, bandw
         row["fraction_of_bandwidth_bound"] = row["samples_per_s"] / row["bandwidth_bound_samples_per_s"]
     result["memory"] = [peak_rss_row(rss_samples, b) for b in backends] if rss_samples else []
     if life:
-        result["life"] = [life_row(b, 1, 1024, 100, repeats) for b in backends] + [
-            life_row(b, 4096, 32, 100, repeats) for b in backends
-        ]
+        result["life"] = life_rows(backends, repeats, cax_python)
     return result
 
 
@@ -165,11 +219,14 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-life", action="store_true", help="skip the Game of Life workloads")
+    parser.add_argument("--cax-python", help="interpreter of an environment with CAX installed: time CAX's Life "
+                        "beside ours (make bench makes one in .venv-cax)")
     parser.add_argument("--out", type=Path, default=repository_root() / "results" / "bench_suite.json")
     args = parser.parse_args(argv)
     for b in args.backends:
         get_backend(b)  # fail early, naming the valid backends
-    result = run_suite(args.backends, args.rules, args.grids, args.batches, args.steps, args.repeats, not args.no_life)
+    result = run_suite(args.backends, args.rules, args.grids, args.batches, args.steps, args.repeats, not args.no_life,
+                       cax_python=args.cax_python)
     result["command"] = " ".join(["python -m pixelflow.bench", *(argv if argv is not None else sys.argv[1:])])
     write_json(args.out, result)
     for row in result["rows"]:
@@ -179,7 +236,9 @@ def main(argv=None) -> int:
         print(f"memory {row['backend']}: transform of {row['n']:,} samples grew the peak RSS by "
               f"{row['peak_growth_during_transform_bytes'] / 2**20:,.0f} MiB for a {row['output_bytes'] / 2**20:,.0f} MiB output")
     for row in result.get("life", []):
-        print(f"life {row['backend']:>6} {row['boards']} x {row['size']}^2: {row['cell_updates_per_s'] / 1e6:,.0f} M cell-updates/s")
+        versus = f"  ({row['speedup_vs_cax']:.1f}x CAX)" if "speedup_vs_cax" in row else ""
+        print(f"life {row['library']} {row['backend']} {row['boards']} x {row['size']}^2: "
+              f"{row['cell_updates_per_s'] / 1e6:,.0f} M cell-updates/s{versus}")
     print(f"memory bandwidth: {result['memory_bandwidth_bytes_per_s'] / 1e9:.1f} GB/s; wrote {args.out}")
     return 0
 

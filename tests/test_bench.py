@@ -23,3 +23,23 @@ def test_suite_rows_are_complete_and_consistent():
 def test_cli_rejects_unknown_backend(tmp_path):
     with pytest.raises(ValueError, match="unknown backend"):
         main(["--backends", "opencl", "--out", str(tmp_path / "x.json")])
+
+
+def test_life_rows_put_cax_beside_each_workload(monkeypatch):
+    from pixelflow import bench
+
+    monkeypatch.setattr(bench, "LIFE_WORKLOADS", ((2, 16), (5, 8)))
+    calls = []
+
+    def fake_cax(python, boards, size, steps, repeats):
+        calls.append((python, boards, size, steps))
+        return {"library": "cax", "boards": boards, "size": size, "cell_updates_per_s": 1e6}
+
+    monkeypatch.setattr(bench, "cax_life_row", fake_cax)
+    rows = bench.life_rows(["cpu"], repeats=1, cax_python="/opt/cax/python", steps=3)
+    assert calls == [("/opt/cax/python", 2, 16, 3), ("/opt/cax/python", 5, 8, 3)]
+    ours = [r for r in rows if r["library"] == "pixelflow"]
+    assert [(r["boards"], r["size"]) for r in ours] == [(2, 16), (5, 8)]
+    for r in ours:
+        assert r["speedup_vs_cax"] == pytest.approx(r["cell_updates_per_s"] / 1e6)
+    assert "speedup_vs_cax" not in bench.life_rows(["cpu"], repeats=1, steps=3)[0]
