@@ -5,11 +5,21 @@ from __future__ import annotations
 import numpy as np
 
 
+def array_module(X):
+    """CuPy for a CuPy array (data already on a GPU), numpy for anything else."""
+    if isinstance(X, np.ndarray) or not hasattr(X, "__cuda_array_interface__"):
+        return np
+    import cupy
+
+    return cupy if isinstance(X, cupy.ndarray) else np
+
+
 def check_batch(X) -> np.ndarray:
     """Check a batch of samples and return it as a numeric array.
 
     Accepted shapes: ``(N, F)`` vectors, ``(N, H, W)`` grey images and
-    ``(N, H, W, C)`` channels-last images.
+    ``(N, H, W, C)`` channels-last images. A CuPy array is checked where it
+    is, on its GPU, and returned as it is.
 
     Raises
     ------
@@ -19,7 +29,8 @@ def check_batch(X) -> np.ndarray:
         Ragged rows, a wrong number of dimensions, empty samples, or NaN /
         infinite values (the first bad row is named).
     """
-    if not isinstance(X, np.ndarray):
+    xp = array_module(X)
+    if xp is np and not isinstance(X, np.ndarray):
         try:
             X = np.asarray(X)
         except ValueError as exc:
@@ -37,8 +48,8 @@ def check_batch(X) -> np.ndarray:
     if any(s == 0 for s in X.shape[1:]):
         raise ValueError(f"X has empty samples: shape {X.shape}")
     if X.dtype.kind == "f" and len(X):
-        finite = np.isfinite(X.reshape(len(X), -1)).all(axis=1)
-        if not finite.all():
-            bad = int(np.argmin(finite))
+        finite = xp.isfinite(X.reshape(len(X), -1)).all(axis=1)
+        if not bool(finite.all()):
+            bad = int(xp.argmin(finite))
             raise ValueError(f"X contains NaN or infinite values; first bad row is {bad}")
     return X

@@ -37,6 +37,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from pixelflow.inputs import array_module
+
 __all__ = ["RidgeReadout", "LogisticReadout"]
 
 # Rows cast to float64 at a time: enough for BLAS-3 efficiency, while the
@@ -123,8 +125,11 @@ def _symmetrize_upper_inplace(a, block=1024):
         band[...] = np.triu(band) + np.triu(band, 1).T
 
 
-def _accumulate_stats(X, Y, chunk_rows=None):
+def _accumulate_stats(X, Y, chunk_rows=None, xp=np, blas=None):
     """Accumulate centred ridge sufficient statistics over row chunks.
+
+    With ``xp`` = cupy (features on a GPU), the O(N D²) products run on the
+    device and only the D × D statistics come back to the host.
 
     Parameters
     ----------
@@ -135,6 +140,11 @@ def _accumulate_stats(X, Y, chunk_rows=None):
         Targets.
     chunk_rows : int, optional
         Rows per chunk; by default chosen by :func:`_rows_per_chunk`.
+    xp : module, optional
+        Array module of ``X`` and ``Y`` (numpy or cupy).
+    blas : bool, optional
+        Update the scatter matrix with an in-place host ``dsyrk`` (numpy's
+        default) instead of a product of the array module.
 
     Returns
     -------
@@ -145,14 +155,16 @@ def _accumulate_stats(X, Y, chunk_rows=None):
     n_targets = Y.shape[1]
     if chunk_rows is None:
         chunk_rows = _rows_per_chunk(n_features)
-    xx = np.zeros((n_features, n_features), dtype=np.float64, order="F")
-    xy = np.zeros((n_features, n_targets), dtype=np.float64)
-    x_mean = np.zeros(n_features, dtype=np.float64)
-    y_mean = np.zeros(n_targets, dtype=np.float64)
+    if blas is None:
+        blas = xp is np
+    xx = xp.zeros((n_features, n_features), dtype=np.float64, order="F")
+    xy = xp.zeros((n_features, n_targets), dtype=np.float64)
+    x_mean = xp.zeros(n_features, dtype=np.float64)
+    y_mean = xp.zeros(n_targets, dtype=np.float64)
     # One spare row carries the between-chunk correction term, so each chunk
     # (centred rows + correction) updates xx with a single in-place syrk.
-    xbuf = np.empty((min(chunk_rows, n_samples) + 1, n_features), dtype=np.float64)
-    ybuf = np.empty((xbuf.shape[0], n_targets), dtype=np.float64)
+    xbuf = xp.empty((min(chunk_rows, n_samples) + 1, n_features), dtype=np.float64)
+    ybuf = xp.empty((xbuf.shape[0], n_targets), dtype=np.float64)
     n_seen = 0
     for start in range(0, n_samples, chunk_rows):
         stop = min(start + chunk_rows, n_samples)
@@ -170,12 +182,19 @@ def _accumulate_stats(X, Y, chunk_rows=None):
         dy = yc_mean - y_mean
         xbuf[m] = weight * dx
         ybuf[m] = weight * dy
-        _syrk_upper_inplace(xx, xbuf[: m + 1])
+        if blas:
+            _syrk_upper_inplace(xx, xbuf[: m + 1])
+        else:
+            xx += xbuf[: m + 1].T @ xbuf[: m + 1]
         xy += xbuf[: m + 1].T @ ybuf[: m + 1]
         x_mean += dx * (m / n_total)
         y_mean += dy * (m / n_total)
         n_seen = n_total
-    _symmetrize_upper_inplace(xx)
+    if blas:
+        _symmetrize_upper_inplace(xx)
+    if xp is not np:
+        x_mean, y_mean, xy = (xp.asnumpy(a) for a in (x_mean, y_mean, xy))
+        xx = np.asfortranarray(xp.asnumpy(xx))
     return _RidgeStats(n_seen, x_mean, y_mean, xx, xy)
 
 
@@ -341,6 +360,41 @@ def _ridge_dual(X, Y, alpha, fit_intercept, standardize, chunk_rows=None):
     return coef, intercept, mean, scale
 
 
+def _device_module(X):
+    """CuPy if ``X`` is a CuPy array (features left on the GPU), else None."""
+    xp = array_module(X)
+    return None if xp is np else xp
+
+
+def _to_host(a):
+    return a if isinstance(a, np.ndarray) else a.get()
+
+
+def _check_device_data(estimator, X, y, xp, reset):
+    """Validate features on the GPU (shape, dtype, finiteness) and bring ``y`` to the host.
+
+    The checks of ``validate_data`` without copying ``X`` to the host.
+    """
+    if X.ndim != 2:
+        raise ValueError(f"Expected 2D array, got {X.ndim}D array instead.")
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"Found array with shape {X.shape}; at least one sample and one feature are required.")
+    if not bool(xp.isfinite(X).all()):
+        raise ValueError("Input X contains NaN or infinity.")
+    if reset:
+        estimator.n_features_in_ = X.shape[1]
+    elif X.shape[1] != estimator.n_features_in_:
+        raise ValueError(f"X has {X.shape[1]} features, but {type(estimator).__name__} is expecting "
+                         f"{estimator.n_features_in_} features as input.")
+    if y is not None:
+        y = np.asarray(_to_host(y))
+        if len(y) != X.shape[0]:
+            raise ValueError(f"Found input variables with inconsistent numbers of samples: [{X.shape[0]}, {len(y)}]")
+    return X, y
+
+
 def _validate_alpha(alpha):
     check_scalar(
         alpha, "alpha", numbers.Real, min_val=0.0, include_boundaries="neither"
@@ -482,16 +536,20 @@ class RidgeReadout(BaseEstimator):
         _validate_bool(self.standardize, "standardize")
         _validate_bool(self.fit_intercept, "fit_intercept")
 
-        # y is validated permissively first because its dtype decides the
-        # task, and the task decides whether 2-D targets are legal.
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            dtype=[np.float64, np.float32],
-            multi_output=True,
-            y_numeric=False,
-        )
+        xp = _device_module(X)
+        if xp is None:
+            # y is validated permissively first because its dtype decides the
+            # task, and the task decides whether 2-D targets are legal.
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                dtype=[np.float64, np.float32],
+                multi_output=True,
+                y_numeric=False,
+            )
+        else:
+            X, y = _check_device_data(self, X, y, xp, reset=True)
         task = self.task
         if task == "auto":
             task = "regression" if y.dtype.kind in "fc" else "classification"
@@ -526,8 +584,10 @@ class RidgeReadout(BaseEstimator):
             Y = np.asarray(y, dtype=np.float64).reshape(y.shape[0], -1)
 
         n_samples, n_features = X.shape
+        if xp is not None and n_features > n_samples:
+            X = xp.asnumpy(X)  # the dual (N x N kernel) form runs on the host
         if n_features <= n_samples:
-            stats = _accumulate_stats(X, Y)
+            stats = _accumulate_stats(X, Y) if xp is None else _accumulate_stats(X, xp.asarray(Y), xp=xp)
             coef, intercept, mean, scale = _ridge_from_stats(
                 stats, self.alpha, self.fit_intercept, self.standardize
             )
@@ -551,18 +611,24 @@ class RidgeReadout(BaseEstimator):
         return self
 
     def _linear(self, X):
-        """Validated ``X @ coef_.T + intercept_`` of shape (n_samples, n_targets)."""
+        """Validated ``X @ coef_.T + intercept_`` of shape (n_samples, n_targets), on ``X``'s device."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        xp = _device_module(X)
+        if xp is None:
+            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+            xp = np
+        else:
+            X, _ = _check_device_data(self, X, None, xp, reset=False)
+        coef, intercept = xp.asarray(self.coef_.T), xp.asarray(self.intercept_)
         if X.dtype == np.float64:
-            return X @ self.coef_.T + self.intercept_
+            return X @ coef + intercept
         # Mixed float32 @ float64 would upcast all of X at once; go by blocks.
-        out = np.empty((X.shape[0], self.coef_.shape[0]))
+        out = xp.empty((X.shape[0], coef.shape[1]))
         rows = _rows_per_chunk(X.shape[1])
         for start in range(0, X.shape[0], rows):
-            block = np.asarray(X[start : start + rows], dtype=np.float64)
-            out[start : start + block.shape[0]] = block @ self.coef_.T
-        out += self.intercept_
+            block = X[start : start + rows].astype(np.float64)
+            out[start : start + block.shape[0]] = block @ coef
+        out += intercept
         return out
 
     @available_if(_decision_available)
@@ -596,7 +662,7 @@ class RidgeReadout(BaseEstimator):
             Labels from ``classes_`` for classification; real values, shaped
             like the ``y`` given to ``fit``, for regression.
         """
-        out = self._linear(X)
+        out = _to_host(self._linear(X))
         if self.task_ == "classification":
             if self._single_target:
                 return self.classes_[(out[:, 0] > 0).astype(np.intp)]

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 from pixelflow.backends import get_backend, to_device
 from pixelflow.config import ReservoirConfig
 from pixelflow.encoders import get_encoder
-from pixelflow.inputs import check_batch
+from pixelflow.inputs import array_module, check_batch
 from pixelflow.memory import ensure_fits
 from pixelflow.recording import avg_pool  # noqa: F401  (public here since 0.1)
 from pixelflow.rules import default_init, get_rule
@@ -185,7 +185,8 @@ class Reservoir:
         recording = self.config.recording
         rows = [recording.features(state, xp) for t, state in self._evolve(x, prep) if t in recording.steps]
         feats = rows[0] if len(rows) == 1 else xp.concatenate(rows, axis=1)
-        out[...] = self.backend.to_numpy(feats.astype(np.float32, copy=False))
+        feats = feats.astype(np.float32, copy=False)
+        out[...] = self.backend.to_numpy(feats) if isinstance(out, np.ndarray) else feats
 
     def _bar(self, n: int, what: str):
         size = self.chunk_size()
@@ -229,26 +230,35 @@ class Reservoir:
         X : array-like, shape (N, F), (N, H, W) or (N, H, W, C)
             Vectors or images (channels-last), any real dtype.
 
+            A CuPy array on ``backend="cuda"`` stays on the GPU: it is
+            encoded, evolved and recorded there, and the features come back
+            as a CuPy array (ready for :class:`RidgeReadout` on the device).
+
         Returns
         -------
         ndarray of float32, shape (N, feature_dim)
             Row ``i`` is ``[recorded step][feature map][channel][row][col]``
             flattened (see :mod:`pixelflow.recording`);
-            identical to ``transform(X[i:i+1])[0]``.
+            identical to ``transform(X[i:i+1])[0]``. A CuPy array for CuPy input.
         """
         X = check_batch(X)
+        xp = array_module(X)
+        if xp is not np and xp is not self.backend.xp:
+            raise TypeError(f"X is a GPU array, but this reservoir runs on backend {self.backend.name!r}; "
+                            "use backend='cuda' or pass a numpy array")
         n = len(X)
         if n == 0:
             if self.input_shape_ is not None:
                 self._prepare(X.shape[1:])
-            return np.zeros((0, self.feature_dim), dtype=np.float32)
+            return xp.zeros((0, self.feature_dim), dtype=np.float32)
         prep = self._prepare(X.shape[1:])
-        ensure_fits(
-            n * self.feature_dim * 4,
-            f"the ({n}, {self.feature_dim}) float32 feature matrix",
-            "record fewer steps, pool, or transform in batches",
-        )
-        out = np.empty((n, self.feature_dim), dtype=np.float32)
+        if xp is np:
+            ensure_fits(
+                n * self.feature_dim * 4,
+                f"the ({n}, {self.feature_dim}) float32 feature matrix",
+                "record fewer steps, pool, or transform in batches",
+            )
+        out = xp.empty((n, self.feature_dim), dtype=np.float32)
         threads = 1 if self._kernel is not None else self.backend.chunk_threads()
         with self._one_blas_thread():
             if threads > 1 and n > self.chunk_size():

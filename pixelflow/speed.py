@@ -145,6 +145,25 @@ def load_benchmarks(results_dir) -> list[dict]:
     return rows
 
 
+def life_rows(results_dir) -> list[dict]:
+    """The Game of Life rows of ``bench_suite.json`` in ``results_dir``: ours per backend, CAX where it ran.
+
+    Each row has ``library``, ``backend``, ``boards``, ``size``, ``steps``
+    and ``cell_updates_per_s``; ours add ``speedup_vs_cax`` and CAX's add
+    ``same_final_boards`` when CAX was timed in the same run. Empty when
+    the suite has not been run.
+    """
+    path = Path(results_dir) / "bench_suite.json"
+    if not path.exists():
+        return []
+    rows = json.loads(path.read_text()).get("life", [])
+    for i, row in enumerate(rows):
+        missing = [k for k in ("backend", "boards", "size", "steps", "cell_updates_per_s") if k not in row]
+        if missing:
+            raise ValueError(f"{path.name}: life row {i} lacks {', '.join(missing)}")
+    return [{"library": OURS, **row} for row in rows]
+
+
 def with_ratios(rows: Sequence[dict], reference: str = PEER) -> list[dict]:
     """Copies of ``rows`` with ``ratio``: samples/s over the ``reference`` implementation's.
 

@@ -426,3 +426,20 @@ def test_logistic_binary_string_labels():
     dec = est.decision_function(X)
     assert dec.shape == (100,)
     assert_array_equal(est.predict(X), est.classes_[(dec > 0).astype(int)])
+
+
+def test_statistics_by_array_products_equal_the_in_place_blas_ones():
+    # The GPU path forms the scatter matrix with the array module's matmul
+    # (cupy); with numpy standing in it must give the dsyrk statistics.
+    from pixelflow.readouts import _accumulate_stats
+
+    rng = np.random.default_rng(4)
+    X = (rng.standard_normal((53, 9)) * 3 + 5).astype(np.float32)
+    Y = rng.standard_normal((53, 3))
+    blas = _accumulate_stats(X, Y, chunk_rows=7)
+    plain = _accumulate_stats(X, Y, chunk_rows=7, blas=False)
+    assert plain.n_samples == blas.n_samples == 53
+    for name in ("x_mean", "y_mean", "xx", "xy"):
+        np.testing.assert_allclose(getattr(plain, name), getattr(blas, name), rtol=1e-12, atol=1e-9)
+    Xc = X.astype(np.float64) - X.mean(axis=0, dtype=np.float64)
+    np.testing.assert_allclose(plain.xx, Xc.T @ Xc, rtol=1e-10)

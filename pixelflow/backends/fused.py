@@ -9,6 +9,8 @@ replaced gets no kernel, so a user's own rule always runs the numpy path
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 
 from pixelflow.rules import diffusion_reaction, life_like, random_nca, wave
@@ -39,6 +41,12 @@ def builtin_module(rule, modules: dict) -> str | None:
     if rule.step is not step or rule.init is not init or rule.build is not build:
         return None
     return module
+
+
+def builtin_kernel(rule, package: str, modules: dict):
+    """The ``run`` function of ``package.<module>`` for an unchanged built-in ``rule``, else None."""
+    module = builtin_module(rule, modules)
+    return None if module is None else importlib.import_module(f"{package}.{module}").run
 
 
 def recorded_mask(record_steps) -> np.ndarray:

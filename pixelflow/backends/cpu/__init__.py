@@ -9,7 +9,7 @@ by the user) runs on the batched numpy path instead.
 
 from __future__ import annotations
 
-from pixelflow.backends.fused import builtin_module
+from pixelflow.backends.fused import builtin_kernel
 
 _KERNEL_MODULES = {
     "wave": "wave",
@@ -24,12 +24,7 @@ _KERNEL_MODULES = {
 
 def fused_kernel(rule):
     """The fused ``run`` function for ``rule``, or None to use the numpy path."""
-    module = builtin_module(rule, _KERNEL_MODULES)
-    if module is None:
-        return None
-    import importlib
-
-    return importlib.import_module(f"pixelflow.backends.cpu.{module}").run
+    return builtin_kernel(rule, __name__, _KERNEL_MODULES)
 
 
 def chunk_threads() -> int:

@@ -17,9 +17,7 @@ rule, a re-registered built-in) runs the rule function on CuPy arrays.
 
 from __future__ import annotations
 
-import importlib
-
-from pixelflow.backends.fused import builtin_module
+from pixelflow.backends.fused import builtin_kernel
 
 _KERNEL_MODULES = {
     "wave": "wave",
@@ -30,10 +28,7 @@ _KERNEL_MODULES = {
 
 def fused_kernel(rule):
     """The fused ``run(drive, ctx, recording, out)`` for ``rule``, or None to use the rule function."""
-    module = builtin_module(rule, _KERNEL_MODULES)
-    if module is None:
-        return None
-    return importlib.import_module(f"pixelflow.backends.cuda.{module}").run
+    return builtin_kernel(rule, __name__, _KERNEL_MODULES)
 
 
 def describe() -> str:

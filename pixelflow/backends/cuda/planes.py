@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
+from pixelflow.backends.cpu import recording as cpu_recording
+
 # Threads per block: a multiple of the warp size; a 32x32 grid gives each
 # thread four cells per plane.
 THREADS = 256
@@ -39,16 +41,8 @@ def laplacian(a, i, k, y, x, h, w, mode):
             + read(a, i, k, y, x - 1, h, w, mode) + read(a, i, k, y, x + 1, h, w, mode) - 4 * a[i, k, y, x])
 
 
-@cuda.jit(device=True)
-def apply_map(v, code):
-    """Feature map ``code`` (:data:`pixelflow.recording.MAP_CODES`) of one value."""
-    if code == 1:
-        return v * v
-    if code == 2:
-        return abs(v)
-    if code == 3:
-        return max(v, v - v)
-    return v
+# The same per-value feature maps as the CPU kernels, compiled for the device.
+apply_map = cuda.jit(device=True)(cpu_recording.apply_map.py_func)
 
 
 @cuda.jit(device=True)
@@ -107,8 +101,8 @@ def contiguous(a, xp, dtype=None):
 
 
 def device_output(out, xp):
-    """Where a kernel writes ``out``'s rows: ``out`` itself (simulator), else a device array."""
-    return out if xp is np else xp.empty(out.shape, dtype=out.dtype)
+    """Where a kernel writes ``out``'s rows: ``out`` itself when it is on the device (or in the simulator)."""
+    return out if xp is np or not isinstance(out, np.ndarray) else xp.empty(out.shape, dtype=out.dtype)
 
 
 def to_host(dev, out) -> None:
