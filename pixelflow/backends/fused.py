@@ -24,6 +24,15 @@ BUILTINS = {
 }
 
 
+# Kernel module names of the rules whose planes do not couple (every kernel
+# library implements these; moderngl adds random_nca).
+PLANE_KERNELS = {
+    "wave": "wave",
+    "diffusion_reaction": "gray_scott",
+    "life_like": "life",
+}
+
+
 def builtin_module(rule, modules: dict) -> str | None:
     """``modules[rule.name]`` if ``rule`` is that built-in rule unchanged, else None.
 

@@ -9,13 +9,8 @@ by the user) runs on the batched numpy path instead.
 
 from __future__ import annotations
 
-from pixelflow.backends.fused import builtin_kernel
+from pixelflow.backends.fused import PLANE_KERNELS, builtin_kernel
 
-_KERNEL_MODULES = {
-    "wave": "wave",
-    "diffusion_reaction": "gray_scott",
-    "life_like": "life",
-}
 # random_nca has no fused kernel: per-sample numba versions (per-cell mixing,
 # or perception in numba plus a BLAS product per sample) measured 1.5-4x
 # slower per core than the batched numpy path, whose tanh is vectorised. On
@@ -24,7 +19,7 @@ _KERNEL_MODULES = {
 
 def fused_kernel(rule):
     """The fused ``run`` function for ``rule``, or None to use the numpy path."""
-    return builtin_kernel(rule, __name__, _KERNEL_MODULES)
+    return builtin_kernel(rule, __name__, PLANE_KERNELS)
 
 
 def chunk_threads() -> int:

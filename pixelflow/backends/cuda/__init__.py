@@ -17,18 +17,13 @@ rule, a re-registered built-in) runs the rule function on CuPy arrays.
 
 from __future__ import annotations
 
-from pixelflow.backends.fused import builtin_kernel
+from pixelflow.backends.fused import PLANE_KERNELS, builtin_kernel
 
-_KERNEL_MODULES = {
-    "wave": "wave",
-    "diffusion_reaction": "gray_scott",
-    "life_like": "life",
-}
 
 
 def fused_kernel(rule):
     """The fused ``run(drive, ctx, recording, out)`` for ``rule``, or None to use the rule function."""
-    return builtin_kernel(rule, __name__, _KERNEL_MODULES)
+    return builtin_kernel(rule, __name__, PLANE_KERNELS)
 
 
 def describe() -> str:
