@@ -9,7 +9,10 @@ GPU once and are encoded there.
     Resize each image channel into the grid (``resize="area"`` or
     ``"nearest"``); an RGB image gives three input channels. A flat vector
     of length F is first laid out row-major on the most square
-    ``h × w >= F`` grid, zero-padded.
+    ``h × w >= F`` grid, zero-padded. ``normalize="sample"`` first shifts
+    each sample to mean 0 and divides it by its standard deviation plus
+    ``NORMALIZE_FLOOR`` (contrast normalisation, one sample at a time, so
+    still batch-invariant).
 ``phase``
     Tile, then write each pixel value x as the phase ``pi * x``: channels
     ``cos`` and ``sin`` per image channel (two input channels per channel).
@@ -89,14 +92,34 @@ def _build_tiles(params, sample_shape, grid_hw, rng) -> dict:
     return {"rows": rows, "cols": cols}
 
 
-def _tile(x, params, fixed, grid_hw, xp):
+# Added to a sample's standard deviation before dividing, so a nearly blank
+# image (pixel values in [0, 1]) is not amplified into noise.
+NORMALIZE_FLOOR = 0.05
+
+
+def normalize_samples(x, xp):
+    """Each sample (first axis) shifted to mean 0 and divided by its std + ``NORMALIZE_FLOOR``."""
+    axes = tuple(range(1, x.ndim))
+    mean = x.mean(axis=axes, keepdims=True)
+    centred = x - mean
+    std = xp.sqrt((centred * centred).mean(axis=axes, keepdims=True))
+    return centred / (std + NORMALIZE_FLOOR)
+
+
+def _resample(x, fixed, xp):
     planes = as_planes(x, xp)
     planes = apply_taps(planes, *fixed["rows"], axis=-2, xp=xp)
     return apply_taps(planes, *fixed["cols"], axis=-1, xp=xp)
 
 
+def _tile(x, params, fixed, grid_hw, xp):
+    if params.normalize == "sample":
+        x = normalize_samples(x, xp)
+    return _resample(x, fixed, xp)
+
+
 def _phase(x, params, fixed, grid_hw, xp):
-    theta = np.pi * _tile(x, params, fixed, grid_hw, xp)
+    theta = np.pi * _resample(x, fixed, xp)
     n, c, h, w = theta.shape
     # Interleave so that channel 2k is cos and 2k+1 is sin of image channel k.
     return xp.stack([xp.cos(theta), xp.sin(theta)], axis=2).reshape(n, 2 * c, h, w)
@@ -161,7 +184,8 @@ register_encoder(
     Encoder(
         "tile",
         _tile,
-        {"resize": _RESIZE},
+        {"resize": _RESIZE,
+         "normalize": Param("none", "per-sample contrast normalisation before tiling", choices=("none", "sample"))},
         input_channels=lambda shape, params: image_layout(shape)[2],
         build=_build_tiles,
     )

@@ -53,7 +53,7 @@ from tqdm import tqdm
 from pixelflow import readouts as _readouts
 from pixelflow.config import ReservoirConfig
 from pixelflow.readouts import LogisticReadout, RidgeReadout
-from pixelflow.reservoir import Reservoir
+from pixelflow.stack import StackConfig, make_reservoir
 from pixelflow.results import column
 
 __all__ = [
@@ -156,22 +156,24 @@ class Candidate:
     name : str
         Short name of the feature map, shared by candidates that differ only
         in the readout (e.g. ``"wave absorbing 8 steps"``).
-    config : ReservoirConfig or None
-        The reservoir; ``None`` means the raw pixels, flattened.
+    config : ReservoirConfig, StackConfig or None
+        The reservoir (or several side by side); ``None`` means the raw
+        pixels, flattened.
     readout : estimator
         An unfitted scikit-learn style classifier; it is cloned before every
         fit, so the same object may be shared.
     """
 
     name: str
-    config: ReservoirConfig | None
+    config: ReservoirConfig | StackConfig | None
     readout: Any
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
             raise TypeError(f"Candidate.name must be a non-empty string, got {self.name!r}")
-        if self.config is not None and not isinstance(self.config, ReservoirConfig):
-            raise TypeError(f"Candidate.config must be a ReservoirConfig or None, got {type(self.config).__name__}")
+        if self.config is not None and not isinstance(self.config, (ReservoirConfig, StackConfig)):
+            raise TypeError("Candidate.config must be a ReservoirConfig, StackConfig or None, "
+                            f"got {type(self.config).__name__}")
         if not (hasattr(self.readout, "fit") and hasattr(self.readout, "get_params")):
             raise TypeError(f"Candidate.readout must be a scikit-learn style estimator, got {self.readout!r}")
 
@@ -187,15 +189,21 @@ class Candidate:
 
     def with_seed(self, seed: int) -> Candidate:
         """The same candidate with the reservoir seed replaced (raw: unchanged)."""
-        if self.config is None:
-            return self
-        return dataclasses.replace(self, config=dataclasses.replace(self.config, seed=int(seed)))
+        return dataclasses.replace(self, config=_with_seed(self.config, seed))
 
     def __repr__(self) -> str:
         return f"Candidate({self.label!r})"
 
 
-def candidates(configs: Mapping[str, ReservoirConfig | None], readouts: Sequence) -> list[Candidate]:
+def _with_seed(config, seed: int):
+    if config is None:
+        return None
+    if isinstance(config, StackConfig):
+        return config.with_seed(seed)
+    return dataclasses.replace(config, seed=int(seed))
+
+
+def candidates(configs: Mapping[str, ReservoirConfig | StackConfig | None], readouts: Sequence) -> list[Candidate]:
     """Every combination of the named configs with the readouts (configs outer)."""
     return [Candidate(name, cfg, r) for name, cfg in configs.items() for r in readouts]
 
@@ -210,7 +218,7 @@ def logistic_grid(Cs: Sequence[float], standardize: bool = True, max_iter: int =
     return [LogisticReadout(C=float(c), standardize=standardize, max_iter=max_iter) for c in Cs]
 
 
-def _config_key(config: ReservoirConfig | None) -> str:
+def _config_key(config: ReservoirConfig | StackConfig | None) -> str:
     return "raw" if config is None else json.dumps(config.to_dict(), sort_keys=True, default=str)
 
 
@@ -222,6 +230,12 @@ def _record_text(config: ReservoirConfig) -> str:
     return ",".join(map(str, steps))
 
 
+def _describe_config(cfg: ReservoirConfig) -> dict[str, Any]:
+    enc = cfg.input_encoding + "".join(f" {k}={v}" for k, v in sorted(cfg.encoder_params.items()))
+    return dict(grid=f"{cfg.height}x{cfg.width}", channels=cfg.channels, steps=cfg.steps, record=_record_text(cfg),
+                pool=cfg.pool, encoding=enc, rule_params=dict(cfg.to_dict()["rule_params"]))
+
+
 def _describe(c: Candidate) -> dict[str, Any]:
     """The JSON-friendly columns of a row that come from the candidate."""
     kind, param, value = readout_description(c.readout)
@@ -231,10 +245,17 @@ def _describe(c: Candidate) -> dict[str, Any]:
         base.update(grid=None, channels=None, steps=None, record=None, pool=None, encoding="raw pixels",
                     rule_params={}, seed=None)
     else:
-        enc = cfg.input_encoding + "".join(f" {k}={v}" for k, v in sorted(cfg.encoder_params.items()))
-        base.update(grid=f"{cfg.height}x{cfg.width}", channels=cfg.channels, steps=cfg.steps,
-                    record=_record_text(cfg), pool=cfg.pool, encoding=enc,
-                    rule_params=dict(cfg.to_dict()["rule_params"]), seed=cfg.seed)
+        members = cfg.members if isinstance(cfg, StackConfig) else (cfg,)
+        described = [_describe_config(m) for m in members]
+        if len(described) == 1:
+            base.update(described[0])
+        else:
+            # A stack's columns join its members' values with "+" (one value where they agree).
+            for key in ("grid", "channels", "steps", "record", "pool", "encoding"):
+                values = [d[key] for d in described]
+                base[key] = values[0] if len(set(values)) == 1 else "+".join(map(str, values))
+            base["rule_params"] = [d["rule_params"] for d in described]
+        base["seed"] = cfg.seed
     base.update(readout=kind, hyperparameter=param, value=value)
     return base
 
@@ -244,7 +265,7 @@ def _describe(c: Candidate) -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 
 
-def features(config: ReservoirConfig | None, X, backend: str = "cpu") -> np.ndarray:
+def features(config: ReservoirConfig | StackConfig | None, X, backend: str = "cpu") -> np.ndarray:
     """Feature matrix of ``X``: reservoir features, or flattened float32 pixels for ``None``.
 
     For raw pixels no copy is made when ``X`` is already a C-contiguous
@@ -253,7 +274,36 @@ def features(config: ReservoirConfig | None, X, backend: str = "cpu") -> np.ndar
     if config is None:
         X = np.asarray(X)
         return np.ascontiguousarray(X.reshape(len(X), -1), dtype=np.float32)
-    return Reservoir(config, backend=backend, progress=False).transform(X)
+    return make_reservoir(config, backend=backend, progress=False).transform(X)
+
+
+def _hflip(X):
+    if X.ndim < 3:
+        raise ValueError(f"augment 'hflip' needs images (N, H, W[, C]), got samples of shape {X.shape[1:]}")
+    return X[:, :, ::-1]
+
+
+# Training-set augmentations: a batch of images -> a transformed copy with the same labels.
+AUGMENTATIONS: dict[str, Callable] = {"hflip": _hflip}
+
+
+def _check_augment(augment) -> tuple[str, ...]:
+    if augment is None:
+        return ()
+    names = (augment,) if isinstance(augment, str) else tuple(augment)
+    for name in names:
+        if name not in AUGMENTATIONS:
+            raise ValueError(f"unknown augmentation {name!r}; valid: {', '.join(AUGMENTATIONS)}")
+    return names
+
+
+def _training_features(config, X, y, augment: tuple, backend: str):
+    """Features and labels of the training rows, followed by those of each augmented copy."""
+    F = features(config, X, backend)
+    if not augment:
+        return F, y
+    parts = [F] + [features(config, np.ascontiguousarray(AUGMENTATIONS[name](X)), backend) for name in augment]
+    return np.concatenate(parts), np.tile(y, len(parts))
 
 
 def _accuracy(y_true, y_pred) -> float:
@@ -410,6 +460,7 @@ def search(
     backend: str = "cpu",
     progress: bool = True,
     blas_threads: int | None = 1,
+    augment: str | Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Score every candidate on a validation split of the training data.
 
@@ -426,13 +477,19 @@ def search(
     slower than one thread, while on an idle machine one thread costs at
     most about 2x on the largest fits.
 
+    ``augment`` names training-set augmentations (:data:`AUGMENTATIONS`,
+    e.g. ``"hflip"``): the readout is also fitted on the features of each
+    transformed copy of the fit rows, with the same labels. Validation rows
+    are never augmented.
+
     Returns
     -------
     list of dict, one per candidate in input order
         ``index``, ``name``, ``label``, ``rule``, ``grid``, ``channels``,
         ``steps``, ``record``, ``pool``, ``encoding``, ``rule_params``,
         ``seed``, ``readout``, ``hyperparameter``, ``value``, ``n_features``,
-        ``n_fit``, ``n_val``, ``val_accuracy`` (fraction), ``rank`` (1 = best;
+        ``augment``, ``n_fit`` (images before augmentation), ``n_val``,
+        ``val_accuracy`` (fraction), ``rank`` (1 = best;
         ties keep input order), ``converged``, ``transform_s`` (seconds to
         compute the config's features, fit and validation rows; shared by
         every candidate of that config) and ``fit_s`` (readout fit; a shared
@@ -445,6 +502,7 @@ def search(
         if not isinstance(c, Candidate):
             raise TypeError(f"search expects Candidate objects, got {type(c).__name__}")
     _check_threads(blas_threads)
+    augment = _check_augment(augment)
     X_train, y_train = _check_xy(X_train, y_train, "train")
     fit_idx, val_idx = validation_split(y_train, val_fraction, seed)
     y_fit, y_val = y_train[fit_idx], y_train[val_idx]
@@ -460,12 +518,12 @@ def search(
             config = candidates[members[0]].config
             bar.set_postfix_str(candidates[members[0]].name)
             t0 = time.perf_counter()
-            F_fit = features(config, X_train[fit_idx], backend)
+            F_fit, y_fit_aug = _training_features(config, X_train[fit_idx], y_fit, augment, backend)
             F_val = features(config, X_train[val_idx], backend)
             transform_s = time.perf_counter() - t0
             with _threads(blas_threads):
                 scored = _fit_and_score(
-                    [candidates[i].readout for i in members], F_fit, y_fit, F_val, y_val,
+                    [candidates[i].readout for i in members], F_fit, y_fit_aug, F_val, y_val,
                     on_done=lambda _: bar.update(1),
                 )
             for i, (acc, fit_s, converged) in zip(members, scored):
@@ -473,6 +531,7 @@ def search(
                     "index": i,
                     **_describe(candidates[i]),
                     "n_features": int(F_fit.shape[1]),
+                    "augment": "+".join(augment) or None,
                     "n_fit": int(len(fit_idx)),
                     "n_val": int(len(val_idx)),
                     "val_accuracy": acc,
@@ -519,11 +578,11 @@ def best(rows: Sequence[dict], candidates: Sequence[Candidate], where=None) -> C
     return candidates[top["index"]]
 
 
-def _seed_matters(config: ReservoirConfig, X, backend: str) -> bool:
+def _seed_matters(config, X, backend: str) -> bool:
     """Whether changing the seed changes this config's features on a few samples."""
     probe = X[:_SEED_PROBE]
-    a = features(dataclasses.replace(config, seed=0), probe, backend)
-    b = features(dataclasses.replace(config, seed=1), probe, backend)
+    a = features(_with_seed(config, 0), probe, backend)
+    b = features(_with_seed(config, 1), probe, backend)
     return not np.array_equal(a, b)
 
 
@@ -538,6 +597,7 @@ def evaluate(
     backend: str = "cpu",
     progress: bool = True,
     blas_threads: int | None = 1,
+    augment: str | Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Refit on the full training set and score on the test set, once per seed.
 
@@ -547,14 +607,15 @@ def evaluate(
     candidate whose features do not depend on the seed (raw pixels, or a
     rule and encoder without random weights, checked on a few training
     samples) is evaluated once: repeating it would only repeat the number.
-    ``blas_threads`` as in :func:`search`.
+    ``blas_threads`` and ``augment`` (training rows only) as in :func:`search`.
 
     Returns
     -------
     dict
         ``name``, ``label``, ``rule``, ``readout``, ``hyperparameter``,
-        ``value``, ``n_features``, ``n_train``, ``n_test``, ``seeds`` (those
-        actually run), ``seeds_requested``, ``deterministic``,
+        ``value``, ``n_features``, ``augment``, ``n_train`` (images before
+        augmentation), ``n_test``, ``seeds`` (those actually run),
+        ``seeds_requested``, ``deterministic``,
         ``test_accuracy`` (list of fractions, one per seed run), ``mean``,
         ``std`` (population standard deviation over the seeds run, 0 for one),
         ``y_pred`` (test predictions of the first seed), ``config`` (first
@@ -567,6 +628,7 @@ def evaluate(
     if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
         raise ValueError(f"seeds must be distinct non-negative integers, got {seeds!r}")
     _check_threads(blas_threads)
+    augment = _check_augment(augment)
     X_train, y_train = _check_xy(X_train, y_train, "train")
     X_test, y_test = _check_xy(X_test, y_test, "test")
 
@@ -574,7 +636,7 @@ def evaluate(
     run = seeds[:1] if deterministic else seeds
     out: dict[str, Any] = {
         **{k: v for k, v in _describe(candidate).items() if k in ("name", "label", "rule", "readout", "hyperparameter", "value")},
-        "n_train": int(len(y_train)), "n_test": int(len(y_test)),
+        "augment": "+".join(augment) or None, "n_train": int(len(y_train)), "n_test": int(len(y_test)),
         "seeds": run if candidate.config is not None else [], "seeds_requested": seeds,
         "deterministic": deterministic, "test_accuracy": [], "configs": [],
         "transform_s": [], "fit_s": [], "predict_s": [], "converged": [],
@@ -583,11 +645,11 @@ def evaluate(
     for s in bar:
         c = candidate.with_seed(s)
         t0 = time.perf_counter()
-        F = features(c.config, X_train, backend)
+        F, y_fit = _training_features(c.config, X_train, y_train, augment, backend)
         transform_s = time.perf_counter() - t0
         out["n_features"] = int(F.shape[1])
         with _threads(blas_threads):
-            est, fit_s, converged = _fit(c.readout, F, y_train)
+            est, fit_s, converged = _fit(c.readout, F, y_fit)
         del F
         t0 = time.perf_counter()
         F = features(c.config, X_test, backend)
@@ -652,17 +714,26 @@ def steps_curve(
     _check_threads(blas_threads)
     X_train, y_train = _check_xy(X_train, y_train, "train")
     fit_idx, val_idx = validation_split(y_train, val_fraction, seed)
-    config = dataclasses.replace(candidate.config, steps=steps[-1], record=list(steps))
-    per_step = config.n_features // len(steps)
-    F_fit = features(config, X_train[fit_idx], backend)
-    F_val = features(config, X_train[val_idx], backend)
+    cfg = candidate.config
+    members = cfg.members if isinstance(cfg, StackConfig) else (cfg,)
+    members = [dataclasses.replace(m, steps=steps[-1], record=list(steps)) for m in members]
+    # Column k of every member's features holds step steps[k]; a stack's step-t
+    # features are the members' step-t blocks side by side.
+    blocks = []
+    for m in members:
+        per_step = m.n_features // len(steps)
+        offset = sum(b[-1] for b in blocks)
+        blocks.append((offset, per_step, m.n_features))
+    run = StackConfig(tuple(members)) if len(members) > 1 else members[0]
+    F_fit = features(run, X_train[fit_idx], backend)
+    F_val = features(run, X_train[val_idx], backend)
     rows = []
     for k, t in enumerate(tqdm(steps, desc=f"steps {candidate.name}", unit="step", file=sys.stderr, disable=not progress)):
-        cols = slice(k * per_step, (k + 1) * per_step)
+        cols = np.concatenate([np.arange(off + k * per, off + (k + 1) * per) for off, per, _ in blocks])
         with _threads(blas_threads):
             acc, _, _ = _fit_and_score([candidate.readout], np.ascontiguousarray(F_fit[:, cols]), y_train[fit_idx],
-                                       F_val[:, cols], y_train[val_idx])[0]
-        rows.append({"name": candidate.name, "rule": candidate.rule, "steps": t, "n_features": per_step,
+                                       np.ascontiguousarray(F_val[:, cols]), y_train[val_idx])[0]
+        rows.append({"name": candidate.name, "rule": candidate.rule, "steps": t, "n_features": int(len(cols)),
                      "val_accuracy": acc})
     return rows
 

@@ -50,6 +50,23 @@ def test_vectors_are_laid_out_on_the_most_square_grid(rng):
     np.testing.assert_array_equal(got.ravel(), np.concatenate([x[0], [0, 0]]))
 
 
+def test_sample_normalisation_standardises_each_image_alone(rng):
+    X = rng.random((4, 32, 32, 3)) * np.array([1.0, 0.5, 0.2, 0.0])[:, None, None, None] + 0.3
+    got = drive(X, "tile", normalize="sample")
+    for n in range(4):
+        x = X[n]
+        want = (x - x.mean()) / (x.std() + 0.05)
+        np.testing.assert_allclose(got[n], np.moveaxis(want, -1, 0), atol=1e-12)
+    # A constant image is centred to zero, not blown up; contrast and brightness no longer matter.
+    np.testing.assert_allclose(got[3], 0.0, atol=1e-12)
+    np.testing.assert_allclose(drive(2.0 * X[:1] + 1.0, "tile", normalize="sample")[0],
+                               (2.0 * (X[0] - X[0].mean()) / (2.0 * X[0].std() + 0.05)).transpose(2, 0, 1), atol=1e-12)
+    # Batch invariance: one image alone gives the same drive.
+    np.testing.assert_array_equal(drive(X[1:2], "tile", normalize="sample")[0], got[1])
+    with pytest.raises(ValueError, match="normalize"):
+        drive(X, "tile", normalize="global")
+
+
 def test_phase_writes_cos_and_sin_of_pi_x(rng):
     X = rng.random((2, 32, 32, 3))
     got = drive(X, "phase")

@@ -308,3 +308,41 @@ def test_blas_threads_option(ds):
             search(cands, ds.X_train, ds.y_train, progress=False, blas_threads=bad)
         with pytest.raises(ValueError, match="blas_threads"):
             evaluate(cands[0], *ds, progress=False, blas_threads=bad)
+
+
+def test_hflip_augmentation_fits_on_both_copies_and_validates_on_originals(ds):
+    from pixelflow.protocol import _training_features
+
+    cand = Candidate("wave", WAVE, RidgeReadout(alpha=1.0))
+    row = search([cand], ds.X_train, ds.y_train, progress=False, augment="hflip")[0]
+    assert row["augment"] == "hflip" and row["n_fit"] + row["n_val"] == len(ds.y_train)
+    # The same number by hand: fit on the fit rows and their mirror images, score the untouched validation rows.
+    fit_idx, val_idx = validation_split(ds.y_train, 0.2, 0)
+    X = ds.X_train[fit_idx]
+    F = np.concatenate([features(WAVE, X), features(WAVE, X[:, :, ::-1])])
+    est = RidgeReadout(alpha=1.0).fit(F, np.tile(ds.y_train[fit_idx], 2))
+    assert row["val_accuracy"] == est.score(features(WAVE, ds.X_train[val_idx]), ds.y_train[val_idx])
+    F2, y2 = _training_features(WAVE, X, ds.y_train[fit_idx], ("hflip",), "cpu")
+    assert_array_equal(F2, F)
+    result = evaluate(cand, *ds, progress=False, augment=["hflip"])
+    assert result["augment"] == "hflip" and result["n_train"] == len(ds.y_train)
+
+
+def test_bad_augmentations_are_rejected(ds):
+    cand = Candidate("raw", None, RidgeReadout())
+    with pytest.raises(ValueError, match="unknown augmentation 'rotate'; valid: hflip"):
+        search([cand], ds.X_train, ds.y_train, progress=False, augment="rotate")
+    flat = ds.X_train.reshape(len(ds.X_train), -1)
+    with pytest.raises(ValueError, match="needs images"):
+        search([cand], flat, ds.y_train, progress=False, augment="hflip")
+
+
+def test_ablation_figure_shows_each_maps_best_readout():
+    rows = [{"name": n, "val_accuracy": a, "n_features": d}
+            for n, a, d in [("c8", 0.90, 100), ("c8", 0.93, 100), ("c16", 0.95, 300), ("global", 0.91, 50)]]
+    fig = plots.ablation_figure(rows, {"channels": [("8", "c8"), ("16", "c16")], "pooling": [("1 block", "global")]})
+    bars = [[p.get_height() for p in ax.patches] for ax in fig.axes]
+    np.testing.assert_allclose(bars[0], [93.0, 95.0])  # the best of c8's two readouts
+    np.testing.assert_allclose(bars[1], [91.0])
+    with pytest.raises(ValueError, match="no search rows for \\['c32'\\]"):
+        plots.ablation_figure(rows, {"channels": [("32", "c32")]})

@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 __all__ = [
+    "ablation_figure",
     "accuracy_vs_rule_figure",
     "accuracy_vs_steps_figure",
     "confusion_figure",
@@ -217,4 +218,44 @@ def search_results_figure(rows: Sequence[Mapping], *, top: int | None = 30, titl
     ax.set_xlabel("validation accuracy (%)")
     ax.grid(True, axis="x", alpha=0.3)
     _set_title(ax, title)
+    return fig
+
+
+def ablation_figure(rows: Sequence[Mapping], panels: Mapping[str, Sequence[tuple[str, str]]], *,
+                    title: str | None = None) -> Figure:
+    """Validation accuracy of named feature maps, one panel per design lever.
+
+    Parameters
+    ----------
+    rows : search rows (:func:`pixelflow.protocol.search`)
+        Each feature map's best row over its readout hyperparameters is shown.
+    panels : mapping of panel title to ``[(tick label, feature-map name), ...]``
+        E.g. ``{"channels": [("8", "nca² 14 c8"), ("16", "nca² 14 c16")]}``.
+    """
+    best_val: dict[str, float] = {}
+    n_features: dict[str, int] = {}
+    for r in rows:
+        if r["val_accuracy"] > best_val.get(r["name"], -1.0):
+            best_val[r["name"]] = r["val_accuracy"]
+            n_features[r["name"]] = r["n_features"]
+    missing = [name for items in panels.values() for _, name in items if name not in best_val]
+    if missing:
+        raise ValueError(f"ablation_figure: no search rows for {missing}")
+    fig = Figure(figsize=(3.2 * len(panels), 3.2), layout="constrained")
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    for ax, (panel, items) in zip(axes, panels.items()):
+        acc = [100 * best_val[name] for _, name in items]
+        x = np.arange(len(items))
+        ax.bar(x, acc, color=RULE_COLORS["random_nca"], alpha=0.8)
+        for xi, a, (_, name) in zip(x, acc, items):
+            ax.annotate(f"{a:.2f}\n{n_features[name]:,} f.", (xi, a), ha="center", va="bottom", fontsize=7,
+                        xytext=(0, 2), textcoords="offset points")
+        ax.set_xticks(x, [label for label, _ in items], fontsize=8)
+        ax.set_title(panel, fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    shown = [100 * best_val[name] for items in panels.values() for _, name in items]
+    axes[0].set_ylim(max(0.0, min(shown) - 3), min(100.0, max(shown) + 1.5))
+    axes[0].set_ylabel("validation accuracy (%)")
+    if title:
+        fig.suptitle(textwrap.fill(str(title), 100), fontsize=9)
     return fig

@@ -1,0 +1,53 @@
+"""Tests for pixelflow.presets: lookup, round trip, and that a preset runs through the protocol."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from pixelflow import presets
+from pixelflow.datasets import digits
+from pixelflow.protocol import evaluate
+from pixelflow.readouts import RidgeReadout
+from pixelflow.stack import StackConfig
+
+
+def test_every_preset_is_valid_and_round_trips():
+    assert presets.available() == sorted(presets.available()) and presets.available()
+    for name in presets.available():
+        p = presets.get(name)
+        assert p.name == name
+        assert presets.from_dict(p.to_dict()) == p
+        readout = p.make_readout()
+        assert readout.get_params()["standardize"] is True
+        # The issue's memory bound: 60,000 float32 feature rows fit in 4 GB.
+        assert 60_000 * p.reservoir.n_features * 4 <= 4e9
+
+
+def test_unknown_and_bad_names():
+    with pytest.raises(ValueError, match="unknown preset 'imagenet'; valid: cifar10, fashion_mnist, mnist"):
+        presets.get("imagenet")
+    with pytest.raises(TypeError, match="string"):
+        presets.get(3)
+    with pytest.raises(ValueError, match="readout"):
+        presets.Preset("x", "mnist", presets.get("mnist").reservoir, "svm")
+
+
+def _on_8x8_digits(member):
+    """A preset member shrunk to the 8x8 digits: the 14x14 grid becomes 8x8, the 7x7 one 4x4."""
+    size, pool = (4, 4) if member.width == 7 else (8, 4)
+    return dataclasses.replace(member, width=size, height=size, pool=pool,
+                               feature_maps=tuple((name, pool) for name, _ in member.feature_maps))
+
+
+def test_a_preset_candidate_runs_through_evaluate():
+    ds = digits(seed=0)
+    p = presets.get("mnist")
+    small = dataclasses.replace(p, reservoir=StackConfig(tuple(map(_on_8x8_digits, p.reservoir.members))))
+    cand = small.candidate()
+    assert isinstance(cand.readout, RidgeReadout) and cand.readout.alpha == p.readout_params["alpha"]
+    result = evaluate(cand, *ds, seeds=(0,), progress=False)
+    assert result["n_features"] == small.reservoir.n_features
+    assert result["mean"] > 0.9  # 8x8 digits are easy; a broken feature path would be near chance
+    again = evaluate(small.candidate(seed=0), *ds, seeds=(0,), progress=False)
+    np.testing.assert_array_equal(result["y_pred"], again["y_pred"])
