@@ -14,6 +14,7 @@ from pixelflow.readouts import LogisticReadout, RidgeReadout
 from pixelflow.reservoir import Reservoir
 from pixelflow.rules import Rule, StepContext, available_rules, get_rule, register_rule, unregister_rule
 from pixelflow.backends import available_backends
+from pixelflow.stack import ReservoirStack, StackConfig
 
 __version__ = "0.1.0"
 
@@ -22,8 +23,10 @@ __all__ = [
     "Param",
     "Reservoir",
     "ReservoirConfig",
+    "ReservoirStack",
     "RidgeReadout",
     "Rule",
+    "StackConfig",
     "StepContext",
     "__version__",
     "available_backends",

@@ -185,7 +185,8 @@ register_encoder(
         "tile",
         _tile,
         {"resize": _RESIZE,
-         "normalize": Param("none", "per-sample contrast normalisation before tiling", choices=("none", "sample"))},
+         "normalize": Param("none", "per-sample contrast normalisation before tiling",
+                            choices=("none", "sample"))},
         input_channels=lambda shape, params: image_layout(shape)[2],
         build=_build_tiles,
     )

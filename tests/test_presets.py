@@ -1,15 +1,17 @@
 """Tests for pixelflow.presets: lookup, round trip, and that a preset runs through the protocol."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
 
 from pixelflow import presets
 from pixelflow.datasets import digits
+from pixelflow.outputs import repository_root
 from pixelflow.protocol import evaluate
 from pixelflow.readouts import RidgeReadout
-from pixelflow.stack import StackConfig
+from pixelflow.stack import StackConfig, config_from_dict
 
 
 def test_every_preset_is_valid_and_round_trips():
@@ -51,3 +53,17 @@ def test_a_preset_candidate_runs_through_evaluate():
     assert result["mean"] > 0.9  # 8x8 digits are easy; a broken feature path would be near chance
     again = evaluate(small.candidate(seed=0), *ds, seeds=(0,), progress=False)
     np.testing.assert_array_equal(result["y_pred"], again["y_pred"])
+
+
+@pytest.mark.parametrize("name, notebook", [("mnist", "01_mnist"), ("fashion_mnist", "02_fashion_mnist"),
+                                            ("cifar10", "03_cifar10")])
+def test_presets_are_what_the_committed_paper_runs_selected(name, notebook):
+    """A preset must be the configuration its notebook chose on validation in the committed paper-scale results."""
+    record = json.loads((repository_root() / "results" / "paper" / f"{notebook}.json").read_text())
+    selected = record["metrics"]["selected"]
+    final = record["metrics"]["final"][selected["method"]]
+    p = presets.get(name)
+    assert config_from_dict(selected["config"]) == p.reservoir
+    assert (final["readout"], final["value"]) == (p.readout, p.readout_params["alpha"])
+    assert final.get("augment") == p.augment
+    assert {d["name"].lower().replace("-", "") for d in record["data"]} == {p.dataset.replace("_", "")}
