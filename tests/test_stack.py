@@ -91,3 +91,16 @@ def test_steps_curve_of_a_stack_uses_each_members_step_block(ds):
         ref = search([Candidate("one step", single, cand.readout)], ds.X_train, ds.y_train, progress=False)[0]
         assert row["n_features"] == single.n_features
         assert row["val_accuracy"] == ref["val_accuracy"]
+
+
+def test_module_examples_hold():
+    """The usage examples in the docstrings of the stack, presets and protocol modules run as written."""
+    import doctest
+
+    import pixelflow.presets
+    import pixelflow.protocol
+    import pixelflow.stack
+
+    for module in (pixelflow.stack, pixelflow.presets, pixelflow.protocol):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
