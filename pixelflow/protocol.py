@@ -719,17 +719,14 @@ def steps_curve(
     members = [dataclasses.replace(m, steps=steps[-1], record=list(steps)) for m in members]
     # Column k of every member's features holds step steps[k]; a stack's step-t
     # features are the members' step-t blocks side by side.
-    blocks = []
-    for m in members:
-        per_step = m.n_features // len(steps)
-        offset = sum(b[-1] for b in blocks)
-        blocks.append((offset, per_step, m.n_features))
+    sizes = [m.n_features for m in members]
+    blocks = list(zip(np.cumsum([0] + sizes[:-1]), [size // len(steps) for size in sizes]))  # (start, per step)
     run = StackConfig(tuple(members)) if len(members) > 1 else members[0]
     F_fit = features(run, X_train[fit_idx], backend)
     F_val = features(run, X_train[val_idx], backend)
     rows = []
     for k, t in enumerate(tqdm(steps, desc=f"steps {candidate.name}", unit="step", file=sys.stderr, disable=not progress)):
-        cols = np.concatenate([np.arange(off + k * per, off + (k + 1) * per) for off, per, _ in blocks])
+        cols = np.concatenate([np.arange(off + k * per, off + (k + 1) * per) for off, per in blocks])
         with _threads(blas_threads):
             acc, _, _ = _fit_and_score([candidate.readout], np.ascontiguousarray(F_fit[:, cols]), y_train[fit_idx],
                                        np.ascontiguousarray(F_val[:, cols]), y_train[val_idx])[0]
