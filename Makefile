@@ -9,6 +9,9 @@
 #   make bench                                      backend suite + Life beside CAX (results/bench_suite.json)
 
 PYTHON  ?= python3
+# Installed before the rest, so nothing pulls a CUDA build of torch onto a CPU
+# machine; override with e.g. TORCH="torch --index-url https://download.pytorch.org/whl/cpu".
+TORCH   ?= torch==2.13.0
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 SCALE   ?= smoke
@@ -37,7 +40,8 @@ all: test
 $(VENV)/.stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test,paper]"
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -e ".[test,paper,nca]"
 	touch $@
 
 # Debian packages, installed only when missing and only where apt-get can run.
@@ -79,6 +83,9 @@ results/$(SCALE)/%.json: notebooks/%.ipynb $(PKG_SRC) $(PARAMS) | $(VENV)/.stamp
 
 # The speed notebook also reads the benchmark files.
 results/$(SCALE)/05_speedups.json: $(wildcard results/bench*.json)
+
+# Resolution transfer reuses the texture models that 06 saves under results/<scale>/models.
+results/$(SCALE)/08_resolution_transfer.json: results/$(SCALE)/06_texture_nca.json
 
 $(TABLES): $(RESULTS)
 	rm -rf paper/generated

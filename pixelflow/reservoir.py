@@ -151,6 +151,36 @@ class Reservoir:
         self.input_shape_ = sample_shape
         return self._prepared
 
+    def encode(self, X) -> np.ndarray:
+        """The encoder's drive of every sample, exactly as the rule receives it.
+
+        For mirrors of a rule in another framework (``pixelflow.nca.learned_reservoir``):
+        the encoder is fixed, so its output can be computed here once.
+
+        Parameters
+        ----------
+        X : array-like, shape (N, F), (N, H, W) or (N, H, W, C)
+
+        Returns
+        -------
+        ndarray, shape (N, input channels, height, width)
+            In the config's ``dtype``; row ``i`` equals ``encode(X[i:i+1])[0]``.
+        """
+        X = check_batch(X)
+        prep = self._prepare(X.shape[1:])
+        drive = self._context(self.backend.asarray(X, dtype=self._dtype), prep).drive
+        return self.backend.to_numpy(drive)
+
+    def rule_weights(self, sample_shape) -> dict[str, np.ndarray]:
+        """The rule's fixed weights for samples of ``sample_shape`` (host copies, config ``dtype``).
+
+        The same arrays :meth:`transform` uses, drawn from the config's seed
+        (empty for rules without weights).
+        """
+        prep = self._prepare(tuple(int(s) for s in sample_shape))
+        return {k: np.array(self.backend.to_numpy(v)) if hasattr(v, "shape") else v
+                for k, v in prep.rule_weights.items()}
+
     def _context(self, x, prep: _Prepared) -> StepContext:
         xp = self.backend.xp
         c = self.config

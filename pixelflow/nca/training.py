@@ -1,0 +1,278 @@
+"""Training a neural CA by gradient descent through its rollout.
+
+A *task* says where a rollout starts and what it is scored on::
+
+    class Task:
+        def initial(self, n, generator) -> (states, info): ...   # fresh start states, per-batch info
+        def loss(self, states, info) -> Tensor of shape (n,): ...  # per-sample losses
+        # optional:
+        def constrain(self, states, info) -> states: ...          # after every step (e.g. clamp known pixels)
+        def damage(self, states, generator) -> states: ...        # pool training: damage some samples
+
+:class:`Trainer` runs the loop: a batch (from a :class:`~pixelflow.nca.pool.SamplePool`
+or fresh from the task), a random number of steps, the loss, per-parameter
+gradient normalisation and clipping, Adam, and a checkpoint every so often
+that holds the weights, the optimiser, the pool and the random generator, so
+an interrupted run resumes exactly where it stopped: same seed, same result,
+interrupted or not (on the CPU).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from pixelflow.nca import checkpoint as ckpt
+from pixelflow.nca.model import NCA
+from pixelflow.nca.pool import SamplePool
+from pixelflow.nca.threads import torch_threads
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _step_range(steps) -> tuple[int, int]:
+    if isinstance(steps, int) and not isinstance(steps, bool):
+        steps = (steps, steps)
+    try:
+        lo, hi = (int(s) for s in steps)
+    except (TypeError, ValueError):
+        raise ValueError(f"steps must be an int or a (min, max) pair, got {steps!r}") from None
+    if not (1 <= lo <= hi):
+        raise ValueError(f"steps must satisfy 1 <= min <= max, got {steps!r}")
+    return lo, hi
+
+
+class Trainer:
+    """Fits an NCA's parameters to a task.
+
+    Parameters
+    ----------
+    model : NCA
+        Trained in place.
+    task : object
+        See the module docstring.
+    iterations : int
+        Total optimiser steps (a resumed run continues up to this number).
+    batch_size : int
+    steps : int or (int, int)
+        Rollout length per iteration, drawn uniformly from the inclusive range.
+    lr : float
+        Adam learning rate.
+    lr_drop_at : float or None
+        Fraction of ``iterations`` after which the learning rate is divided by 10.
+    normalize_gradients : bool
+        Divide each parameter's gradient by its norm (keeps the update size
+        independent of the very uneven gradient scales through long rollouts).
+    clip : float or None
+        Clip the total gradient norm (after normalisation) to this value.
+    pool_size : int
+        With ``pool_size > 0`` batches come from a :class:`SamplePool` of that
+        size filled with ``task.initial``; the highest-loss member of each batch
+        is reset to a fresh start state. The task's ``info`` must be None.
+    damage : int
+        In pool training, how many of the lowest-loss samples of each batch the
+        task's ``damage`` hits (teaches regeneration).
+    seed : int
+        Seeds the one generator behind every random choice of the loop.
+    checkpoint : path or None
+        Where to save and resume the training state.
+    checkpoint_every : int
+        Iterations between checkpoints (one is always written at the end).
+    progress : bool
+        Show a tqdm bar with the running loss.
+    threads : int or None
+        CPU threads while training (restored afterwards; None leaves the
+        setting alone); see :mod:`pixelflow.nca.threads` for why one.
+
+    Attributes
+    ----------
+    history_ : list of float
+        Mean batch loss of every iteration.
+    iteration_ : int
+        Iterations done so far.
+    wall_time_s_ : float
+        Training time, summed over resumed sessions.
+    pool_ : SamplePool or None
+    """
+
+    def __init__(self, model: NCA, task, *, iterations: int, batch_size: int = 8, steps=(32, 64),
+                 lr: float = 2e-3, lr_drop_at: float | None = 0.7, normalize_gradients: bool = True,
+                 clip: float | None = 1.0, pool_size: int = 0, damage: int = 0, seed: int = 0,
+                 checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 100, progress: bool = True,
+                 threads: int | None = 1):
+        self.model = model
+        self.task = task
+        self.iterations = iterations
+        self.batch_size = batch_size
+        self.steps = steps
+        self.lr = lr
+        self.lr_drop_at = lr_drop_at
+        self.normalize_gradients = normalize_gradients
+        self.clip = clip
+        self.pool_size = pool_size
+        self.damage = damage
+        self.seed = seed
+        self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
+        self.progress = progress
+        self.threads = threads
+
+    # ------------------------------------------------------------ set-up
+    def _validate(self):
+        if not isinstance(self.model, NCA):
+            raise TypeError(f"model must be a pixelflow.nca.NCA, got {type(self.model).__name__}")
+        for name in ("initial", "loss"):
+            if not callable(getattr(self.task, name, None)):
+                raise TypeError(f"task must have a callable {name}(); got {type(self.task).__name__}")
+        _positive_int(self.iterations, "iterations")
+        _positive_int(self.batch_size, "batch_size")
+        _positive_int(self.checkpoint_every, "checkpoint_every")
+        if self.threads is not None:
+            _positive_int(self.threads, "threads")
+        self._steps = _step_range(self.steps)
+        if not (self.lr > 0):
+            raise ValueError(f"lr must be positive, got {self.lr!r}")
+        if self.lr_drop_at is not None and not (0.0 < self.lr_drop_at < 1.0):
+            raise ValueError(f"lr_drop_at must lie in (0, 1) or be None, got {self.lr_drop_at!r}")
+        if self.clip is not None and not (self.clip > 0):
+            raise ValueError(f"clip must be positive or None, got {self.clip!r}")
+        if self.pool_size:
+            _positive_int(self.pool_size, "pool_size")
+            if self.pool_size < self.batch_size:
+                raise ValueError(f"pool_size ({self.pool_size}) must be at least batch_size ({self.batch_size})")
+        if not (0 <= self.damage < self.batch_size) or (self.damage and not self.pool_size):
+            raise ValueError(f"damage must lie in 0..batch_size-1 and needs pool training, got {self.damage!r}")
+        if self.damage and not callable(getattr(self.task, "damage", None)):
+            raise TypeError("damage > 0 needs a task with a damage(states, generator) method")
+
+    def _signature(self) -> dict:
+        # What must match for a checkpoint to be resumed by this trainer.
+        return {"spec": self.model.spec, "iterations": self.iterations, "batch_size": self.batch_size,
+                "steps": list(self._steps), "lr": self.lr, "lr_drop_at": self.lr_drop_at,
+                "normalize_gradients": self.normalize_gradients, "clip": self.clip, "pool_size": self.pool_size,
+                "damage": self.damage, "seed": self.seed}
+
+    def _setup(self):
+        self.generator_ = torch.Generator().manual_seed(self.seed)
+        self.optimizer_ = torch.optim.Adam(self.model.parameters(), lr=self.lr)
+        milestones = [] if self.lr_drop_at is None else [int(self.lr_drop_at * self.iterations)]
+        self.scheduler_ = torch.optim.lr_scheduler.MultiStepLR(self.optimizer_, milestones, gamma=0.1)
+        self.pool_ = None
+        if self.pool_size:
+            start, info = self.task.initial(self.pool_size, self.generator_)
+            if info is not None:
+                raise ValueError("pool training needs a task whose initial() returns info=None")
+            self.pool_ = SamplePool(start)
+        self.history_: list[float] = []
+        self.iteration_ = 0
+        self.wall_time_s_ = 0.0
+
+    # ------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict:
+        return {
+            "format": ckpt.FORMAT, "signature": self._signature(), "model": self.model.state_dict(),
+            "optimizer": self.optimizer_.state_dict(), "scheduler": self.scheduler_.state_dict(),
+            "generator": self.generator_.get_state(), "pool": self.pool_.state_dict() if self.pool_ else None,
+            "history": list(self.history_), "iteration": self.iteration_, "wall_time_s": self.wall_time_s_,
+        }
+
+    def _resume(self, path: Path) -> None:
+        state = ckpt.load(path)
+        if state.get("signature") != self._signature():
+            raise ValueError(f"checkpoint {path} was written by a different training set-up: "
+                             f"{state.get('signature')} != {self._signature()}; delete it or change `checkpoint`")
+        self.model.load_state_dict(state["model"])
+        self.optimizer_.load_state_dict(state["optimizer"])
+        self.scheduler_.load_state_dict(state["scheduler"])
+        self.generator_.set_state(state["generator"])
+        if self.pool_ is not None:
+            self.pool_.load_state_dict(state["pool"])
+        self.history_ = list(state["history"])
+        self.iteration_ = state["iteration"]
+        self.wall_time_s_ = state["wall_time_s"]
+
+    def _save(self) -> None:
+        if self.checkpoint is not None:
+            ckpt.save(self.state_dict(), self.checkpoint)
+
+    # ------------------------------------------------------------ the loop
+    def _batch(self):
+        g, task = self.generator_, self.task
+        if self.pool_ is None:
+            x, info = task.initial(self.batch_size, g)
+            return None, x, info
+        idx, x = self.pool_.sample(self.batch_size, g)
+        x[:1] = task.initial(1, g)[0]
+        if self.damage:
+            x[-self.damage:] = task.damage(x[-self.damage:], g)
+        return idx, x, None
+
+    def _iterate(self) -> float:
+        g = self.generator_
+        idx, x, info = self._batch()
+        lo, hi = self._steps
+        steps = int(torch.randint(lo, hi + 1, (1,), generator=g))
+        constrain = None
+        if callable(getattr(self.task, "constrain", None)):
+            def constrain(s):
+                return self.task.constrain(s, info)
+        x = self.model(x, steps, generator=g, constrain=constrain)
+        losses = self.task.loss(x, info)
+        if losses.ndim != 1 or len(losses) != len(x):
+            raise ValueError(f"task.loss must return one loss per sample, shape ({len(x)},); got {tuple(losses.shape)}")
+        loss = losses.mean()
+        self.optimizer_.zero_grad(set_to_none=True)
+        loss.backward()
+        params = [p for p in self.model.parameters() if p.grad is not None]
+        if self.normalize_gradients:
+            for p in params:
+                p.grad.div_(p.grad.norm() + 1e-8)
+        if self.clip is not None:
+            torch.nn.utils.clip_grad_norm_(params, self.clip)
+        self.optimizer_.step()
+        self.scheduler_.step()
+        if self.pool_ is not None:
+            self.pool_.commit(idx, x, losses)
+        return loss.item()
+
+    def fit(self, resume: bool = True) -> Trainer:
+        """Train up to ``iterations``, resuming from ``checkpoint`` when it exists and ``resume`` is true."""
+        self._validate()
+        self._setup()
+        path = None if self.checkpoint is None else Path(self.checkpoint)
+        if resume and path is not None and path.exists():
+            self._resume(path)
+        self.model.train()
+        with torch_threads(self.threads):
+            self._loop()
+        self._save()
+        self.model.eval()
+        return self
+
+    def _loop(self) -> None:
+        bar = tqdm(total=self.iterations, initial=self.iteration_, disable=not self.progress, desc="training",
+                   unit="it")
+        running = self.history_[-1] if self.history_ else None
+        try:
+            while self.iteration_ < self.iterations:
+                t0 = time.perf_counter()
+                loss = self._iterate()
+                self.wall_time_s_ += time.perf_counter() - t0
+                self.history_.append(loss)
+                self.iteration_ += 1
+                running = loss if running is None else 0.95 * running + 0.05 * loss
+                bar.set_postfix(loss=f"{running:.4g}", refresh=False)
+                bar.update()
+                if self.iteration_ % self.checkpoint_every == 0 and self.iteration_ < self.iterations:
+                    self._save()
+        finally:
+            bar.close()
+

@@ -1,0 +1,555 @@
+"""Neural CA: perception parity and analytic cases, update/model behaviour, training, checkpoints, rendering."""
+
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from pixelflow.nca import (  # noqa: E402
+    NCA,
+    CellUpdate,
+    ConvPerceive,
+    FixedPerceive,
+    NeighbourhoodAttention,
+    SamplePool,
+    StyleLoss,
+    TextureTask,
+    Trainer,
+    attention_nca,
+    conv_nca_matching,
+    count_parameters,
+    gram,
+    load_model,
+    overflow_loss,
+    save_animation,
+    save_model,
+    texture_nca,
+)
+from pixelflow.nca.inpainting import (  # noqa: E402
+    InpaintingTask,
+    hidden_mse,
+    inpaint,
+    masked_input,
+    neighbour_fill,
+    random_known,
+)
+from pixelflow.nca.perceive import OFFSETS, neighbours  # noqa: E402
+from pixelflow.nca.resolution import radial_spectrum, spectrum_distance, upsample  # noqa: E402
+from pixelflow.nca.style import RandomFeatures, feature_extractor  # noqa: E402
+from pixelflow.nca.texture import disc_mask  # noqa: E402
+from pixelflow.stencils import perceive as core_perceive  # noqa: E402
+
+
+def gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+# ------------------------------------------------------------------ perception
+def test_fixed_perceive_equals_core_stencils():
+    x = np.random.default_rng(0).standard_normal((2, 3, 9, 7))
+    ours = FixedPerceive(3)(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(ours, core_perceive(x, "periodic", np), atol=1e-12)
+
+
+@pytest.mark.parametrize("s", [2, 4])
+def test_fixed_perceive_scale_estimates_the_same_derivatives_on_a_finer_grid(s):
+    # sin(2 pi x / P) sampled with spacing 1 and with spacing 1/s: the scaled
+    # filters must give the same physical derivatives at the shared points.
+    period = 32
+    coarse_x = np.arange(period)
+    fine_x = np.arange(period * s) / s
+
+    def field(xs):
+        return torch.tensor(np.sin(2 * math.pi * xs / period)[None, None, None, :].repeat(4, axis=2))
+
+    coarse = FixedPerceive(1)(field(coarse_x))[0, :, 0]
+    fine = FixedPerceive(1)(field(fine_x), scale=s)[0, :, 0, ::s]
+    k = 2 * math.pi / period
+    np.testing.assert_allclose(fine[1].numpy(), k * np.cos(k * coarse_x), atol=2e-3)  # sobel-x -> d/dx
+    np.testing.assert_allclose(fine[3].numpy(), -k * k * np.sin(k * coarse_x), atol=2e-3)  # laplacian
+    # the coarse grid's estimates agree with the fine ones to discretisation error
+    np.testing.assert_allclose(coarse[1].numpy(), fine[1].numpy(), atol=2e-3)
+
+
+def test_neighbours_follow_offsets_on_the_torus():
+    x = torch.arange(20.0).reshape(1, 1, 4, 5)
+    nb = neighbours(x)
+    for i, (dy, dx) in enumerate(OFFSETS):
+        np.testing.assert_array_equal(nb[0, 0, i].numpy(), torch.roll(x, (-dy, -dx), (2, 3))[0, 0].numpy())
+
+
+def dense_attention(module, x):
+    """Reference: full (HW x HW) attention with every non-neighbour masked out."""
+    n, c, h, w = x.shape
+    heads, d = module.heads, module.head_dim
+    q, k, v = module.qkv(x).reshape(n, 3, heads, d, h * w).unbind(1)
+    cells = torch.arange(h * w)
+    ys, xs = cells // w, cells % w
+    logits = torch.full((n, heads, h * w, h * w), -math.inf)
+    values = torch.zeros(n, heads, h * w, h * w, d)
+    for j, (dy, dx) in enumerate(OFFSETS):
+        other = ((ys + dy) % h) * w + (xs + dx) % w
+        key = k[..., other] + module.position[0][:, :, j, None]  # (n, heads, d, hw)
+        logits[:, :, cells, other] = (q * key).sum(2) / math.sqrt(d)
+        values[:, :, cells, other] = (v[..., other] + module.position[1][:, :, j, None]).transpose(2, 3)
+    weights = torch.softmax(logits, dim=-1)
+    out = (weights[..., None] * values).sum(3)  # (n, heads, hw, d)
+    out = out.permute(0, 1, 3, 2).reshape(n, heads * d, h, w)
+    return torch.cat([x, module.project(out)], dim=1)
+
+
+def test_neighbourhood_attention_equals_dense_masked_attention():
+    torch.manual_seed(0)
+    module = NeighbourhoodAttention(5, heads=2, head_dim=3)
+    x = torch.randn(2, 5, 6, 7)
+    with torch.no_grad():
+        np.testing.assert_allclose(module(x).numpy(), dense_attention(module, x).numpy(), atol=1e-5)
+
+
+def test_attention_is_translation_equivariant_and_normalised():
+    torch.manual_seed(1)
+    module = NeighbourhoodAttention(4, heads=2, head_dim=4)
+    x = torch.randn(1, 4, 8, 8)
+    with torch.no_grad():
+        shifted = module(torch.roll(x, (3, -2), (2, 3)))
+        np.testing.assert_allclose(shifted.numpy(), torch.roll(module(x), (3, -2), (2, 3)).numpy(), atol=1e-5)
+        weights = module.attention(x)
+    assert weights.shape == (1, 2, 9, 8, 8)
+    np.testing.assert_allclose(weights.sum(2).numpy(), 1.0, atol=1e-6)
+
+
+def test_perception_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="channels"):
+        FixedPerceive(0)
+    with pytest.raises(ValueError, match="scale"):
+        FixedPerceive(2)(torch.zeros(1, 2, 4, 4), scale=0)
+    with pytest.raises(ValueError, match="grid-refinement"):
+        ConvPerceive(2, 4)(torch.zeros(1, 2, 4, 4), scale=2)
+    with pytest.raises(ValueError, match="heads"):
+        NeighbourhoodAttention(4, heads=0)
+
+
+# ------------------------------------------------------------------ update and model
+def test_untrained_rule_is_the_identity():
+    model = attention_nca(channels=6, heads=2, head_dim=2, hidden=8)
+    x = torch.randn(2, 6, 5, 5)
+    with torch.no_grad():
+        np.testing.assert_array_equal(model(x, 5, generator=gen()).numpy(), x.numpy())
+
+
+def test_cell_update_last_layer_starts_at_zero():
+    upd = CellUpdate(8, 4, hidden=16, hidden_layers=2)
+    last = upd.net[-1]
+    assert not last.weight.any() and not last.bias.any()
+    assert len([m for m in upd.net if isinstance(m, torch.nn.ReLU)]) == 2
+
+
+def test_mean_field_step_adds_the_expected_increment_to_every_cell():
+    model = texture_nca(channels=3, hidden=8, fire_rate=0.25)
+    torch.nn.init.normal_(model.update.net[-1].weight, std=0.1, generator=gen())
+    x = torch.randn(2, 3, 6, 6, generator=gen(1))
+    with torch.no_grad():
+        full = x + model.update(model.perceive(x))
+        np.testing.assert_allclose(model.step(x, mean_field=True, dt=0.5).numpy(),
+                                   (x + 0.125 * (full - x)).numpy(), atol=1e-6)
+
+
+def test_fire_mask_selects_about_fire_rate_of_the_cells_and_is_reproducible():
+    model = texture_nca(channels=4, hidden=8, fire_rate=0.3)
+    torch.nn.init.constant_(model.update.net[-1].bias, 1.0)  # every firing cell grows by exactly 1
+    x = torch.zeros(4, 4, 32, 32)
+    with torch.no_grad():
+        a = model.step(x, gen(5))
+        b = model.step(x, gen(5))
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    fired = (a[:, 0] == 1).float().mean().item()
+    assert abs(fired - 0.3) < 0.03
+    assert torch.equal(a[:, :1].expand_as(a), a)  # a cell fires in all its channels or none
+
+
+def test_alive_masking_clears_cells_with_no_living_neighbour():
+    model = NCA(FixedPerceive(2), CellUpdate(8, 2, hidden=4), fire_rate=1.0, alive_channel=1, alive_threshold=0.1)
+    x = torch.zeros(1, 2, 8, 8)
+    x[0, :, 4, 4] = 1.0
+    x[0, 0, 0, 0] = 0.7  # dead: its alive channel is 0 everywhere around
+    out = model.step(x)
+    assert out[0, 0, 4, 4] == 1.0 and out[0, 0, 0, 0] == 0.0
+
+
+def test_same_seed_builds_same_model_whatever_the_global_rng():
+    torch.manual_seed(123)
+    a = attention_nca(channels=6, heads=2, head_dim=2, hidden=8, seed=3)
+    torch.manual_seed(999)
+    b = attention_nca(channels=6, heads=2, head_dim=2, hidden=8, seed=3)
+    c = attention_nca(channels=6, heads=2, head_dim=2, hidden=8, seed=4)
+    for pa, pb, pc in zip(a.parameters(), b.parameters(), c.parameters()):
+        assert torch.equal(pa, pb)
+    assert any(not torch.equal(pa, pc) for pa, pc in zip(a.parameters(), c.parameters()))
+
+
+def test_conv_nca_matching_is_closest_in_parameter_count():
+    target = count_parameters(attention_nca(channels=16, heads=4, head_dim=8, hidden=96))
+    model = conv_nca_matching(target, channels=16, hidden=96)
+    per_channel = 9 * 16 + 1 + 96
+    assert abs(count_parameters(model) - target) <= per_channel / 2
+    assert model.spec["builder"] == "conv_nca"
+
+
+def test_rollout_validates_state_and_steps():
+    model = texture_nca(channels=4, hidden=8)
+    with pytest.raises(ValueError, match=r"shape \(N, 4, H, W\)"):
+        model(torch.zeros(1, 3, 8, 8), 2)
+    with pytest.raises(ValueError, match="steps"):
+        model(torch.zeros(1, 4, 8, 8), -1)
+    with pytest.raises(ValueError, match="fire_rate"):
+        texture_nca(channels=4, fire_rate=0)
+
+
+# ------------------------------------------------------------------ pool
+def test_pool_puts_highest_loss_first_and_commits():
+    pool = SamplePool(torch.zeros(6, 1, 2, 2))
+    pool.commit(torch.arange(6), torch.arange(6.0)[:, None, None, None].expand(6, 1, 2, 2),
+                torch.tensor([0.1, 0.5, 0.3, 0.9, 0.2, 0.4]))
+    idx, batch = pool.sample(6, gen())
+    assert idx.tolist() == [3, 1, 5, 2, 4, 0]
+    np.testing.assert_array_equal(batch[:, 0, 0, 0].numpy(), idx.float().numpy())
+    batch[:] = -1  # a sampled batch is a copy
+    assert pool.states.min() == 0
+    with pytest.raises(ValueError, match="pool size"):
+        pool.sample(7, gen())
+
+
+# ------------------------------------------------------------------ training
+class ConstantImage:
+    """Grow a uniform value in channel 0 (a smooth loss any working trainer lowers)."""
+
+    def __init__(self, channels=4, size=8, value=0.3):
+        self.channels, self.size, self.value = channels, size, value
+
+    def initial(self, n, generator):
+        return torch.zeros(n, self.channels, self.size, self.size), None
+
+    def loss(self, x, info=None):
+        return ((x[:, 0] - self.value) ** 2).flatten(1).mean(1)
+
+    def damage(self, x, generator):
+        return torch.zeros_like(x)
+
+
+def make_trainer(tmp_path=None, iterations=12, **kw):
+    model = texture_nca(channels=4, hidden=16, seed=0)
+    args = dict(iterations=iterations, batch_size=4, steps=(2, 5), pool_size=16, lr=1e-2, seed=7, progress=False,
+                checkpoint=None if tmp_path is None else tmp_path / "ckpt.pt", checkpoint_every=4)
+    args.update(kw)
+    return Trainer(model, ConstantImage(), **args)
+
+
+def weights(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_training_lowers_the_loss():
+    tr = make_trainer(iterations=60, damage=1).fit()
+    assert len(tr.history_) == 60 and tr.iteration_ == 60
+    assert np.mean(tr.history_[-10:]) < 0.2 * np.mean(tr.history_[:3])
+
+
+def test_training_is_deterministic_under_a_seed():
+    a, b = make_trainer().fit(), make_trainer().fit()
+    assert a.history_ == b.history_
+    for k, v in weights(a.model).items():
+        assert torch.equal(v, b.model.state_dict()[k])
+    c = make_trainer(seed=8).fit()
+    assert c.history_ != a.history_
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_interrupted_training_resumes_to_the_same_result(tmp_path):
+    straight = make_trainer().fit()
+
+    tr = make_trainer(tmp_path)
+    calls = {"n": 0}
+    loss = tr.task.loss
+
+    def failing_loss(x, info=None):
+        calls["n"] += 1
+        if calls["n"] == 10:  # dies in iteration 10; the checkpoint holds iteration 8
+            raise Interrupt
+        return loss(x, info)
+
+    tr.task.loss = failing_loss
+    with pytest.raises(Interrupt):
+        tr.fit()
+    resumed = make_trainer(tmp_path)  # a new process: fresh model, same settings
+    resumed.fit()
+    assert resumed.history_ == straight.history_
+    for k, v in weights(straight.model).items():
+        assert torch.equal(v, resumed.model.state_dict()[k])
+    assert torch.equal(resumed.pool_.states, straight.pool_.states)
+
+
+def test_resume_refuses_a_checkpoint_of_another_setup(tmp_path):
+    make_trainer(tmp_path).fit()
+    with pytest.raises(ValueError, match="different training set-up"):
+        make_trainer(tmp_path, lr=5e-3).fit()
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"iterations": 0}, "iterations"),
+        ({"steps": (5, 2)}, "steps"),
+        ({"pool_size": 2}, "pool_size"),
+        ({"lr": 0}, "lr"),
+        ({"damage": 4}, "damage"),
+        ({"lr_drop_at": 1.5}, "lr_drop_at"),
+    ],
+)
+def test_trainer_rejects_bad_settings(kw, match):
+    with pytest.raises(ValueError, match=match):
+        make_trainer(**kw).fit()
+
+
+# ------------------------------------------------------------------ save / load / render
+def test_saved_model_reloads_and_renders_identically(tmp_path):
+    model = make_trainer(iterations=5).fit().model
+    path = save_model(model, tmp_path / "m.pt", target="constant")
+    again, extra = load_model(path)
+    assert extra == {"target": "constant"}
+    x = torch.zeros(1, 4, 8, 8)
+    with torch.no_grad():
+        np.testing.assert_array_equal(model(x, 6, generator=gen(1)).numpy(), again(x, 6, generator=gen(1)).numpy())
+    with pytest.raises(ValueError, match="not a pixelflow neural-CA file"):
+        torch.save({"x": 1}, tmp_path / "other.pt")
+        load_model(tmp_path / "other.pt")
+
+
+def test_gif_round_trip(tmp_path):
+    from PIL import Image
+
+    frames = np.linspace(0, 1, 5)[:, None, None] * np.ones((5, 6, 7))
+    path = save_animation(frames, tmp_path / "a.gif", upscale=2)
+    with Image.open(path) as im:
+        assert im.n_frames == 5 and im.size == (14, 12)
+        im.seek(4)
+        assert np.asarray(im.convert("L")).min() == 255
+    with pytest.raises(ValueError, match=".gif or .mp4"):
+        save_animation(frames, tmp_path / "a.avi")
+
+
+def test_mp4_is_written(tmp_path):
+    pytest.importorskip("imageio_ffmpeg")
+    frames = np.random.default_rng(0).random((4, 9, 9, 3))
+    path = save_animation(frames, tmp_path / "a.mp4")
+    assert path.stat().st_size > 100 and not list(tmp_path.glob(".*partial*"))
+
+
+# ------------------------------------------------------------------ style
+def test_gram_is_translation_invariant_and_style_loss_zero_on_target():
+    target = torch.rand(1, 32, 32, generator=gen())
+    style = StyleLoss(target, RandomFeatures(widths=(8, 8), seed=0))
+    assert style(target[None]).item() < 1e-10
+    other = torch.rand(1, 1, 32, 32, generator=gen(1)) * 0.2
+    assert style(other).item() > 0.1
+    f = torch.randn(2, 3, 8, 8)
+    np.testing.assert_allclose(gram(torch.roll(f, (2, 3), (2, 3))).numpy(), gram(f).numpy(), atol=1e-5)
+
+
+def test_random_features_are_fixed_by_seed_and_frozen():
+    a, b = RandomFeatures(seed=1), RandomFeatures(seed=1)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert not any(p.requires_grad for p in a.parameters())
+
+
+def test_feature_extractor_falls_back_to_random_without_vgg_weights(monkeypatch, tmp_path):
+    monkeypatch.setenv("PIXELFLOW_VGG16", str(tmp_path / "missing.pth"))
+    assert isinstance(feature_extractor(), RandomFeatures)
+    with pytest.raises(ValueError, match="prefer"):
+        feature_extractor("alexnet")
+
+
+def test_vgg16_features_load_a_torchvision_layout_state_dict(monkeypatch, tmp_path):
+    from pixelflow.nca.style import _VGG16_LAYOUT, VGG16Features
+
+    state, width, i = {}, 3, 0
+    for entry in _VGG16_LAYOUT:
+        if entry == "M":
+            i += 1
+            continue
+        state[f"features.{i}.weight"] = torch.randn(entry, width, 3, 3) * 0.01
+        state[f"features.{i}.bias"] = torch.zeros(entry)
+        width, i = entry, i + 2
+    state["classifier.0.weight"] = torch.zeros(1)
+    torch.save(state, tmp_path / "vgg.pth")
+    monkeypatch.setenv("PIXELFLOW_VGG16", str(tmp_path / "vgg.pth"))
+    ext = feature_extractor()
+    assert isinstance(ext, VGG16Features)
+    assert torch.equal(ext.features[0].weight, state["features.0.weight"])
+    assert [f.shape[1] for f in ext(torch.rand(1, 1, 32, 32))] == [64, 128, 256, 512, 512]
+
+
+def test_overflow_loss():
+    x = torch.tensor([[0.5, -1.0, 1.0], [2.0, -3.0, 0.0]]).reshape(2, 1, 1, 3)
+    np.testing.assert_allclose(overflow_loss(x).numpy(), [0.0, 1.0])
+
+
+def test_texture_task_damage_clears_a_disc_on_the_torus():
+    task = TextureTask(StyleLoss(torch.rand(16, 16), RandomFeatures(widths=(4,))), channels=4, size=16,
+                       damage_radius=0.25)
+    hit = task.damage(torch.ones(3, 4, 16, 16), gen())
+    cleared = (hit[:, 0] == 0).float().sum((1, 2))
+    assert torch.all((cleared > math.pi * 4**2 * 0.8) & (cleared < math.pi * 4**2 * 1.3))
+    m = disc_mask(10, 10, torch.tensor([[0.0, 0.0]]), 1.5)
+    assert m[0, 9, 9] and m[0, 1, 1] and not m[0, 2, 2]  # wraps across the corner
+
+
+# ------------------------------------------------------------------ inpainting
+def test_inpainting_constrain_keeps_known_pixels_and_mask():
+    images = torch.rand(4, 6, 6, generator=gen()).numpy()
+    task = InpaintingTask(images, channels=4, hidden=0.5)
+    x, (targets, known) = task.initial(3, gen(1))
+    moved = task.constrain(x + 5.0, (targets, known))
+    assert torch.equal(moved[:, 0][known], targets[known])
+    assert torch.equal(moved[:, 1], known.float())
+    assert torch.all(moved[:, 0][~known] == 5.0) and torch.all(moved[:, 2:] == 5.0)
+    assert abs(known.float().mean().item() - 0.5) < 0.15
+
+
+def test_hidden_mse_counts_hidden_pixels_only():
+    t = torch.zeros(1, 2, 2)
+    known = torch.tensor([[[True, False], [True, True]]])
+    est = torch.tensor([[[9.0, 2.0], [9.0, 9.0]]])
+    assert hidden_mse(est, t, known).item() == 4.0
+
+
+def test_neighbour_fill_is_exact_on_constant_images_and_fills_everything():
+    images = torch.full((2, 10, 10), 0.6)
+    known = random_known(2, 10, 10, 0.9, gen())
+    filled = neighbour_fill(images, known)
+    np.testing.assert_allclose(filled.numpy(), 0.6, atol=1e-6)
+    ramp = torch.linspace(0, 1, 10).repeat(10, 1)[None]
+    known = torch.zeros(1, 10, 10, dtype=torch.bool)
+    known[0, :, ::2] = True
+    est = neighbour_fill(ramp, known)
+    inner = est[0, :, 1:-1:2] - ramp[0, :, 1:-1:2]
+    assert inner.abs().max() < 1e-6  # between two known columns, the mean is the linear interpolation
+    assert torch.equal(masked_input(ramp, known)[0, :, 1::2], torch.zeros(10, 5))
+
+
+def test_inpaint_with_untrained_rule_returns_the_masked_input():
+    model = attention_nca(channels=4, heads=1, head_dim=2, hidden=8)
+    images = torch.rand(3, 7, 7, generator=gen()).numpy()
+    known = random_known(3, 7, 7, 0.5, gen(1))
+    est, frames = inpaint(model, images, known, steps=4, generator=gen(), every=2)
+    np.testing.assert_allclose(est.numpy(), masked_input(images, known).numpy())
+    assert frames.shape == (3, 7, 7)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        InpaintingTask(images * 3, channels=4)
+    with pytest.raises(ValueError, match="hidden"):
+        InpaintingTask(images, channels=4, hidden=1.0)
+
+
+# ------------------------------------------------------------------ resolution transfer
+def test_spectrum_peaks_at_the_same_physical_frequency_at_every_resolution():
+    def stripes(size, period):
+        return np.sin(2 * np.pi * np.arange(size) / period)[None, None, :].repeat(size, axis=1)
+
+    f1, p1 = radial_spectrum(stripes(32, 8), factor=1)
+    f2, p2 = radial_spectrum(stripes(64, 16), factor=2)
+    assert f1[np.argmax(p1)] == pytest.approx(1 / 8, abs=1 / 32) and f2[np.argmax(p2)] == pytest.approx(1 / 8, abs=1 / 64)
+    assert p1.sum() == pytest.approx(1.0)
+    assert spectrum_distance((f1, p1), (f1, p1)) == 0.0
+    assert spectrum_distance((f2, p2), (f1, p1)) < spectrum_distance(radial_spectrum(stripes(32, 4)), (f1, p1))
+
+
+def test_upsample_is_periodic_and_keeps_constants():
+    np.testing.assert_allclose(upsample(torch.full((1, 4, 4), 0.3), 4).numpy(), 0.3, atol=1e-6)
+    x = torch.rand(1, 6, 6, generator=gen())
+    up = upsample(x, 2)
+    assert up.shape == (1, 12, 12)
+    np.testing.assert_allclose(upsample(torch.roll(x, 1, 2), 2).numpy(), torch.roll(up, 2, 2).numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="factor"):
+        upsample(x, 0)
+
+
+def test_transfer_methods_agree_at_k1_and_have_the_right_sizes():
+    from pixelflow.nca.resolution import METHODS, transfer
+
+    model = make_trainer(iterations=3).fit().model
+    at_1 = {m: transfer(model, 8, 1, 6, m, n=2) for m in METHODS}
+    for m, img in at_1.items():
+        if "mean field" not in METHODS[m]:
+            np.testing.assert_allclose(img, at_1["unscaled rule"], atol=1e-6, err_msg=m)
+        assert transfer(model, 8, 2, 3, m, n=2).shape == (2, 16, 16)
+    with pytest.raises(ValueError, match="method"):
+        transfer(model, 8, 2, 3, "nearest")
+
+
+# ------------------------------------------------------------------ textures and the texture workflow
+def test_target_textures_are_deterministic_images_in_unit_range():
+    from pixelflow.nca.textures import gray_scott_texture, package_texture
+
+    a, b = gray_scott_texture(32, steps=800, seed=3), gray_scott_texture(32, steps=800, seed=3)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (32, 32) and a.min() == 0.0 and a.max() == 1.0
+    assert 0.1 < (a > 0.5).mean() < 0.9  # a pattern of both phases, not a flat field
+    g = package_texture("gravel", 32, zoom_out=2)
+    assert g.shape == (32, 32) and g.dtype == np.float32 and g.min() == 0.0 and g.max() == 1.0
+    corner = package_texture("gravel", 32, zoom_out=2, origin=(0, 0))
+    assert not np.array_equal(g, corner)
+    with pytest.raises(ValueError, match="bundles"):
+        package_texture("marble")
+    with pytest.raises(ValueError, match="exceeds"):
+        package_texture("gravel", 300, zoom_out=2)
+    with pytest.raises(ValueError, match="does not fit"):
+        package_texture("gravel", 64, zoom_out=4, origin=(300, 0))
+
+
+def test_reference_scores_put_target_crops_below_noise_and_flat():
+    from pixelflow.nca.texture import reference_scores
+    from pixelflow.nca.textures import gray_scott_texture
+
+    target = gray_scott_texture(48, steps=1500)
+    score = StyleLoss(torch.as_tensor(target), RandomFeatures(widths=(8, 16), seed=1))
+    ref = reference_scores(target, 24, score)
+    assert ref["crops"] < ref["noise"] and ref["crops"] < ref["flat"]
+
+
+def test_trajectory_scores_every_step_and_records_damage(tmp_path):
+    from pixelflow.nca.texture import trajectory
+
+    target = torch.rand(16, 16, generator=gen())
+    task = TextureTask(StyleLoss(target, RandomFeatures(widths=(4,))), channels=4, size=16)
+    model = texture_nca(channels=4, hidden=8)
+    torch.nn.init.constant_(model.update.net[-1].bias, 0.1)
+    out = trajectory(model, task, 6, task.style, n=2, damage_at=3, every=2)
+    assert out["loss"].shape == (7,) and list(out["frame_steps"]) == [0, 2, 3, 4, 6]
+    assert (out["frames"][2] == 0.5).any()  # the damaged disc reads as the empty grid's 0.5
+
+
+def test_load_or_fit_reuses_a_model_only_for_the_same_recipe(tmp_path):
+    from pixelflow.nca.texture import TextureRecipe, load_or_fit
+
+    recipe = TextureRecipe(iterations=2, grid=8, channels=4, hidden=8, batch_size=2, steps=(2, 3), pool_size=4)
+    ext = RandomFeatures(widths=(4,), seed=0)
+    model, info, trained = load_or_fit("gravel", recipe, ext, tmp_path, progress=False)
+    assert trained and len(info["history"]) == 2 and (tmp_path / "models" / "texture_nca_gravel.pt").exists()
+    again, _, trained = load_or_fit("gravel", recipe, ext, tmp_path, progress=False)
+    assert not trained
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), again.parameters()))
+    _, _, trained = load_or_fit("gravel", TextureRecipe(**{**recipe.__dict__, "seed": 1}), ext, tmp_path, progress=False)
+    assert trained
+
+
+def test_model_docstring_example_runs():
+    import doctest
+
+    import pixelflow.nca.model as module
+
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0
