@@ -27,7 +27,7 @@ _UNICODE = {"α": r"\ensuremath{\alpha}", "β": r"\ensuremath{\beta}", "γ": r"\
             "±": r"\ensuremath{\pm}", "×": r"\ensuremath{\times}", "≤": r"\ensuremath{\leq}",
             "≥": r"\ensuremath{\geq}", "≈": r"\ensuremath{\approx}", "→": r"\ensuremath{\to}",
             "−": r"\ensuremath{-}", "∞": r"\ensuremath{\infty}", "·": r"\ensuremath{\cdot}",
-            "²": r"\textsuperscript{2}", "³": r"\textsuperscript{3}", "–": "--", "—": "---", "…": r"\ldots{}",
+            "²": r"\textsuperscript{2}", "³": r"\textsuperscript{3}", "⁻": r"\textsuperscript{\textminus}", "–": "--", "—": "---", "…": r"\ldots{}",
             "√": r"\ensuremath{\surd}", "✓": r"\ensuremath{\checkmark}"}
 
 

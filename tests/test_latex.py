@@ -17,6 +17,7 @@ def test_escape_unicode_math_for_pdflatex():
         r"ridge \ensuremath{\alpha}=10, \ensuremath{\alpha} \ensuremath{\in} \{0.1, 1\}, "
         r"32\ensuremath{\times}32, \ensuremath{\pm}"
     )
+    assert escape("10⁻³") == r"10\textsuperscript{\textminus}\textsuperscript{3}"
 
 
 @pytest.mark.parametrize("value, fmt, expected", [

@@ -71,13 +71,17 @@ class InpaintingTask:
         return start_state(targets, known, self.channels), (targets, known)
 
     def constrain(self, states: torch.Tensor, info) -> torch.Tensor:
-        targets, known = info
-        image = torch.where(known, targets, states[:, IMAGE])
-        return torch.cat([image[:, None], known[:, None].to(states.dtype), states[:, MASK + 1 :]], dim=1)
+        return write_known(states, *info)
 
     def loss(self, states: torch.Tensor, info) -> torch.Tensor:
         targets, known = info
         return hidden_mse(states[:, IMAGE], targets, known)
+
+
+def write_known(states: torch.Tensor, targets: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    """``states`` with the known pixels and the mask channel written back."""
+    image = torch.where(known, targets, states[:, IMAGE])
+    return torch.cat([image[:, None], known[:, None].to(states.dtype), states[:, MASK + 1 :]], dim=1)
 
 
 def start_state(targets: torch.Tensor, known: torch.Tensor, channels: int) -> torch.Tensor:
@@ -114,16 +118,14 @@ def inpaint(model, targets, known: torch.Tensor, steps: int, generator: torch.Ge
 
 
 def _inpaint(model, targets, known, steps, generator, batch_size, every):
-    task = InpaintingTask(targets[:1], model.channels)  # for constrain(); its images are unused
     out, frames = [], []
     for start in range(0, len(targets), batch_size):
         t, k = targets[start : start + batch_size], known[start : start + batch_size]
-        info = (t, k)
         x = start_state(t, k, model.channels)
         if every and start == 0:
             frames.append(x[0, IMAGE].clone())
         for i, x in enumerate(model.rollout(x, steps, generator=generator,
-                                            constrain=lambda s, info=info: task.constrain(s, info)), 1):
+                                            constrain=lambda s, t=t, k=k: write_known(s, t, k)), 1):
             if every and start == 0 and i % every == 0:
                 frames.append(x[0, IMAGE].clamp(0, 1).clone())
         out.append(x[:, IMAGE].clamp(0, 1))
