@@ -53,6 +53,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from pixelflow.config import ReservoirConfig
+from pixelflow.nca.perceive import circular_pad
 from pixelflow.nca.threads import torch_threads
 from pixelflow.inputs import check_batch
 from pixelflow.protocol import _fit_and_score, ridge_grid, validation_split
@@ -166,7 +167,7 @@ def mixed_kernel(mix: torch.Tensor) -> torch.Tensor:
 def _pad(x: torch.Tensor, boundary: str) -> torch.Tensor:
     """One-cell border as in :func:`pixelflow.stencils.pad1` (``periodic``: wrap, ``zero``: zeros)."""
     if boundary == "periodic":
-        return F.pad(x, (1, 1, 1, 1), mode="circular")
+        return circular_pad(x)
     if boundary == "zero":
         return F.pad(x, (1, 1, 1, 1), mode="constant", value=0.0)
     raise ValueError(f"boundary must be 'periodic' or 'zero' (random_nca's), got {boundary!r}")

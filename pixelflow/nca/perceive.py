@@ -26,15 +26,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from pixelflow.nca.checks import positive_int
 
 # Neighbour offsets (dy, dx) in row-major order; index 4 is the cell itself.
 OFFSETS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
-
-
-def _check_channels(channels, name="channels") -> int:
-    if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-        raise ValueError(f"{name} must be a positive integer, got {channels!r}")
-    return channels
 
 
 def _check_scale(scale) -> float:
@@ -73,7 +68,7 @@ class FixedPerceive(nn.Module):
 
     def __init__(self, channels: int):
         super().__init__()
-        self.channels = _check_channels(channels)
+        self.channels = positive_int(channels, "channels")
         self.out_channels = 4 * channels
 
     def forward(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
@@ -99,8 +94,8 @@ class ConvPerceive(nn.Module):
 
     def __init__(self, channels: int, out_channels: int):
         super().__init__()
-        self.channels = _check_channels(channels)
-        self.out_channels = _check_channels(out_channels, "out_channels")
+        self.channels = positive_int(channels, "channels")
+        self.out_channels = positive_int(out_channels, "out_channels")
         self.conv = nn.Conv2d(channels, out_channels, 3, padding=1, padding_mode="circular")
 
     def forward(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
@@ -134,9 +129,9 @@ class NeighbourhoodAttention(nn.Module):
 
     def __init__(self, channels: int, heads: int = 4, head_dim: int = 8):
         super().__init__()
-        self.channels = _check_channels(channels)
-        self.heads = _check_channels(heads, "heads")
-        self.head_dim = _check_channels(head_dim, "head_dim")
+        self.channels = positive_int(channels, "channels")
+        self.heads = positive_int(heads, "heads")
+        self.head_dim = positive_int(head_dim, "head_dim")
         inner = heads * head_dim
         self.out_channels = channels + inner
         self.qkv = nn.Conv2d(channels, 3 * inner, 1)

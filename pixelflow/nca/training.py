@@ -27,15 +27,10 @@ import torch
 from tqdm.auto import tqdm
 
 from pixelflow.nca import checkpoint as ckpt
+from pixelflow.nca.checks import positive_int
 from pixelflow.nca.model import NCA
 from pixelflow.nca.pool import SamplePool
 from pixelflow.nca.threads import torch_threads
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
 
 
 def _step_range(steps) -> tuple[int, int]:
@@ -132,11 +127,11 @@ class Trainer:
         for name in ("initial", "loss"):
             if not callable(getattr(self.task, name, None)):
                 raise TypeError(f"task must have a callable {name}(); got {type(self.task).__name__}")
-        _positive_int(self.iterations, "iterations")
-        _positive_int(self.batch_size, "batch_size")
-        _positive_int(self.checkpoint_every, "checkpoint_every")
+        positive_int(self.iterations, "iterations")
+        positive_int(self.batch_size, "batch_size")
+        positive_int(self.checkpoint_every, "checkpoint_every")
         if self.threads is not None:
-            _positive_int(self.threads, "threads")
+            positive_int(self.threads, "threads")
         self._steps = _step_range(self.steps)
         if not (self.lr > 0):
             raise ValueError(f"lr must be positive, got {self.lr!r}")
@@ -145,7 +140,7 @@ class Trainer:
         if self.clip is not None and not (self.clip > 0):
             raise ValueError(f"clip must be positive or None, got {self.clip!r}")
         if self.pool_size:
-            _positive_int(self.pool_size, "pool_size")
+            positive_int(self.pool_size, "pool_size")
             if self.pool_size < self.batch_size:
                 raise ValueError(f"pool_size ({self.pool_size}) must be at least batch_size ({self.batch_size})")
         if not (0 <= self.damage < self.batch_size) or (self.damage and not self.pool_size):

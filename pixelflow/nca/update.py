@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from pixelflow.nca.perceive import _check_channels
+from pixelflow.nca.checks import positive_int
 
 
 class CellUpdate(nn.Module):
@@ -28,10 +28,10 @@ class CellUpdate(nn.Module):
 
     def __init__(self, in_channels: int, channels: int, hidden: int = 96, hidden_layers: int = 1):
         super().__init__()
-        _check_channels(in_channels, "in_channels")
-        _check_channels(channels)
-        _check_channels(hidden, "hidden")
-        _check_channels(hidden_layers, "hidden_layers")
+        positive_int(in_channels, "in_channels")
+        positive_int(channels, "channels")
+        positive_int(hidden, "hidden")
+        positive_int(hidden_layers, "hidden_layers")
         layers, width = [], in_channels
         for _ in range(hidden_layers):
             layers += [nn.Conv2d(width, hidden, 1), nn.ReLU()]
