@@ -41,7 +41,7 @@ $(VENV)/.stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH)
-	$(PY) -m pip install -q -e ".[test,paper,nca]"
+	$(PY) -m pip install -q -e ".[test,paper,nca,timeseries,dask]"
 	touch $@
 
 # Debian packages, installed only when missing and only where apt-get can run.

@@ -152,6 +152,18 @@ def _project(x, params, fixed, grid_hw, xp):
     return out.reshape(n, params.planes, grid_hw[0], grid_hw[1])
 
 
+MASK_WEIGHTS = ("sign", "positive")
+
+
+def _build_mask(params, sample_shape, grid_hw, rng) -> dict:
+    f = int(np.prod(sample_shape))
+    d = params.planes * grid_hw[0] * grid_hw[1]
+    # Draw the cells first so that a sign change keeps the same cells.
+    touched = rng.random((f, d)) < params.density
+    signs = rng.integers(0, 2, (f, d)) * 2.0 - 1.0 if params.weights == "sign" else np.ones((f, d))
+    return {"matrix": np.where(touched, params.scale * signs, 0.0)}
+
+
 _RESIZE = Param("area", "how images are resampled to the grid", choices=METHODS)
 
 _ENCODERS: dict[str, Encoder] = {}
@@ -210,5 +222,20 @@ register_encoder(
         },
         input_channels=lambda shape, params: params.planes,
         build=_build_projection,
+    )
+)
+register_encoder(
+    Encoder(
+        "mask",
+        _project,
+        {
+            "density": Param(0.1, "fraction of a plane's cells each input component drives", low=0.0, high=1.0,
+                             low_open=True),
+            "scale": Param(1.0, "absolute weight of a driven cell", low=0.0, low_open=True),
+            "weights": Param("sign", "random signs (sign) or all positive (positive)", choices=MASK_WEIGHTS),
+            "planes": Param(1, "number of grid planes (input channels) the mask drives", low=1),
+        },
+        input_channels=lambda shape, params: params.planes,
+        build=_build_mask,
     )
 )

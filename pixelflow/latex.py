@@ -36,16 +36,28 @@ def escape(text: str) -> str:
     return "".join(_SPECIAL.get(ch) or _UNICODE.get(ch, ch) for ch in str(text))
 
 
+def _math_number(value, fmt: str) -> str:
+    """A formatted number for math mode: ``2.3e-05`` becomes ``2.3\\times10^{-5}``."""
+    text = format(value, fmt)
+    mantissa, e, exponent = text.partition("e")
+    if not e or not math.isfinite(value):
+        return text
+    return f"{mantissa}\\times10^{{{int(exponent)}}}"
+
+
 def format_cell(value, fmt: str | None) -> str:
     """One cell: formatted number, ``mean \\pm std`` for pairs, en dash for missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "--"
     if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
         mean, std = value
-        return f"${format(mean, fmt or 'g')} \\pm {format(std, fmt or 'g')}$"
+        return f"${_math_number(mean, fmt or 'g')} \\pm {_math_number(std, fmt or 'g')}$"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return escape(value)
-    return format(value, fmt) if fmt else escape(value)
+    if not fmt:
+        return escape(value)
+    text = format(value, fmt)
+    return f"${_math_number(value, fmt)}$" if "e" in text and math.isfinite(value) else text
 
 
 def render_table(table: dict) -> str:

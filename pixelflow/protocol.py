@@ -598,6 +598,7 @@ def evaluate(
     progress: bool = True,
     blas_threads: int | None = 1,
     augment: str | Sequence[str] | None = None,
+    keep_readout: bool = False,
 ) -> dict[str, Any]:
     """Refit on the full training set and score on the test set, once per seed.
 
@@ -608,6 +609,8 @@ def evaluate(
     rule and encoder without random weights, checked on a few training
     samples) is evaluated once: repeating it would only repeat the number.
     ``blas_threads`` and ``augment`` (training rows only) as in :func:`search`.
+    ``keep_readout`` also returns the first seed's fitted readout (to compare
+    its coefficients with another fit, e.g. an out-of-core one).
 
     Returns
     -------
@@ -620,7 +623,8 @@ def evaluate(
         ``std`` (population standard deviation over the seeds run, 0 for one),
         ``y_pred`` (test predictions of the first seed), ``config`` (first
         seed's ``to_dict()``, None for raw pixels), ``configs`` (one per
-        seed run), ``transform_s``, ``fit_s``, ``predict_s`` (lists per seed).
+        seed run), ``transform_s``, ``fit_s``, ``predict_s`` (lists per seed);
+        ``fitted_readout`` (the first seed's fitted estimator) with ``keep_readout``.
     """
     if not isinstance(candidate, Candidate):
         raise TypeError(f"evaluate expects a Candidate, got {type(candidate).__name__}")
@@ -667,6 +671,8 @@ def evaluate(
         out["converged"].append(converged)
         if "y_pred" not in out:
             out["y_pred"] = np.asarray(pred)
+            if keep_readout:
+                out["fitted_readout"] = est
     bar.close()
     acc = np.asarray(out["test_accuracy"])
     out["mean"] = float(acc.mean())
@@ -676,8 +682,8 @@ def evaluate(
 
 
 def summary(result: Mapping[str, Any]) -> dict[str, Any]:
-    """An :func:`evaluate` result without the prediction array (for results files)."""
-    return {k: v for k, v in result.items() if k != "y_pred"}
+    """An :func:`evaluate` result without the prediction array and fitted readout (for results files)."""
+    return {k: v for k, v in result.items() if k not in ("y_pred", "fitted_readout")}
 
 
 def steps_curve(

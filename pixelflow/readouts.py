@@ -96,6 +96,13 @@ class _RidgeStats:
     xx: np.ndarray
     xy: np.ndarray
 
+    def __sizeof__(self) -> int:
+        # The arrays included: Dask measures stored results with sys.getsizeof
+        # to decide what to spill, and would otherwise count a D x D matrix
+        # as a few dozen bytes and never spill it.
+        arrays = (self.x_mean, self.y_mean, self.xx, self.xy)
+        return object.__sizeof__(self) + sum(getattr(a, "nbytes", 0) for a in arrays)
+
 
 def _syrk_upper_inplace(c, rows):
     """Add ``rows.T @ rows`` to the upper triangle of ``c`` without temporaries.
@@ -409,6 +416,56 @@ def _validate_bool(value, name):
 
 
 # ---------------------------------------------------------------------------
+# Targets (shared by the in-memory and the chunked Dask fit)
+# ---------------------------------------------------------------------------
+
+
+def _resolve_task(task, y_dtype):
+    """``"auto"`` becomes regression for float targets, classification otherwise."""
+    if task == "auto":
+        return "regression" if y_dtype.kind in "fc" else "classification"
+    return task
+
+
+def _class_labels(y, name):
+    """Sorted class labels and each sample's index into them (at least two classes)."""
+    y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    classes, y_index = np.unique(y, return_inverse=True)
+    if classes.shape[0] < 2:
+        raise ValueError(
+            f"{name} needs samples of at least 2 classes, "
+            f"but y contains only one class: {classes!r}."
+        )
+    return classes, y_index
+
+
+def _one_vs_all(y_index, n_classes):
+    """+1/-1 target matrix: one column for two classes, one per class otherwise."""
+    n_targets = 1 if n_classes == 2 else n_classes
+    Y = np.full((y_index.shape[0], n_targets), -1.0)
+    if n_targets == 1:
+        Y[y_index == 1, 0] = 1.0
+    else:
+        Y[np.arange(y_index.shape[0]), y_index] = 1.0
+    return Y
+
+
+def _regression_matrix(y):
+    """Real targets as a float64 matrix of shape (n_samples, n_targets)."""
+    if y.dtype.kind == "c":
+        raise ValueError("Complex-valued targets are not supported.")
+    if y.dtype.kind not in "fiub":
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"Regression targets must be numeric, got y of dtype {y.dtype}."
+            ) from exc
+    return np.asarray(y, dtype=np.float64).reshape(y.shape[0], -1)
+
+
+# ---------------------------------------------------------------------------
 # Estimators
 # ---------------------------------------------------------------------------
 
@@ -438,6 +495,11 @@ class RidgeReadout(BaseEstimator):
     Classification codes targets one-vs-all as +1/-1, exactly as
     :class:`sklearn.linear_model.RidgeClassifier` does (one column for binary
     problems, one per class otherwise).
+
+    Features may be a dask array, chunked along samples: ``fit`` then sums
+    the same sufficient statistics chunk by chunk on dask's scheduler and
+    always solves the primal form, and ``predict`` / ``decision_function``
+    return lazy dask arrays (see :mod:`pixelflow.scaleout.ridge`).
 
     Parameters
     ----------
@@ -520,10 +582,12 @@ class RidgeReadout(BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features)
             Features. float32 input is kept as float32; it is promoted to
-            float64 one block of rows at a time.
+            float64 one block of rows at a time. A dask array is fitted out
+            of core, one task per row chunk; its coefficients equal the
+            in-memory fit's up to the order of the float64 sums.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Class labels (classification) or real targets (regression; 2-D
-            for several outputs).
+            for several outputs); a dask array with dask features.
 
         Returns
         -------
@@ -535,6 +599,21 @@ class RidgeReadout(BaseEstimator):
             raise ValueError(f"task must be one of {_TASKS}, got task={self.task!r}.")
         _validate_bool(self.standardize, "standardize")
         _validate_bool(self.fit_intercept, "fit_intercept")
+
+        # Imported here: pixelflow.scaleout imports the protocol, which imports this module.
+        from pixelflow.scaleout.optional import is_dask_array
+
+        if is_dask_array(X):
+            from pixelflow.scaleout.ridge import chunked_stats
+
+            # Out of core: statistics per row chunk, summed by a tree of tasks.
+            stats, task, classes, single_target = chunked_stats(X, y, self.task, type(self).__name__)
+            self.n_features_in_ = int(X.shape[1])
+            self.__dict__.pop("feature_names_in_", None)
+            coef, intercept, mean, scale = _ridge_from_stats(
+                stats, self.alpha, self.fit_intercept, self.standardize
+            )
+            return self._set_solution(coef, intercept, mean, scale, task, single_target, classes)
 
         xp = _device_module(X)
         if xp is None:
@@ -550,38 +629,15 @@ class RidgeReadout(BaseEstimator):
             )
         else:
             X, y = _check_device_data(self, X, y, xp, reset=True)
-        task = self.task
-        if task == "auto":
-            task = "regression" if y.dtype.kind in "fc" else "classification"
-
+        task = _resolve_task(self.task, y.dtype)
         if task == "classification":
-            y = column_or_1d(y, warn=True)
-            check_classification_targets(y)
-            classes, y_index = np.unique(y, return_inverse=True)
-            if classes.shape[0] < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes, "
-                    f"but y contains only one class: {classes!r}."
-                )
-            n_targets = 1 if classes.shape[0] == 2 else classes.shape[0]
-            Y = np.full((y.shape[0], n_targets), -1.0)
-            if n_targets == 1:
-                Y[y_index == 1, 0] = 1.0
-            else:
-                Y[np.arange(y.shape[0]), y_index] = 1.0
-            single_target = n_targets == 1
+            classes, y_index = _class_labels(y, type(self).__name__)
+            Y = _one_vs_all(y_index, classes.shape[0])
+            single_target = Y.shape[1] == 1
         else:
-            if y.dtype.kind == "c":
-                raise ValueError("Complex-valued targets are not supported.")
-            if y.dtype.kind not in "fiub":
-                try:
-                    y = y.astype(np.float64)
-                except (TypeError, ValueError) as exc:
-                    raise ValueError(
-                        f"Regression targets must be numeric, got y of dtype {y.dtype}."
-                    ) from exc
+            classes = None
+            Y = _regression_matrix(y)
             single_target = y.ndim == 1
-            Y = np.asarray(y, dtype=np.float64).reshape(y.shape[0], -1)
 
         n_samples, n_features = X.shape
         if xp is not None and n_features > n_samples:
@@ -595,6 +651,9 @@ class RidgeReadout(BaseEstimator):
             coef, intercept, mean, scale = _ridge_dual(
                 X, Y, self.alpha, self.fit_intercept, self.standardize
             )
+        return self._set_solution(coef, intercept, mean, scale, task, single_target, classes)
+
+    def _set_solution(self, coef, intercept, mean, scale, task, single_target, classes):
         self.coef_ = coef
         self.intercept_ = intercept
         self.mean_ = mean
@@ -631,6 +690,16 @@ class RidgeReadout(BaseEstimator):
         out += intercept
         return out
 
+    def _by_rows(self, X, method):
+        """Lazy ``method`` of a dask array: the in-memory method on each row chunk."""
+        from pixelflow.scaleout.ridge import map_readout
+
+        check_is_fitted(self)
+        labels = method == "predict" and self.task_ == "classification"
+        width = None if labels or self._single_target else self.coef_.shape[0]
+        dtype = self.classes_.dtype if labels else np.dtype(np.float64)
+        return map_readout(self, X, method, width=width, dtype=dtype)
+
     @available_if(_decision_available)
     def decision_function(self, X):
         """Signed class scores.
@@ -644,7 +713,12 @@ class RidgeReadout(BaseEstimator):
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             For binary problems, positive scores favour ``classes_[1]``.
+            A lazy dask array, chunked like ``X``, for a dask ``X``.
         """
+        from pixelflow.scaleout.optional import is_dask_array
+
+        if is_dask_array(X):
+            return self._by_rows(X, "decision_function")
         scores = self._linear(X)
         return scores.ravel() if self._single_target else scores
 
@@ -660,8 +734,13 @@ class RidgeReadout(BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
             Labels from ``classes_`` for classification; real values, shaped
-            like the ``y`` given to ``fit``, for regression.
+            like the ``y`` given to ``fit``, for regression. A lazy dask
+            array, chunked like ``X``, for a dask ``X``.
         """
+        from pixelflow.scaleout.optional import is_dask_array
+
+        if is_dask_array(X):
+            return self._by_rows(X, "predict")
         out = _to_host(self._linear(X))
         if self.task_ == "classification":
             if self._single_target:
@@ -684,9 +763,19 @@ class RidgeReadout(BaseEstimator):
         Returns
         -------
         score : float
-            Mean accuracy, or R² averaged uniformly over targets.
+            Mean accuracy, or R² averaged uniformly over targets. With dask
+            input the predictions are computed chunk by chunk and only they
+            and ``y`` are gathered.
         """
+        from pixelflow.scaleout.optional import is_dask_array
+
         y_pred = self.predict(X)
+        if any(is_dask_array(a) for a in (y_pred, y, sample_weight)):
+            from pixelflow.scaleout.ridge import gather
+
+            # One value per sample: small next to the features, so the metric
+            # runs in memory and equals the in-memory score exactly.
+            y_pred, y, sample_weight = gather(y_pred, y, sample_weight)
         if self.task_ == "classification":
             return float(accuracy_score(y, y_pred, sample_weight=sample_weight))
         return float(r2_score(y, y_pred, sample_weight=sample_weight))

@@ -264,13 +264,25 @@ class Reservoir:
             encoded, evolved and recorded there, and the features come back
             as a CuPy array (ready for :class:`RidgeReadout` on the device).
 
+            A dask array (chunked along samples) gives a lazy dask array of
+            the same features, one task per row chunk, computed wherever
+            dask runs them (see :mod:`pixelflow.scaleout.arrays`).
+
         Returns
         -------
         ndarray of float32, shape (N, feature_dim)
             Row ``i`` is ``[recorded step][feature map][channel][row][col]``
             flattened (see :mod:`pixelflow.recording`);
-            identical to ``transform(X[i:i+1])[0]``. A CuPy array for CuPy input.
+            identical to ``transform(X[i:i+1])[0]``. A CuPy array for CuPy
+            input; a dask array, bit-identical once computed, for dask input.
         """
+        # Imported here: pixelflow.scaleout imports the protocol, which imports this module.
+        from pixelflow.scaleout.optional import is_dask_array
+
+        if is_dask_array(X):
+            from pixelflow.scaleout.arrays import transform
+
+            return transform(self, X)
         X = check_batch(X)
         xp = array_module(X)
         if xp is not np and xp is not self.backend.xp:
@@ -297,6 +309,56 @@ class Reservoir:
             for start, stop, x in self._chunks(X, "reservoir"):
                 self._write_features(x, prep, out[start:stop])
         return out
+
+    def run(self, U, *, washout=0, state=None, write="add", return_state=False):
+        """Drive the reservoir with sequences: one feature row per time step.
+
+        At each time step the input vector is encoded (use
+        ``input_encoding="mask"`` for a fixed sparse random input mask),
+        written into the current state, and the rule advances
+        ``config.steps`` updates; ``config.record`` picks the recorded
+        states of those updates (0 = just after the write). See
+        :mod:`pixelflow.driven`.
+
+        Parameters
+        ----------
+        U : array-like, shape (T, d) or (N, T, d)
+            One sequence, or a batch of sequences run side by side; each
+            starts from its own state, so row ``n`` of a batch equals
+            running sequence ``n`` alone, bit for bit.
+        washout : int
+            Leading time steps that are evolved but not returned.
+        state : array, shape (channels, height, width) or (N, channels, height, width), optional
+            Continue from this state (a previous call's ``return_state``);
+            ``None`` starts every sequence from the rule's rest state, so
+            calls do not influence each other.
+        write : {"add", "replace", "xor"}
+            How the encoded input enters the state (see :mod:`pixelflow.driven`).
+        return_state : bool
+            Also return the final state, to continue later — what
+            teacher-forced warm-up followed by closed-loop generation needs
+            (:func:`pixelflow.timeseries.generate`).
+
+        Returns
+        -------
+        features : ndarray of float32, shape (T - washout, feature_dim) or (N, T - washout, feature_dim)
+            Row ``t`` has seen ``U[..., :t + 1, :]``. ``run(U[:a], return_state=True)``
+            followed by ``run(U[a:], state=...)`` gives the rows of ``run(U)``.
+        state : ndarray, only with ``return_state=True``
+            The state after the last time step.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from pixelflow import Reservoir, ReservoirConfig
+        >>> cfg = ReservoirConfig(width=8, height=8, channels=4, steps=2, rule="wave",
+        ...                       input_encoding="mask", encoder_params={"density": 0.2})
+        >>> Reservoir(cfg).run(np.random.default_rng(0).random((100, 1)), washout=10).shape
+        (90, 256)
+        """
+        from pixelflow import driven
+
+        return driven.run(self, U, washout=washout, state=state, write=write, return_state=return_state)
 
     def _one_blas_thread(self):
         """Host BLAS on one thread while we run.

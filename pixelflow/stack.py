@@ -13,6 +13,10 @@ features.
 >>> stack = StackConfig((fine, ReservoirConfig(4, 4, 2, 2, "wave")))
 >>> ReservoirStack(stack).transform(np.zeros((3, 8, 8))).shape
 (3, 416)
+
+A dask array of samples gives a lazy dask array of the same features, one
+task per row chunk (:mod:`pixelflow.scaleout.arrays`), as for a single
+:class:`~pixelflow.reservoir.Reservoir`.
 """
 
 from __future__ import annotations
@@ -115,6 +119,7 @@ class ReservoirStack:
         if not isinstance(config, StackConfig):
             raise TypeError(f"config must be a StackConfig, got {type(config).__name__}")
         self.config = config
+        self.progress = progress
         self.reservoirs = [Reservoir(m, backend=backend, progress=progress) for m in config.members]
         self.backend = self.reservoirs[0].backend
 
@@ -122,8 +127,29 @@ class ReservoirStack:
     def feature_dim(self) -> int:
         return self.config.n_features
 
+    @property
+    def input_shape_(self) -> tuple | None:
+        """Sample shape the members were first used with (None before the first transform)."""
+        return self.reservoirs[0].input_shape_
+
     def __repr__(self) -> str:
         return f"ReservoirStack({len(self.reservoirs)} members, backend={self.backend.name!r})"
+
+    def __getstate__(self):
+        # Like a Reservoir: the config and the backend's name; the members'
+        # fixed weights are rebuilt from their seeds.
+        return {"config": self.config, "backend": self.backend.name, "progress": self.progress,
+                "input_shape_": self.input_shape_}
+
+    def __setstate__(self, state):
+        self.__init__(state["config"], state["backend"], state["progress"])
+        for r in self.reservoirs:
+            r.input_shape_ = state["input_shape_"]
+
+    def _prepare(self, sample_shape: tuple) -> None:
+        """Check the sample shape against every member (and fix it), before any sample is run."""
+        for r in self.reservoirs:
+            r._prepare(sample_shape)
 
     def transform(self, X):
         """Features of every sample: each member's block in member order.
@@ -131,13 +157,23 @@ class ReservoirStack:
         Parameters
         ----------
         X : array-like, shape (N, ...)
-            As for :meth:`Reservoir.transform`.
+            As for :meth:`Reservoir.transform`: a NumPy or CuPy array, or a
+            dask array chunked along samples.
 
         Returns
         -------
         ndarray of float32, shape (N, feature_dim)
-            Row ``i`` equals ``transform(X[i:i+1])[0]``.
+            Row ``i`` equals ``transform(X[i:i+1])[0]``. A lazy dask array
+            for dask input (one task per row chunk, bit-identical once
+            computed; see :mod:`pixelflow.scaleout.arrays`).
         """
+        # Imported here: pixelflow.scaleout imports the protocol, which imports this module.
+        from pixelflow.scaleout.optional import is_dask_array
+
+        if is_dask_array(X):
+            from pixelflow.scaleout.arrays import transform
+
+            return transform(self, X)
         X = check_batch(X)
         xp = array_module(X)
         if xp is np:

@@ -28,6 +28,10 @@ def test_escape_unicode_math_for_pdflatex():
     ("wave_abs", None, r"wave\_abs"),
     (4096, None, "4096"),
     (True, None, "True"),
+    ([2.281e-05, 1.7e-06], ".4g", r"$2.281\times10^{-5} \pm 1.7\times10^{-6}$"),
+    (3e-7, ".2g", r"$3\times10^{-7}$"),
+    (1.5e12, ".3g", r"$1.5\times10^{12}$"),
+    (0.0007105, ".4g", "0.0007105"),
 ])
 def test_format_cell(value, fmt, expected):
     assert format_cell(value, fmt) == expected

@@ -56,3 +56,47 @@ def test_a_notebook_must_write_its_results(tmp_path, out_root):
     nb = make_notebook(tmp_path / "92_silent.ipynb", "x = 1")
     with pytest.raises(NotebookFailed, match="did not write"):
         run_notebook(nb, progress=False)
+
+
+SEES_SEED = """
+from pixelflow.results import ResultsRecord
+rec = ResultsRecord("{name}", scale=scale, parameters=dict(scale=scale, seed=seed, data_dir=data_dir))
+rec.save()
+"""
+
+
+def test_extra_parameters_are_injected_and_checked_against_the_parameters_cell(tmp_path, out_root):
+    nb = make_notebook(tmp_path / "93_params.ipynb", SEES_SEED.format(name="93_params"))
+    run_notebook(nb, progress=False, params={"seed": 3, "data_dir": "/somewhere"})
+    doc = json.loads((out_root / "results" / "smoke" / "93_params.json").read_text())
+    assert doc["parameters"] == {"scale": "smoke", "seed": 3, "data_dir": "/somewhere"}
+    with pytest.raises(ValueError, match="has no parameter scheduler; its parameters cell sets scale, backend, seed"):
+        run_notebook(nb, progress=False, params={"scheduler": "tcp://host:8786"})
+    with pytest.raises(ValueError, match="set scale with --scale"):
+        run_notebook(nb, progress=False, params={"scale": "paper"})
+
+
+def test_param_option_parses_json_or_keeps_the_string(tmp_path, out_root, capsys):
+    from pixelflow.notebooks import main, parse_param
+
+    assert parse_param("seed=3") == ("seed", 3)
+    assert parse_param("data_dir=null") == ("data_dir", None)
+    assert parse_param("scheduler=tcp://10.0.0.5:8786") == ("scheduler", "tcp://10.0.0.5:8786")
+    assert parse_param('name="a=b"') == ("name", "a=b")
+    with pytest.raises(ValueError, match="NAME=VALUE"):
+        parse_param("seed")
+    nb = make_notebook(tmp_path / "94_cli.ipynb", SEES_SEED.format(name="94_cli"))
+    assert main(["run", str(nb), "--param", "seed=7", "--param", "data_dir=null"]) == 0
+    doc = json.loads((out_root / "results" / "smoke" / "94_cli.json").read_text())
+    assert doc["parameters"]["seed"] == 7 and doc["parameters"]["data_dir"] is None
+    assert main(["run", str(nb), "--param", "colour=1"]) == 1
+    assert "has no parameter colour" in capsys.readouterr().err
+
+
+def test_docstring_examples():
+    import doctest
+
+    import pixelflow.notebooks
+
+    result = doctest.testmod(pixelflow.notebooks)
+    assert result.attempted and not result.failed

@@ -200,6 +200,11 @@ def test_evaluate_refits_on_full_train_and_reports_per_seed(ds):
     pred = model.predict(features(NCA, ds.X_test))
     assert_array_equal(out["y_pred"], pred)
     assert out["test_accuracy"][0] == np.mean(pred == ds.y_test)
+    assert "fitted_readout" not in out
+    kept = evaluate(cand, *ds, seeds=(0, 1), progress=False, keep_readout=True)
+    assert_array_equal(kept["fitted_readout"].coef_, model.coef_)  # the first seed's fit
+    assert_array_equal(kept["fitted_readout"].predict(features(NCA, ds.X_test)), out["y_pred"])
+    assert set(kept) - set(protocol.summary(kept)) == {"fitted_readout", "y_pred"}
 
 
 def test_seeds_change_reservoir_features(ds):

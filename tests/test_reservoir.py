@@ -161,7 +161,7 @@ def test_input_shape_is_locked_after_first_use(rng):
 
 @pytest.mark.parametrize("kwargs, exc, match", [
     ({"rule": "nope"}, ValueError, "registered rules: .*wave"),
-    ({"input_encoding": "nope"}, ValueError, "valid: phase, project, tile"),
+    ({"input_encoding": "nope"}, ValueError, "valid: mask, phase, project, tile"),
     ({"rule": "wave", "rule_params": {"damping": 1.5}}, ValueError, r"'damping' must be a float in \(0, 1\], got 1.5"),
     ({"rule": "wave", "rule_params": {"speed": 1}}, ValueError, "unknown rule 'wave' parameter.*'speed'.*valid: c, damping"),
     ({"rule": "wave", "rule_params": {"c": "fast"}}, TypeError, "'c' must be"),

@@ -1,0 +1,198 @@
+"""Driven mode: a reservoir fed a sequence one input vector at a time.
+
+At every time step ``t`` the input ``u(t)`` (a vector of ``d`` numbers) is
+encoded by the reservoir's encoder — for sequences usually ``"mask"``, a fixed
+sparse random input mask drawn from the seed — and the encoded drive is
+written into the current state; the rule then advances ``config.steps``
+updates with that drive in its context (so ``random_nca`` also re-injects it
+every update), and the states named by ``config.record`` (0 = just after the
+write, ``steps`` = after the last update) become the feature row of time
+``t``. Feature row ``t`` has therefore seen ``u(0) .. u(t)``.
+
+How the drive enters the state (``write``):
+
+``"add"``
+    ``state += init(drive) - init(0)``: the rule's own encoding of the
+    input, as a perturbation of its rest state. A wave gets the drive added
+    to its amplitudes; Gray-Scott gets ``-drive/2`` on U and ``drive/4`` on
+    V (its image ``init`` relative to the rest state ``U=1, V=0``);
+    ``random_nca`` (whose ``init`` ignores the drive) takes its input only
+    through re-injection.
+``"replace"``
+    The cells the input reaches are overwritten with ``init(drive)``;
+    the rest keep their state.
+``"xor"``
+    For binary rules (ReCA-style): on the cells the input reaches, the
+    binarised state (``>= 0.5``) is XOR-ed with the binarised
+    ``init(drive)``.
+
+"The cells the input reaches" are those whose ``init`` value changes when
+any single input component is non-zero, found once from the encoder.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from pixelflow.memory import ensure_fits
+from pixelflow.rules import default_init
+
+WRITES = ("add", "replace", "xor")
+
+# Above this many cell updates a run shows a progress bar by default (~10 s
+# on one CPU core for the numpy path).
+PROGRESS_CELL_UPDATES = 10**9
+
+
+def check_sequences(U):
+    """``U`` as an ``(N, T, d)`` float array, and whether it was one ``(T, d)`` sequence.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric data.
+    ValueError
+        For a wrong number of dimensions, an empty time or input axis, or
+        NaN / infinite values (the first bad time step is named).
+    """
+    from pixelflow.inputs import array_module
+
+    xp = array_module(U)
+    if xp is np:
+        U = np.asarray(U)
+    if U.dtype.kind not in "biuf":
+        raise TypeError(f"U must be a numeric array of shape (T, d) or (N, T, d); got dtype {U.dtype}")
+    if U.ndim not in (2, 3):
+        hint = " (use U.reshape(-1, 1) for a scalar sequence)" if U.ndim == 1 else ""
+        raise ValueError(f"U must have shape (T, d) or (N, T, d); got shape {U.shape}{hint}")
+    single = U.ndim == 2
+    U3 = U[None] if single else U
+    if U3.shape[1] == 0 or U3.shape[2] == 0:
+        raise ValueError(f"U has an empty time or input axis: shape {U.shape}")
+    if U3.dtype.kind == "f":
+        finite = xp.isfinite(U3).all(axis=(0, 2))
+        if not bool(finite.all()):
+            raise ValueError(f"U contains NaN or infinite values; first bad time step is {int(xp.argmin(finite))}")
+    return U3, single
+
+
+def _check_washout(washout, steps: int) -> int:
+    if isinstance(washout, (bool, np.bool_)) or not isinstance(washout, (int, np.integer)):
+        raise TypeError(f"washout must be an integer, got {washout!r}")
+    if not 0 <= washout < steps:
+        raise ValueError(f"washout must be in [0, T) = [0, {steps}), got {washout}")
+    return int(washout)
+
+
+class Driver:
+    """One reservoir's driven evolution of a batch of ``n`` sequences of ``d`` inputs.
+
+    Built by :meth:`pixelflow.Reservoir.run`; holds what is fixed for the
+    run (encoder and rule weights, the rest state, the cells the input
+    reaches) so that each time step is only encode, write, evolve, record.
+    """
+
+    def __init__(self, reservoir, n: int, d: int, write: str):
+        if write not in WRITES:
+            raise ValueError(f"write must be one of {', '.join(map(repr, WRITES))}, got {write!r}")
+        self.reservoir = reservoir
+        self.write = write
+        self.xp = reservoir.backend.xp
+        self.dtype = reservoir._dtype
+        self.prep = reservoir._prepare((d,))
+        self.init = reservoir._rule.init or default_init
+        self.rest, _ = self._init(self.xp.zeros((n, d), dtype=self.dtype))
+        self.touched = self._touched(d) if write != "add" else None
+
+    def _init(self, u):
+        ctx = self.reservoir._context(u, self.prep)
+        return self.reservoir._checked(self.init(ctx.drive, ctx), len(u), "init"), ctx
+
+    def _touched(self, d: int):
+        """State cells whose ``init`` value some single input component changes."""
+        xp = self.xp
+        eye = xp.eye(d, dtype=self.dtype)
+        rest = self.rest[:1]
+        moved = xp.zeros(rest.shape[1:], dtype=bool)
+        driven = False
+        for sign in (1.0, -1.0):
+            state, ctx = self._init(sign * eye)
+            moved |= (state != rest).any(axis=0)
+            driven = driven or bool((ctx.drive != 0).any())
+        # A sparse mask on a small grid may reach no cell at all: then nothing is written.
+        if driven and not bool(moved.any()):
+            c = self.reservoir.config
+            raise ValueError(f"write={self.write!r} needs a rule whose init writes the input into the state; "
+                             f"rule {c.rule!r} takes its input otherwise (use write='add')")
+        return moved
+
+    def start(self, state):
+        """The initial state: the rest state, or a copy of ``state`` on the backend."""
+        if state is None:
+            return self.rest.copy()
+        expected = tuple(self.rest.shape)
+        if tuple(state.shape) != expected:
+            raise ValueError(f"state has shape {tuple(state.shape)}, expected {expected} (N, channels, height, width)")
+        return self.reservoir.backend.asarray(state, dtype=self.dtype).copy()
+
+    def advance(self, state, u, record: bool):
+        """Write ``u`` (shape ``(n, d)``), evolve, and return ``(state, features or None)``."""
+        xp, res = self.xp, self.reservoir
+        new, ctx = self._init(u)
+        if self.write == "add":
+            state = state + (new - self.rest)
+        elif self.write == "replace":
+            state = xp.where(self.touched, new, state)
+        else:
+            flipped = (state >= 0.5) ^ (new >= 0.5)
+            state = xp.where(self.touched, flipped.astype(self.dtype), state)
+        recording = res.config.recording
+        rows = []
+        if record and 0 in recording.steps:
+            rows.append(recording.features(state, xp))
+        for k in range(1, res.config.steps + 1):
+            state = res._checked(res._rule.step(state, ctx), len(u), "step")
+            if record and k in recording.steps:
+                rows.append(recording.features(state, xp))
+        if not record:
+            return state, None
+        return state, (rows[0] if len(rows) == 1 else xp.concatenate(rows, axis=1))
+
+
+def run(reservoir, U, *, washout=0, state=None, write="add", return_state=False):
+    """The body of :meth:`pixelflow.Reservoir.run` (see there)."""
+    from pixelflow.inputs import array_module
+
+    U3, single = check_sequences(U)
+    n, steps, d = U3.shape
+    washout = _check_washout(washout, steps)
+    xp_in = array_module(U3)
+    backend = reservoir.backend
+    if xp_in is not np and xp_in is not backend.xp:
+        raise TypeError(f"U is a GPU array, but this reservoir runs on backend {backend.name!r}; "
+                        "use backend='cuda' or pass a numpy array")
+    if state is not None and single:
+        state = state[None]
+    driver = Driver(reservoir, n, d, write)
+    x = driver.start(state)
+    kept = steps - washout
+    if xp_in is np:
+        ensure_fits(n * kept * reservoir.feature_dim * 4, f"the ({n}, {kept}, {reservoir.feature_dim}) features",
+                    "use a washout, fewer recorded steps or pooling, or run the sequences in batches")
+    out = xp_in.empty((n, kept, reservoir.feature_dim), dtype=np.float32)
+    U_dev = backend.asarray(U3, dtype=reservoir._dtype)
+    c = reservoir.config
+    show = reservoir.progress
+    if show is None:
+        show = n * steps * max(1, c.steps) * c.channels * c.height * c.width >= PROGRESS_CELL_UPDATES
+    with reservoir._one_blas_thread():
+        for t in tqdm(range(steps), desc="driven reservoir", unit="step", disable=not show, leave=False):
+            x, feats = driver.advance(x, U_dev[:, t], record=t >= washout)
+            if feats is not None:
+                feats = feats.astype(np.float32, copy=False)
+                out[:, t - washout] = backend.to_numpy(feats) if xp_in is np else feats
+    final = backend.to_numpy(x) if xp_in is np else x
+    if single:
+        out, final = out[0], final[0]
+    return (out, final) if return_state else out

@@ -1,0 +1,279 @@
+"""The time-series protocol of notebook 10: one comparison, every reservoir treated alike.
+
+Every reservoir — a CA rule driven through a sparse random input mask, or an
+echo state network from reservoirpy — gets the same data, the same splits,
+the same number of readout features and the same ridge readout:
+
+1. A :class:`Candidate` (reservoir kind, hyperparameters, weight seed) is
+   built into a model with ``run(U, *, washout, state, return_state)``.
+2. The whole task is run once; feature rows of the ``train`` part fit a
+   ridge readout for every penalty in ``alphas``; the penalty with the best
+   ``validation`` score is kept.
+3. :func:`search` draws ``trials`` hyperparameter sets from the kind's
+   search space (:data:`SPACES`, the same number of draws for every kind)
+   and keeps the best on validation; :func:`assess` then reports the
+   ``test`` score of the chosen hyperparameters for several weight seeds.
+
+The test part is touched only by :func:`assess`.
+
+Scores are tuples compared lexicographically, lower is better:
+``(nrmse,)`` for regression, ``(1 - success rate, nrmse)`` for the bit
+memory task (the success rate is coarse, so output error breaks ties) and
+``(-capacity,)`` for memory capacity. Forecasting in closed loop
+(:class:`Forecast`) scores the free run against the true continuation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from pixelflow.config import ReservoirConfig
+from pixelflow.readouts import RidgeReadout
+from pixelflow.reservoir import Reservoir
+from pixelflow.rules import get_rule
+from pixelflow.timeseries.closed_loop import generate
+from pixelflow.timeseries.metrics import memory_capacity, nrmse, success_rate
+
+# Features are not standardised, and small penalties win often: the grid reaches far down.
+ALPHAS = (1e-12, 1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1e-1, 1.0, 10.0)
+CA_CHANNELS = 4
+ESN = "esn"
+
+# Search spaces: ("uniform", low, high), ("log", low, high), ("log1m", low, high)
+# (one minus a log-uniform gap: values just below 1, such as a wave's damping,
+# get as many draws per decade as values far from it) or ("choice", options).
+# Shared by every CA rule: the input mask and the updates per input.
+_MASK = {
+    "steps": ("choice", (1, 2, 4)),
+    "density": ("uniform", 0.05, 0.5),
+    "scale": ("log", 0.02, 2.0),
+}
+SPACES: dict[str, dict[str, tuple]] = {
+    "wave": {**_MASK, "c": ("uniform", 0.1, 0.7), "damping": ("log1m", 1e-4, 0.2),
+             "boundary": ("choice", ("periodic", "absorbing")), "write": ("choice", ("add", "replace"))},
+    "diffusion_reaction": {**_MASK, "feed": ("uniform", 0.01, 0.08), "kill": ("uniform", 0.04, 0.07),
+                           "scale": ("log", 0.02, 1.0), "write": ("choice", ("add", "replace"))},
+    "life_like": {**_MASK, "rule": ("choice", ("B3/S23", "B36/S23", "B3678/S34678", "B1357/S1357", "B2/S")),
+                  "write": ("choice", ("xor", "replace")), "steps": ("choice", (1, 2)), "scale": ("choice", (1.0,)),
+                  "weights": ("choice", ("positive",))},
+    "random_nca": {**_MASK, "gain": ("log", 0.3, 3.0), "leak": ("uniform", 0.05, 1.0),
+                   "input_scale": ("log", 0.05, 3.0), "bias_scale": ("uniform", 0.0, 0.5), "steps": ("choice", (1, 2))},
+    ESN: {"sr": ("uniform", 0.1, 1.5), "lr": ("log", 0.05, 1.0), "input_scaling": ("log", 0.02, 3.0),
+          "input_connectivity": ("uniform", 0.05, 1.0), "rc_connectivity": ("choice", (0.05, 0.1, 0.2)),
+          "bias": ("uniform", 0.0, 1.0)},
+}
+KINDS = tuple(SPACES)
+
+
+def sample(space: Mapping[str, tuple], rng: np.random.Generator) -> dict:
+    """One draw of hyperparameters from ``space`` (names in sorted order, so a draw is reproducible)."""
+    out = {}
+    for name in sorted(space):
+        kind, *args = space[name]
+        if kind == "uniform":
+            out[name] = float(rng.uniform(*args))
+        elif kind in ("log", "log1m"):
+            value = float(math.exp(rng.uniform(math.log(args[0]), math.log(args[1]))))
+            out[name] = value if kind == "log" else 1.0 - value
+        elif kind == "choice":
+            options = args[0]
+            out[name] = options[int(rng.integers(len(options)))]
+        else:
+            raise ValueError(f"search space entry {name!r}: unknown kind {kind!r} (uniform, log, log1m or choice)")
+    return out
+
+
+def grid_side(features: int, channels: int = CA_CHANNELS) -> int:
+    """The square grid side ``g`` with ``channels * g * g == features``."""
+    g = math.isqrt(features // channels)
+    if channels * g * g != features or g < 2:
+        raise ValueError(f"features={features} is not {channels} x g x g for a whole g >= 2; "
+                         f"pick e.g. {channels * max(2, g) ** 2}")
+    return g
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One reservoir to evaluate: its kind, hyperparameters, feature count, weight seed and array backend."""
+
+    kind: str
+    params: dict = field(default_factory=dict)
+    features: int = 400
+    seed: int = 0
+    backend: str = "numpy"
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown reservoir kind {self.kind!r}; valid: {', '.join(KINDS)}")
+
+    def build(self):
+        """``(model, run_params)``: the model and the keyword arguments of its ``run``."""
+        if self.kind == ESN:
+            from pixelflow.timeseries.esn import EchoStateNetwork
+
+            return EchoStateNetwork(units=self.features, seed=self.seed, **self.params), {}
+        p = dict(self.params)
+        rule_params = {k: p.pop(k) for k in list(p) if k in get_rule(self.kind).params}
+        write = p.pop("write", "add")
+        encoder = {"density": p.pop("density", 0.1), "scale": p.pop("scale", 1.0),
+                   "weights": p.pop("weights", "sign")}
+        steps = p.pop("steps", 1)
+        if p:
+            raise ValueError(f"{self.kind}: unknown hyperparameter(s) {', '.join(sorted(p))}")
+        g = grid_side(self.features)
+        cfg = ReservoirConfig(width=g, height=g, channels=CA_CHANNELS, steps=steps, rule=self.kind,
+                              rule_params=rule_params, input_encoding="mask", encoder_params=encoder, seed=self.seed)
+        return Reservoir(cfg, backend=self.backend, progress=False), {"write": write}
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Closed-loop scoring: free runs of ``horizon`` steps from ``windows`` start points per part.
+
+    Each free run is warmed up by teacher forcing on the ``warmup`` true
+    steps before its start; its predictions are compared with the true
+    continuation of the input series (the readout is trained to predict the
+    next input).
+    """
+
+    horizon: int = 84
+    windows: int = 10
+    warmup: int = 300
+
+    def starts(self, part: slice) -> np.ndarray:
+        """Evenly spaced start steps inside ``part`` (each run ends inside it)."""
+        first, last = max(part.start, self.warmup), part.stop - self.horizon
+        if last < first:
+            raise ValueError(f"a part of {part.stop - part.start} steps cannot hold a {self.horizon}-step "
+                             f"free run after {self.warmup} warm-up steps")
+        return np.unique(np.linspace(first, last, self.windows).round().astype(int))
+
+
+def _score(metric: str, y, yhat) -> tuple:
+    if metric == "nrmse":
+        return (nrmse(y, yhat),)
+    if metric == "success":
+        # Output channels are constant over parts of an episode, so the tie-break is the plain MSE.
+        return (1.0 - success_rate(y, yhat)[0], float(np.mean((y - yhat) ** 2)))
+    return (-memory_capacity(y, yhat)[1],)
+
+
+def score_value(metric: str, score: tuple) -> float:
+    """The task's own number from a score tuple: NRMSE, success rate or memory capacity."""
+    return {"nrmse": score[0], "success": 1.0 - score[0], "memory_capacity": -score[0]}[metric]
+
+
+def _fit(F, Y, part: slice, alpha: float) -> RidgeReadout:
+    rows = F[:, part].reshape(-1, F.shape[-1])
+    return RidgeReadout(alpha=alpha, task="regression").fit(rows, Y[:, part].reshape(len(rows), -1))
+
+
+def _predict(readout, F, part: slice, k: int) -> np.ndarray:
+    rows = F[:, part].reshape(-1, F.shape[-1])
+    return np.asarray(readout.predict(rows), dtype=np.float64).reshape(F.shape[0], -1, k)
+
+
+def free_runs(model, run_params, readout, series: np.ndarray, starts, forecast: Forecast):
+    """Predictions ``(windows, horizon, d)`` and truths of free runs from ``starts`` on ``series`` ``(T, d)``."""
+    warm = np.stack([series[s - forecast.warmup : s] for s in starts])
+    truth = np.stack([series[s : s + forecast.horizon] for s in starts])
+    return generate(model, readout, warm, forecast.horizon, **run_params), truth
+
+
+def evaluate(candidate: Candidate, task, *, alphas: Sequence[float] = ALPHAS, forecast: Forecast | None = None,
+             parts: Sequence[str] = ("validation",)) -> dict:
+    """Scores of ``candidate`` on ``task`` with the penalty chosen on validation.
+
+    Returns
+    -------
+    dict
+        ``alpha`` (chosen), ``scores`` (part -> score tuple) and, for each
+        part, ``outputs`` (part -> (truth, prediction)) for plots.
+    """
+    model, run_params = candidate.build()
+    F = model.run(task.inputs, **run_params)
+    Y = task.targets
+    k = Y.shape[-1]
+    best = None
+    # A reservoir whose state blew up has no readout: it scores as never fitted.
+    for alpha in alphas if np.isfinite(F).all() else ():
+        try:
+            readout = _fit(F, Y, task.train, alpha)
+        except np.linalg.LinAlgError:
+            continue  # a penalty too small for this feature matrix to be solved: not a candidate
+        if forecast is None:
+            score = _score(task.metric, Y[:, task.validation], _predict(readout, F, task.validation, k))
+        else:
+            pred, truth = free_runs(model, run_params, readout, task.inputs[0],
+                                    forecast.starts(task.validation), forecast)
+            score = (nrmse(truth.reshape(-1, truth.shape[-1]), pred.reshape(-1, pred.shape[-1])),)
+        if not all(math.isfinite(s) for s in score):
+            continue
+        if best is None or score < best[0]:
+            best = (score, alpha, readout)
+    if best is None:
+        return {"alpha": None, "scores": {p: (math.inf,) for p in parts}, "outputs": {}}
+    _, alpha, readout = best
+    scores, outputs = {}, {}
+    for name in parts:
+        part = getattr(task, name)
+        if forecast is None:
+            truth, pred = Y[:, part], _predict(readout, F, part, k)
+        else:
+            pred, truth = free_runs(model, run_params, readout, task.inputs[0], forecast.starts(part), forecast)
+        flat = truth.reshape(-1, truth.shape[-1]), pred.reshape(-1, pred.shape[-1])
+        scores[name] = (nrmse(*flat),) if forecast is not None else _score(task.metric, truth, pred)
+        outputs[name] = (truth, pred)
+    return {"alpha": alpha, "scores": scores, "outputs": outputs}
+
+
+def _trial(candidate: Candidate, task, alphas, forecast) -> dict:
+    result = evaluate(candidate, task, alphas=alphas, forecast=forecast)
+    return {"params": candidate.params, "alpha": result["alpha"], "score": result["scores"]["validation"]}
+
+
+def search(kind: str, task, *, trials: int, features: int = 400, seed: int = 0, forecast: Forecast | None = None,
+           alphas: Sequence[float] = ALPHAS, backend: str = "numpy", n_jobs: int = 1,
+           progress: bool = True) -> list[dict]:
+    """Random search of ``kind``'s hyperparameters on the validation part.
+
+    Every kind gets the same number of ``trials``, drawn from :data:`SPACES`
+    by a generator seeded with ``seed``; the reservoir weights use ``seed``
+    too. Trials run in ``n_jobs`` processes (the draws are made first, so
+    the result does not depend on ``n_jobs``). Returns one record per trial
+    (``params``, ``alpha``, ``score``), best first (stable for ties).
+    """
+    from joblib import Parallel, delayed
+
+    rng = np.random.default_rng([seed, KINDS.index(kind)])
+    candidates = [Candidate(kind, sample(SPACES[kind], rng), features, seed, backend) for _ in range(trials)]
+    jobs = (delayed(_trial)(c, task, alphas, forecast) for c in candidates)
+    bar = tqdm(total=trials, desc=f"search {kind}", unit="trial", disable=not progress, leave=False)
+    records = []
+    with bar:
+        for record in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
+            records.append(record)
+            bar.update()
+    return sorted(records, key=lambda r: r["score"])
+
+
+def assess(kind: str, params: dict, task, *, seeds: Sequence[int], features: int = 400,
+           forecast: Forecast | None = None, alphas: Sequence[float] = ALPHAS, backend: str = "numpy") -> dict:
+    """Test scores of fixed hyperparameters over reservoir weight seeds (penalty re-chosen on validation per seed).
+
+    Returns ``test`` (each seed's test value of the task's metric, see
+    :func:`score_value`; NRMSE for forecasts), their ``mean`` and standard
+    error ``sem``, and the first seed's ``outputs``.
+    """
+    results = [evaluate(Candidate(kind, params, features, s, backend), task, alphas=alphas, forecast=forecast,
+                        parts=("validation", "test")) for s in seeds]
+    metric = "nrmse" if forecast is not None else task.metric
+    test = np.array([score_value(metric, r["scores"]["test"]) for r in results])
+    return {"test": test.tolist(), "mean": float(test.mean()),
+            "sem": float(test.std(ddof=1) / np.sqrt(len(test))) if len(test) > 1 else float("nan"),
+            "alphas": [r["alpha"] for r in results], "outputs": results[0]["outputs"]}

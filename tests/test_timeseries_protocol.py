@@ -1,0 +1,119 @@
+"""Notebook 10's protocol: equal feature counts, one readout, validation-only choices."""
+
+import numpy as np
+import pytest
+
+from pixelflow import Reservoir, RidgeReadout
+from pixelflow.datasets import bit_memory_task, mackey_glass_task, narma_task
+from pixelflow.timeseries import nrmse
+from pixelflow.timeseries.protocol import (ESN, KINDS, SPACES, Candidate, Forecast, assess, evaluate, grid_side,
+                                           sample, score_value, search)
+
+pytest.importorskip("reservoirpy")
+
+SMALL = dict(n_train=300, n_validation=150, n_test=150, washout=50)
+
+
+@pytest.fixture(scope="module")
+def narma():
+    return narma_task(**SMALL)
+
+
+def test_draws_are_reproducible_and_inside_their_ranges():
+    for kind in KINDS:
+        a = [sample(SPACES[kind], np.random.default_rng(5)) for _ in range(3)]
+        b = [sample(SPACES[kind], np.random.default_rng(5)) for _ in range(3)]
+        assert a == b
+    rng = np.random.default_rng(0)
+    space = {"u": ("uniform", 2.0, 3.0), "l": ("log", 1e-3, 1e-1), "g": ("log1m", 1e-4, 0.2), "c": ("choice", (7, 8))}
+    draws = [sample(space, rng) for _ in range(500)]
+    assert all(2 <= d["u"] <= 3 and 1e-3 <= d["l"] <= 1e-1 and 0.8 <= d["g"] <= 1 - 1e-4 and d["c"] in (7, 8)
+               for d in draws)
+    # log1m spreads draws evenly over decades of the gap to 1
+    gaps = np.log10([1 - d["g"] for d in draws])
+    assert abs(np.mean(gaps < -2.15) - 0.5) < 0.08
+    with pytest.raises(ValueError, match="unknown kind 'normal'"):
+        sample({"x": ("normal", 0, 1)}, rng)
+
+
+def test_every_reservoir_gets_the_same_feature_count():
+    assert grid_side(400) == 10
+    for kind in KINDS:
+        model, _ = Candidate(kind, sample(SPACES[kind], np.random.default_rng(0)), features=64).build()
+        assert model.feature_dim == 64
+    with pytest.raises(ValueError, match="features=50 is not 4 x g x g"):
+        grid_side(50)
+
+
+def test_candidates_refuse_unknown_kinds_and_hyperparameters():
+    with pytest.raises(ValueError, match="unknown reservoir kind 'lstm'"):
+        Candidate("lstm")
+    with pytest.raises(ValueError, match="unknown hyperparameter\\(s\\) gain"):
+        Candidate("wave", {"gain": 1.0}, features=16).build()
+
+
+def test_ca_candidates_use_the_mask_encoder_and_the_drawn_write():
+    model, run = Candidate("life_like", {"rule": "B36/S23", "write": "xor", "density": 0.2, "steps": 2},
+                           features=64, seed=3).build()
+    assert isinstance(model, Reservoir) and run == {"write": "xor"}
+    c = model.config
+    assert (c.input_encoding, c.encoder_params["density"], c.steps, c.seed) == ("mask", 0.2, 2, 3)
+    assert c.rule_params == {"rule": "B36/S23"}
+
+
+def test_the_validation_score_is_the_chosen_penalty_refitted_by_hand(narma):
+    cand = Candidate("random_nca", {"gain": 1.0, "density": 0.3}, features=64)
+    result = evaluate(cand, narma, alphas=(1e-6, 1e-2, 1.0), parts=("validation", "test"))
+    model, run = cand.build()
+    F = model.run(narma.inputs[0], **run)
+    y = narma.targets[0]
+    by_hand = {a: nrmse(y[narma.validation], RidgeReadout(alpha=a, task="regression").fit(
+        F[narma.train], y[narma.train]).predict(F[narma.validation])) for a in (1e-6, 1e-2, 1.0)}
+    assert result["alpha"] == min(by_hand, key=by_hand.get)
+    assert result["scores"]["validation"][0] == pytest.approx(by_hand[result["alpha"]], rel=1e-6)
+    truth, pred = result["outputs"]["test"]
+    assert truth.shape == pred.shape == (1, 150, 1)
+
+
+def test_search_draws_the_same_trials_whatever_the_number_of_processes(narma):
+    one = search("wave", narma, trials=3, features=16, n_jobs=1, progress=False)
+    two = search("wave", narma, trials=3, features=16, n_jobs=2, progress=False)
+    assert one == two
+    assert [r["score"] for r in one] == sorted(r["score"] for r in one)
+
+
+def test_assess_reports_the_task_metric_per_seed():
+    task = bit_memory_task(distractor=10)
+    r = assess(ESN, {"sr": 0.9, "input_scaling": 0.5}, task, seeds=(0, 1), features=64)
+    assert len(r["test"]) == 2 and all(0.0 <= v <= 1.0 for v in r["test"])
+    assert r["mean"] == pytest.approx(np.mean(r["test"]))
+    assert score_value("success", (0.25, 0.1)) == 0.75
+    assert score_value("memory_capacity", (-12.0,)) == 12.0
+
+
+def test_forecasts_start_inside_the_part_and_run_closed_loop():
+    task = mackey_glass_task(**SMALL)
+    fc = Forecast(horizon=20, windows=4, warmup=50)
+    starts = fc.starts(task.validation)
+    assert len(starts) == 4 and starts[0] == task.validation.start and starts[-1] + 20 == task.validation.stop
+    result = evaluate(Candidate(ESN, {"sr": 0.9}, features=64), task, forecast=fc, parts=("test",))
+    pred, truth = result["outputs"]["test"][1], result["outputs"]["test"][0]
+    assert pred.shape == truth.shape == (4, 20, 1)
+    np.testing.assert_array_equal(truth[0, :, 0], task.inputs[0, task.test.start : task.test.start + 20, 0])
+    with pytest.raises(ValueError, match="cannot hold a 200-step free run"):
+        Forecast(horizon=200, warmup=50).starts(task.validation)
+
+
+def test_a_penalty_too_small_to_solve_is_skipped(narma, monkeypatch):
+    from pixelflow.timeseries import protocol
+
+    fit = protocol._fit
+
+    def fragile(F, Y, part, alpha):
+        if alpha < 1e-3:
+            raise np.linalg.LinAlgError("not positive definite")
+        return fit(F, Y, part, alpha)
+
+    monkeypatch.setattr(protocol, "_fit", fragile)
+    result = evaluate(Candidate("wave", {"density": 0.3}, features=16), narma, alphas=(1e-9, 1e-2, 1.0))
+    assert result["alpha"] in (1e-2, 1.0)
