@@ -361,12 +361,8 @@ def _ridge_path(members, F_fit, y_fit, F_val):
     """
     t0 = time.perf_counter()
     classes, y_index = np.unique(y_fit, return_inverse=True)
-    n_targets = 1 if len(classes) == 2 else len(classes)
-    Y = np.full((len(y_fit), n_targets), -1.0)
-    if n_targets == 1:
-        Y[y_index == 1, 0] = 1.0
-    else:
-        Y[np.arange(len(y_fit)), y_index] = 1.0
+    Y = _readouts._one_vs_all(y_index, len(classes))
+    n_targets = Y.shape[1]
     n_samples, n_features = F_fit.shape
     primal = n_features <= n_samples
     first = members[0]
