@@ -87,9 +87,11 @@ results/$(SCALE)/05_speedups.json: $(wildcard results/bench*.json)
 # Resolution transfer reuses the texture models that 06 saves under results/<scale>/models.
 results/$(SCALE)/08_resolution_transfer.json: results/$(SCALE)/06_texture_nca.json
 
+# Written beside the old tables and swapped in only when every results file was read.
 $(TABLES): $(RESULTS)
-	rm -rf paper/generated
-	$(PY) -m pixelflow.latex results/$(SCALE) paper/generated --figures ../figures/$(SCALE)
+	rm -rf paper/generated.new
+	$(PY) -m pixelflow.latex results/$(SCALE) paper/generated.new --figures ../figures/$(SCALE)
+	rm -rf paper/generated && mv paper/generated.new paper/generated
 	touch $@
 
 $(PDF): paper/pixelflow.tex paper/references.bib $(TABLES) | system-deps-paper

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -14,6 +14,11 @@ from pixelflow.recording import Recording, check_maps
 from pixelflow.rules import get_rule
 
 DTYPES = ("float32", "float64")
+
+# record="all" beyond this many states is refused before the list of steps
+# is built: a feature row would hold over a million states, and the list
+# itself would need gigabytes at steps=10**9.
+MAX_RECORDED_STEPS = 2**20
 
 
 def _check_int(name: str, value: Any, low: int, high: int | None = None) -> None:
@@ -105,8 +110,12 @@ class ReservoirConfig:
                 f"ReservoirConfig.pool={self.pool} must divide height={self.height} and width={self.width}"
             )
         # Own copies, so mutating the caller's dict later cannot change this config.
-        object.__setattr__(self, "rule_params", dict(self.rule_params or {}))
-        object.__setattr__(self, "encoder_params", dict(self.encoder_params or {}))
+        for name in ("rule_params", "encoder_params"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Mapping):
+                raise TypeError(f"ReservoirConfig.{name} must be a dict of parameter names to values (or None), "
+                                f"got {type(value).__name__} {value!r}")
+            object.__setattr__(self, name, dict(value or {}))
         rule = get_rule(self.rule)
         rule.resolve(self.rule_params)
         if self.channels < rule.min_channels:
@@ -125,6 +134,10 @@ class ReservoirConfig:
             if rec == "final":
                 return (self.steps,)
             if rec == "all":
+                if self.steps + 1 > MAX_RECORDED_STEPS:
+                    raise ValueError(f"ReservoirConfig.record='all' with steps={self.steps} would record "
+                                     f"{self.steps + 1} states per sample; at most {MAX_RECORDED_STEPS} can be "
+                                     "recorded: record fewer steps (e.g. record='final' or a list of steps)")
                 return tuple(range(self.steps + 1))
             raise ValueError(f"ReservoirConfig.record must be 'final', 'all' or step indices, got {rec!r}")
         items = [rec] if isinstance(rec, numbers.Integral) else rec

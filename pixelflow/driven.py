@@ -45,24 +45,28 @@ WRITES = ("add", "replace", "xor")
 PROGRESS_CELL_UPDATES = 10**9
 
 
-def check_sequences(U):
-    """``U`` as an ``(N, T, d)`` float array, and whether it was one ``(T, d)`` sequence.
+def check_sequences(U, dtype=None):
+    """``U`` as an ``(N, T, d)`` numeric array, and whether it was one ``(T, d)`` sequence.
+
+    Parameters
+    ----------
+    U : array-like
+    dtype : numpy dtype, optional
+        The reservoir's precision: values must stay finite once cast to it.
 
     Raises
     ------
     TypeError
         For non-numeric data.
     ValueError
-        For a wrong number of dimensions, an empty time or input axis, or
-        NaN / infinite values (the first bad time step is named).
+        For ragged input, a wrong number of dimensions, an empty time or
+        input axis, or NaN / infinite values (the first bad time step is
+        named).
     """
-    from pixelflow.inputs import array_module
+    from pixelflow.inputs import array_module, as_numeric, finite_after_cast
 
     xp = array_module(U)
-    if xp is np:
-        U = np.asarray(U)
-    if U.dtype.kind not in "biuf":
-        raise TypeError(f"U must be a numeric array of shape (T, d) or (N, T, d); got dtype {U.dtype}")
+    U = as_numeric(U, "U")
     if U.ndim not in (2, 3):
         hint = " (use U.reshape(-1, 1) for a scalar sequence)" if U.ndim == 1 else ""
         raise ValueError(f"U must have shape (T, d) or (N, T, d); got shape {U.shape}{hint}")
@@ -70,11 +74,28 @@ def check_sequences(U):
     U3 = U[None] if single else U
     if U3.shape[1] == 0 or U3.shape[2] == 0:
         raise ValueError(f"U has an empty time or input axis: shape {U.shape}")
-    if U3.dtype.kind == "f":
-        finite = xp.isfinite(U3).all(axis=(0, 2))
+    if len(U3):
+        finite = finite_after_cast(U3, U3.dtype if dtype is None else dtype, axis=1)
         if not bool(finite.all()):
-            raise ValueError(f"U contains NaN or infinite values; first bad time step is {int(xp.argmin(finite))}")
+            beyond = "" if dtype is None else f" in {np.dtype(dtype).name}, the reservoir's dtype"
+            raise ValueError(f"U contains NaN or infinite values{beyond}; first bad time step is "
+                             f"{int(xp.argmin(finite))}")
     return U3, single
+
+
+def check_state(state, expected: tuple, dtype):
+    """A ``state`` to continue from, as an array of ``expected`` shape that stays finite in ``dtype``."""
+    from pixelflow.inputs import array_module, as_numeric, finite_after_cast
+
+    state = as_numeric(state, "state")
+    if tuple(state.shape) != tuple(expected):
+        raise ValueError(f"state has shape {tuple(state.shape)}, expected {tuple(expected)} "
+                         "((N,) channels, height, width: a previous run's returned state)")
+    if state.size and not bool(finite_after_cast(state.reshape(1, -1), dtype).all()):
+        raise ValueError(f"state contains NaN or infinite values (in {np.dtype(dtype).name}, the reservoir's dtype); "
+                         "a state to continue from must be finite — a run that diverged cannot be continued")
+    xp = array_module(state)
+    return state if xp is not np else np.asarray(state)
 
 
 def _check_washout(washout, steps: int) -> int:
@@ -128,12 +149,9 @@ class Driver:
         return moved
 
     def start(self, state):
-        """The initial state: the rest state, or a copy of ``state`` on the backend."""
+        """The initial state: the rest state, or a copy of ``state`` (checked by :func:`check_state`) on the backend."""
         if state is None:
             return self.rest.copy()
-        expected = tuple(self.rest.shape)
-        if tuple(state.shape) != expected:
-            raise ValueError(f"state has shape {tuple(state.shape)}, expected {expected} (N, channels, height, width)")
         return self.reservoir.backend.asarray(state, dtype=self.dtype).copy()
 
     def advance(self, state, u, record: bool):
@@ -164,7 +182,7 @@ def run(reservoir, U, *, washout=0, state=None, write="add", return_state=False)
     """The body of :meth:`pixelflow.Reservoir.run` (see there)."""
     from pixelflow.inputs import array_module
 
-    U3, single = check_sequences(U)
+    U3, single = check_sequences(U, reservoir._dtype)
     n, steps, d = U3.shape
     washout = _check_washout(washout, steps)
     xp_in = array_module(U3)
@@ -172,17 +190,27 @@ def run(reservoir, U, *, washout=0, state=None, write="add", return_state=False)
     if xp_in is not np and xp_in is not backend.xp:
         raise TypeError(f"U is a GPU array, but this reservoir runs on backend {backend.name!r}; "
                         "use backend='cuda' or pass a numpy array")
-    if state is not None and single:
-        state = state[None]
-    driver = Driver(reservoir, n, d, write)
-    x = driver.start(state)
+    if write not in WRITES:
+        raise ValueError(f"write must be one of {', '.join(map(repr, WRITES))}, got {write!r}")
+    c = reservoir.config
+    grid = (c.channels, c.height, c.width)
+    if state is not None:
+        state = check_state(state, grid if single else (n, *grid), reservoir._dtype)
+        if single:
+            state = state[None]
+    reservoir._check_sample_shape((d,))
     kept = steps - washout
+    if n == 0:
+        out = xp_in.zeros((0, kept, reservoir.feature_dim), dtype=np.float32)
+        return (out, xp_in.zeros((0, *grid), dtype=reservoir._dtype)) if return_state else out
     if xp_in is np:
         ensure_fits(n * kept * reservoir.feature_dim * 4, f"the ({n}, {kept}, {reservoir.feature_dim}) features",
                     "use a washout, fewer recorded steps or pooling, or run the sequences in batches")
+    with reservoir._first_use():
+        driver = Driver(reservoir, n, d, write)
+    x = driver.start(state)
     out = xp_in.empty((n, kept, reservoir.feature_dim), dtype=np.float32)
     U_dev = backend.asarray(U3, dtype=reservoir._dtype)
-    c = reservoir.config
     show = reservoir.progress
     if show is None:
         show = n * steps * max(1, c.steps) * c.channels * c.height * c.width >= PROGRESS_CELL_UPDATES

@@ -12,12 +12,16 @@ a ring near the source.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import skfmm
 
+from pixelflow.backends import get_backend
 from pixelflow.config import ReservoirConfig
+from pixelflow.datasets.sequence import check_real
+from pixelflow.memory import ensure_fits
 from pixelflow.reservoir import Reservoir
 from pixelflow.rules.wave import CFL_LIMIT
 
@@ -28,19 +32,55 @@ from pixelflow.rules.wave import CFL_LIMIT
 REFERENCE_RADIUS = 3.0
 
 
-def _check_speed_and_source(speed, source) -> tuple[np.ndarray, tuple[float, float]]:
-    speed = np.asarray(speed, dtype=np.float64)
-    if speed.ndim != 2 or min(speed.shape) < 2:
-        raise ValueError(f"speed must be a 2-D field of at least 2x2 cells, got shape {speed.shape}")
-    if not np.all(np.isfinite(speed)) or np.any(speed <= 0):
-        raise ValueError("speed must be finite and > 0 everywhere")
+# Bytes per grid cell that each entry point holds at its peak beyond the speed
+# field itself (measured: ~53 for the fast-marching reference, distance maps
+# and pulse for the wave estimate), with some margin.
+_GRID_BYTES_PER_CELL = 64
+# Bytes per cell and recorded step of a wave run: the float64 two-channel
+# trajectory (16) and the amplitude taken from it (8) are alive together.
+_TRAJECTORY_BYTES_PER_CELL_STEP = 24
+# Bytes per step of the recorded-step index list ("all" steps) of the run.
+_RECORD_BYTES_PER_STEP = 48
+_BOUNDARIES = ("absorbing", "periodic")
+
+
+def _check_speed_and_source(speed, source, what: str) -> tuple[np.ndarray, tuple[float, float]]:
+    """The speed field as float64 and the source as floats, or an error naming the argument.
+
+    ``what`` names the computation in the message when the grid alone would
+    not fit in memory (checked before any per-cell work, since ``speed`` may be
+    a broadcast view of a field far larger than the memory it occupies).
+    """
+    arr = np.asarray(speed)
+    if arr.dtype.kind == "O":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError("speed must be a 2-D array of real numbers, got an object array "
+                            "that does not convert to float") from None
+    elif arr.dtype.kind not in "iuf":
+        raise TypeError(f"speed must be a 2-D array of real numbers, got dtype {arr.dtype}")
+    if arr.ndim != 2 or min(arr.shape) < 2:
+        raise ValueError(f"speed must be a 2-D field of at least 2x2 cells, got shape {arr.shape}")
+    h, w = arr.shape
+    ensure_fits(h * w * _GRID_BYTES_PER_CELL, f"{what} on a {h}x{w} speed field", "use a smaller speed field")
+    speed = np.asarray(arr, dtype=np.float64)
+    bad = ~np.isfinite(speed)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise ValueError(f"speed must be finite and > 0 everywhere; {int(bad.sum())} cell(s) are not finite, "
+                         f"the first at ({r}, {c}) is {speed[r, c]}")
+    if np.any(speed <= 0):
+        r, c = np.unravel_index(np.argmin(speed), speed.shape)
+        raise ValueError(f"speed must be finite and > 0 everywhere; its minimum is {speed[r, c]} at ({r}, {c})")
     try:
         r, c = (float(v) for v in source)
     except (TypeError, ValueError):
         raise TypeError(f"source must be a (row, col) pair of numbers, got {source!r}") from None
-    h, w = speed.shape
+    if not (math.isfinite(r) and math.isfinite(c)):
+        raise ValueError(f"source must be a (row, col) pair of finite numbers, got {source!r}")
     if not (0 <= r <= h - 1 and 0 <= c <= w - 1):
-        raise ValueError(f"source {source!r} lies outside the {h}x{w} grid")
+        raise ValueError(f"source {source!r} lies outside the {h}x{w} grid (rows 0..{h - 1}, columns 0..{w - 1})")
     return speed, (r, c)
 
 
@@ -60,13 +100,24 @@ def reference_arrival_times(speed, source, dx: float = 1.0) -> np.ndarray:
     source : (row, col)
         Source position in cell coordinates (may be fractional).
     dx : float
-        Cell size.
+        Cell size, finite and > 0.
 
     Returns
     -------
     ndarray of float64, shape (H, W)
+
+    Raises
+    ------
+    TypeError
+        ``speed`` is not an array of real numbers, ``source`` not a pair of
+        numbers or ``dx`` not a real number.
+    ValueError
+        ``speed`` is not a finite, positive 2-D field of at least 2x2 cells,
+        ``source`` lies outside the grid, ``dx`` is not finite and > 0, or the
+        field is too large for the memory available.
     """
-    speed, src = _check_speed_and_source(speed, source)
+    dx = check_real(dx, "dx", low=0.0, low_open=True)
+    speed, src = _check_speed_and_source(speed, source, "the fast-marching reference")
     dist = source_distance(speed.shape, src)
     c0 = speed[int(round(src[0])), int(round(src[1]))]
     radius = min(REFERENCE_RADIUS, 0.5 * max(dist.max(), 1.0))
@@ -135,6 +186,20 @@ class WaveArrivals:
     lag: float
 
 
+def _check_run_fits(steps: float, h: int, w: int, what: str, advice: str) -> None:
+    """Refuse a wave run of ``steps`` recorded steps that cannot fit, before building it.
+
+    ``steps`` is a float so that a horizon beyond any integer count (an
+    overflow to infinity) is refused with the same message.
+    """
+    needed = h * w * _GRID_BYTES_PER_CELL + (steps + 1) * (h * w * _TRAJECTORY_BYTES_PER_CELL_STEP
+                                                          + _RECORD_BYTES_PER_STEP)
+    what = f"{what} ({steps + 1:.3g} recorded states)"
+    if not needed < 2.0**63:  # also catches inf; beyond any machine, and gib() would print 300 digits
+        raise ValueError(f"{what} needs {needed:.3g} bytes, more memory than any machine has; {advice}")
+    ensure_fits(int(needed), what, advice)
+
+
 def wave_arrival_times(
     speed,
     source,
@@ -160,26 +225,55 @@ def wave_arrival_times(
         A cell has arrived when its |amplitude| reaches this fraction of its
         own peak over the run.
     pulse_width : float
-        Standard deviation of the initial pulse, in cells.
+        Standard deviation of the initial pulse, in cells; finite and > 0.
     boundary : {"absorbing", "periodic"}
     max_time : float, optional
-        Simulated time; default: 1.5 × the longest straight path at the
-        slowest speed.
+        Simulated time, finite and > 0; default: 1.5 × the longest straight
+        path at the slowest speed.
     backend : str
 
     Returns
     -------
     WaveArrivals
+
+    Raises
+    ------
+    TypeError
+        An argument of the wrong type (``speed`` not an array of real
+        numbers, ``source`` not a pair of numbers, a non-number ``cfl``,
+        ``fraction``, ``pulse_width`` or ``max_time``, a non-string backend).
+    ValueError
+        A value outside the range given above, an unknown ``boundary`` or
+        ``backend``, or a run whose recorded states (one per time step until
+        ``max_time``, at the step the fastest speed allows) would not fit in
+        the memory available; the message names ``max_time``, or ``speed``
+        when the default horizon is too long.
     """
-    speed, src = _check_speed_and_source(speed, source)
-    if not 0 < cfl <= 1:
-        raise ValueError(f"cfl must be in (0, 1], got {cfl}")
+    # Every argument is checked before anything the size of the run is built.
+    cfl = check_real(cfl, "cfl", low=0.0, high=1.0, low_open=True)
+    if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real):
+        raise TypeError(f"fraction must be a number in (0, 1), got {fraction!r}")
     if not 0 < fraction < 1:
-        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+        raise ValueError(f"fraction must be a number in (0, 1), got {fraction!r}")
+    pulse_width = check_real(pulse_width, "pulse_width", low=0.0, low_open=True)
+    if not isinstance(boundary, str) or boundary not in _BOUNDARIES:
+        raise ValueError(f"boundary must be one of {', '.join(map(repr, _BOUNDARIES))}, got {boundary!r}")
+    if max_time is not None:
+        max_time = check_real(max_time, "max_time", low=0.0, low_open=True)
+    backend = get_backend(backend)
+    speed, src = _check_speed_and_source(speed, source, "the wave-reservoir estimate")
     h, w = speed.shape
     dt = cfl * CFL_LIMIT / float(speed.max())
     if max_time is None:
         max_time = 1.5 * math.hypot(h, w) / float(speed.min())
+        horizon = (f"the default max_time={max_time:.3g} (1.5 x the grid diagonal at the slowest speed "
+                   f"{float(speed.min()):.3g}) in steps of dt={dt:.3g} (set by the fastest speed "
+                   f"{float(speed.max()):.3g})")
+        advice = "pass a shorter max_time, or a speed field with less contrast between its slowest and fastest cells"
+    else:
+        horizon = f"max_time={max_time:.6g} in steps of dt={dt:.3g} (set by the fastest speed {float(speed.max()):.3g})"
+        advice = "pass a shorter max_time or a slower speed field"
+    _check_run_fits(max_time / dt, h, w, f"{horizon} on the {h}x{w} grid", advice)
     steps = int(math.ceil(max_time / dt))
     dist = source_distance(speed.shape, src)
     pulse = 0.5 * np.exp(-0.5 * (dist / pulse_width) ** 2)

@@ -19,8 +19,9 @@ GPU once and are encoded there.
 ``project``
     One fixed Gaussian matrix per reservoir, drawn from its seed, maps the
     flattened sample to ``planes`` grid planes (entries of variance
-    ``scale**2 / F``). Applied in fixed-size blocks of rows so a sample's
-    result is bit-identical whatever the batch.
+    ``scale**2 / F``). The product sums in a fixed order
+    (:func:`pixelflow.fixed_order.matmul_rows`), so a sample's drive is
+    bit-identical whatever the batch.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from pixelflow.fixed_order import matmul_rows
 from pixelflow.params import Param, Params, resolve_params
 from pixelflow.resize import METHODS, apply_taps, taps
 
@@ -125,9 +127,6 @@ def _phase(x, params, fixed, grid_hw, xp):
     return xp.stack([xp.cos(theta), xp.sin(theta)], axis=2).reshape(n, 2 * c, h, w)
 
 
-PROJECT_BLOCK = 64
-
-
 def _build_projection(params, sample_shape, grid_hw, rng) -> dict:
     f = int(np.prod(sample_shape))
     d = params.planes * grid_hw[0] * grid_hw[1]
@@ -137,19 +136,9 @@ def _build_projection(params, sample_shape, grid_hw, rng) -> dict:
 
 def _project(x, params, fixed, grid_hw, xp):
     n = x.shape[0]
-    flat = x.reshape(n, -1)
-    matrix = fixed["matrix"]
-    out = xp.empty((n, matrix.shape[1]), dtype=flat.dtype)
-    # Every product has exactly PROJECT_BLOCK rows (the last block zero-padded),
-    # so BLAS takes the same code path, and each row the same summation order,
-    # whatever N is.
-    block = xp.zeros((PROJECT_BLOCK, flat.shape[1]), dtype=flat.dtype)
-    for start in range(0, n, PROJECT_BLOCK):
-        stop = min(n, start + PROJECT_BLOCK)
-        block[: stop - start] = flat[start:stop]
-        block[stop - start :] = 0
-        out[start:stop] = (block @ matrix)[: stop - start]
-    return out.reshape(n, params.planes, grid_hw[0], grid_hw[1])
+    # A fixed-order product: a sample's drive is the same bits whatever the batch.
+    flat = matmul_rows(x.reshape(n, -1), fixed["matrix"], xp)
+    return flat.reshape(n, params.planes, grid_hw[0], grid_hw[1])
 
 
 MASK_WEIGHTS = ("sign", "positive")

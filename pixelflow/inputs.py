@@ -14,12 +14,58 @@ def array_module(X):
     return cupy if isinstance(X, cupy.ndarray) else np
 
 
-def check_batch(X) -> np.ndarray:
+def as_numeric(X, name: str = "X"):
+    """``X`` as a numeric array (host or CuPy), with one message for ragged and non-numeric input.
+
+    Raises
+    ------
+    TypeError
+        Non-numeric (object, string, complex) data.
+    ValueError
+        Ragged rows (nested sequences of different lengths).
+    """
+    xp = array_module(X)
+    if xp is np and not isinstance(X, np.ndarray):
+        try:
+            X = np.asarray(X)
+        except ValueError as exc:
+            raise ValueError(f"{name} is ragged: its rows have different lengths ({exc})") from None
+    if X.dtype == object:
+        raise TypeError(f"{name} must be a numeric array; got dtype object (ragged rows or mixed types?)")
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric (bool, integer or float); got dtype {X.dtype}")
+    return X
+
+
+def finite_after_cast(X, dtype, axis: int = 0):
+    """Whether each index along ``axis`` holds only values that stay finite once cast to ``dtype``.
+
+    A float64 value beyond the float32 range (e.g. ``1e39``) is finite but
+    becomes ``inf`` in a float32 reservoir, so finiteness is judged after the
+    cast the reservoir will make.
+    """
+    xp = array_module(X)
+    others = tuple(a for a in range(X.ndim) if a != axis)
+    if X.dtype.kind != "f":
+        # Every bool and integer value is finite in float32 and float64.
+        return xp.ones(X.shape[axis], dtype=bool)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return xp.isfinite(X.astype(dtype, copy=False)).all(axis=others)
+
+
+def check_batch(X, dtype=None):
     """Check a batch of samples and return it as a numeric array.
 
     Accepted shapes: ``(N, F)`` vectors, ``(N, H, W)`` grey images and
     ``(N, H, W, C)`` channels-last images. A CuPy array is checked where it
     is, on its GPU, and returned as it is.
+
+    Parameters
+    ----------
+    X : array-like
+    dtype : numpy dtype, optional
+        The precision the samples will be cast to: values must stay finite
+        after that cast (``1e39`` is refused for a float32 reservoir).
 
     Raises
     ------
@@ -30,15 +76,7 @@ def check_batch(X) -> np.ndarray:
         infinite values (the first bad row is named).
     """
     xp = array_module(X)
-    if xp is np and not isinstance(X, np.ndarray):
-        try:
-            X = np.asarray(X)
-        except ValueError as exc:
-            raise ValueError(f"X is ragged: its rows have different lengths ({exc})") from None
-    if X.dtype == object:
-        raise TypeError("X must be a numeric array; got dtype object (ragged rows or mixed types?)")
-    if X.dtype.kind not in "biuf":
-        raise TypeError(f"X must be numeric (bool, integer or float); got dtype {X.dtype}")
+    X = as_numeric(X)
     if X.ndim not in (2, 3, 4):
         hint = " (use X.reshape(1, -1) for one sample)" if X.ndim == 1 else ""
         raise ValueError(
@@ -47,9 +85,11 @@ def check_batch(X) -> np.ndarray:
         )
     if any(s == 0 for s in X.shape[1:]):
         raise ValueError(f"X has empty samples: shape {X.shape}")
-    if X.dtype.kind == "f" and len(X):
-        finite = xp.isfinite(X.reshape(len(X), -1)).all(axis=1)
+    if len(X):
+        finite = finite_after_cast(X, X.dtype if dtype is None else dtype)
         if not bool(finite.all()):
             bad = int(xp.argmin(finite))
-            raise ValueError(f"X contains NaN or infinite values; first bad row is {bad}")
+            beyond = "" if dtype is None or not bool(finite_after_cast(X[bad:bad + 1], X.dtype).all()) else (
+                f" once cast to {np.dtype(dtype).name}, the reservoir's dtype (values beyond its range)")
+            raise ValueError(f"X contains NaN or infinite values{beyond}; first bad row is {bad}")
     return X

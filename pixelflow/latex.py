@@ -4,6 +4,10 @@
 ``<table>.tex`` per table found in the results files, plus ``scale.tex``
 defining ``\\pfscale`` and ``\\pfcommit`` so the PDF says what it was built
 from.
+
+A malformed results file (not valid JSON, a table without columns, a row
+with more or fewer cells than columns) stops the run with a message naming
+the file and the table, before anything is written.
 """
 
 from __future__ import annotations
@@ -60,8 +64,78 @@ def format_cell(value, fmt: str | None) -> str:
     return f"${_math_number(value, fmt)}$" if "e" in text and math.isfinite(value) else text
 
 
-def render_table(table: dict) -> str:
-    """A booktabs ``table`` environment from a results-file table entry."""
+_ALIGN = ("l", "c", "r")
+
+
+def check_table(table, name: str = "table") -> None:
+    """Check that ``table`` is a results-file table entry that renders completely.
+
+    Parameters
+    ----------
+    table : object
+        The entry: a dict with ``caption`` and ``label`` (strings),
+        ``columns`` (a non-empty list of dicts with a string ``name`` and
+        optional ``format`` and ``align``) and ``rows`` (lists with exactly
+        one cell per column, as :meth:`pixelflow.results.ResultsRecord.add_table`
+        writes them).
+    name : str
+        How messages refer to the table (e.g. ``"01_mnist.json: table 'peer'"``).
+
+    Raises
+    ------
+    ValueError
+        Naming the table and what is wrong. A row with more cells than
+        columns is an error, not a truncation, and so is a shorter row.
+    """
+    if not isinstance(table, dict):
+        raise ValueError(f"{name} must be an object with caption, label, columns and rows, "
+                         f"got {type(table).__name__}")
+    missing = [key for key in ("caption", "label", "columns", "rows") if key not in table]
+    if missing:
+        present = ", ".join(map(repr, table)) or "nothing"
+        raise ValueError(f"{name} has no {', '.join(map(repr, missing))} (it has {present})")
+    for key in ("caption", "label"):
+        if not isinstance(table[key], str):
+            raise ValueError(f"{name}: {key!r} must be a string, got {type(table[key]).__name__}")
+    cols = table["columns"]
+    if not isinstance(cols, list) or not cols:
+        raise ValueError(f"{name}: 'columns' must be a non-empty list of columns, got {cols!r}")
+    for j, col in enumerate(cols):
+        if not isinstance(col, dict) or not isinstance(col.get("name"), str):
+            raise ValueError(f"{name}: column {j} must be an object with a string 'name', got {col!r}")
+        if col.get("format") is not None and not isinstance(col["format"], str):
+            raise ValueError(f"{name}: column {col['name']!r} has format {col['format']!r}; expected a string or null")
+        if col.get("align") is not None and col["align"] not in _ALIGN:
+            raise ValueError(f"{name}: column {col['name']!r} has align {col['align']!r}; "
+                             f"expected one of {', '.join(_ALIGN)} or null")
+    rows = table["rows"]
+    if not isinstance(rows, list):
+        raise ValueError(f"{name}: 'rows' must be a list of rows, got {type(rows).__name__}")
+    for i, row in enumerate(rows):
+        if not isinstance(row, list):
+            raise ValueError(f"{name}: row {i} must be a list of cells, got {row!r}")
+        if len(row) != len(cols):
+            raise ValueError(f"{name}: row {i} has {len(row)} cells but the table has {len(cols)} columns "
+                             f"({', '.join(c['name'] for c in cols)})")
+
+
+def render_table(table: dict, name: str = "table") -> str:
+    """A booktabs ``table`` environment from a results-file table entry.
+
+    Parameters
+    ----------
+    table : dict
+        A table entry as :func:`check_table` describes it.
+    name : str
+        How error messages refer to the table.
+
+    Raises
+    ------
+    ValueError
+        The entry is malformed (see :func:`check_table`) or a cell does not
+        take its column's number format.
+    """
+    check_table(table, name)
     cols = table["columns"]
     # adjustbox shrinks a table wider than the text (search tables can be) and
     # leaves narrower ones alone.
@@ -77,10 +151,46 @@ def render_table(table: dict) -> str:
         " & ".join(escape(c["name"]) for c in cols) + r" \\",
         r"\midrule",
     ]
-    for row in table["rows"]:
-        lines.append(" & ".join(format_cell(v, c.get("format")) for v, c in zip(row, cols)) + r" \\")
+    for i, row in enumerate(table["rows"]):
+        cells = []
+        for v, c in zip(row, cols, strict=True):
+            try:
+                cells.append(format_cell(v, c.get("format")))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{name}: row {i}, column {c['name']!r}: cannot format {v!r} "
+                                 f"with {c.get('format')!r} ({exc})") from None
+        lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{adjustbox}", r"\end{table}", ""]
     return "\n".join(lines)
+
+
+def _read_record(path: Path):
+    """The JSON object in ``path``, or a ValueError naming the file."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
+                         "rerun its notebook") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path}: a results file holds a JSON object, got {type(record).__name__}")
+    return record
+
+
+def _commit(record: dict, path: Path) -> str:
+    provenance = record.get("provenance", {})
+    if not isinstance(provenance, dict):
+        raise ValueError(f"{path}: 'provenance' must be an object, got {type(provenance).__name__}")
+    git = provenance.get("git") or {}
+    if not isinstance(git, dict):
+        raise ValueError(f"{path}: 'provenance.git' must be an object or null, got {type(git).__name__}")
+    commit = git.get("commit") or "unknown"
+    if not isinstance(commit, str):
+        raise ValueError(f"{path}: 'provenance.git.commit' must be a string, got {commit!r}")
+    return commit
 
 
 def write_tables(results_dir: Path, out_dir: Path, figures_dir: str | None = None) -> list[Path]:
@@ -90,24 +200,51 @@ def write_tables(results_dir: Path, out_dir: Path, figures_dir: str | None = Non
     came from), ``\\pfcommit`` (their git commits) and ``\\pffigdir``
     (``figures_dir``, as the paper should reference it), so the PDF says what
     it was built from.
+
+    Every results file is read and every table rendered before the first file
+    is written, so a bad input leaves ``out_dir`` as it was.
+
+    Raises
+    ------
+    ValueError
+        ``results_dir`` does not exist or holds no ``*.json`` file; a results
+        file is not a valid JSON object; a table is malformed (see
+        :func:`check_table`) or produced by two notebooks; ``out_dir`` is not
+        a directory. The message names the file and the table.
     """
     results_dir, out_dir = Path(results_dir), Path(out_dir)
-    written, names, scales, commits = [], [], set(), set()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for path in sorted(results_dir.glob("*.json")):
-        record = json.loads(path.read_text())
+    if not results_dir.is_dir():
+        what = "is not a directory" if results_dir.exists() else "does not exist"
+        raise ValueError(f"results directory {results_dir} {what}")
+    paths = sorted(results_dir.glob("*.json"))
+    if not paths:
+        raise ValueError(f"results directory {results_dir} holds no results files (*.json)")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"output directory {out_dir} exists and is not a directory")
+    rendered, owner, scales, commits = {}, {}, set(), set()
+    for path in paths:
+        record = _read_record(path)
         if "tables" not in record:
             continue
-        scales.add(record.get("scale", results_dir.name))
-        commits.add((record.get("provenance", {}).get("git") or {}).get("commit") or "unknown")
-        for name, table in record["tables"].items():
-            if name in names:
-                raise ValueError(f"table {name!r} is produced by more than one notebook (again in {path.name})")
-            names.append(name)
-            written.append(write_atomic(out_dir / f"{name}.tex", render_table(table).encode()))
+        tables = record["tables"]
+        if not isinstance(tables, dict):
+            raise ValueError(f"{path}: 'tables' must be an object of name: table, got {type(tables).__name__}")
+        scale = record.get("scale", results_dir.name)
+        if not isinstance(scale, str):
+            raise ValueError(f"{path}: 'scale' must be a string, got {scale!r}")
+        scales.add(scale)
+        commits.add(_commit(record, path))
+        for name, table in tables.items():
+            if name in owner:
+                raise ValueError(f"table {name!r} is produced by more than one notebook "
+                                 f"({owner[name].name} and again in {path.name})")
+            owner[name] = path
+            rendered[name] = render_table(table, f"{path}: table {name!r}")
     scale = ", ".join(sorted(scales)) or results_dir.name
     commit = ", ".join(c[:10] for c in sorted(commits)) or "unknown"
     figdir = figures_dir if figures_dir is not None else f"../figures/{scale}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [write_atomic(out_dir / f"{name}.tex", tex.encode()) for name, tex in rendered.items()]
     write_atomic(
         out_dir / "scale.tex",
         (
@@ -125,7 +262,11 @@ def main(argv=None) -> int:
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--figures", help="figure folder as the paper references it (default ../figures/<scale>)")
     args = parser.parse_args(argv)
-    written = write_tables(args.results_dir, args.out_dir, args.figures)
+    try:
+        written = write_tables(args.results_dir, args.out_dir, args.figures)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(f"wrote {len(written)} table(s) to {args.out_dir}")
     return 0
 

@@ -2,9 +2,15 @@
 
 ``python -m pixelflow.notebooks run notebooks/01_mnist.ipynb --scale smoke``
 executes a notebook with its parameters injected, keeps the executed copy in
-``results/<scale>/executed/`` and checks that it wrote its results file. A
-failing notebook stops with its name and the failing cell, and leaves no
-results file behind (a stale one from an earlier run is removed first).
+``results/<scale>/executed/`` and checks that it wrote its results file.
+
+Every argument (notebook paths, scale, backend, ``--param``) is checked before
+any file is touched; a bad one stops with a one-line message and leaves the
+results as they were. A notebook that runs and fails stops with its name and
+the failing cell; its results file from an earlier run is then moved aside to
+``results/<scale>/<notebook>.json.stale`` (which neither ``make`` nor
+:mod:`pixelflow.latex` reads), so that it is not taken as current but can be
+renamed back.
 
 Other names of a notebook's ``parameters`` cell are set with ``--param``
 (repeatable; the value is read as JSON, and taken as a string where it is not
@@ -22,12 +28,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from pixelflow.outputs import SCALES, output_root, results_path, write_atomic
+from pixelflow.outputs import SCALES, check_scale, output_root, results_path, write_atomic
 
 
 class NotebookFailed(RuntimeError):
@@ -36,6 +43,7 @@ class NotebookFailed(RuntimeError):
 
 def _execute(src: Path, dst: Path, parameters: dict, progress: bool) -> None:
     import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     try:
@@ -48,10 +56,17 @@ def _execute(src: Path, dst: Path, parameters: dict, progress: bool) -> None:
             f"notebook {src.stem} failed in cell {exc.cell_index} (execution count {exc.exec_count}): "
             f"{exc.ename}: {exc.evalue}"
         ) from None
+    except (CellTimeoutError, DeadKernelError) as exc:
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        raise NotebookFailed(f"notebook {src.stem} failed: {type(exc).__name__}: {first_line}") from None
 
 
 # Set by run_notebook's own arguments, never through ``params``.
 _RESERVED = ("scale", "backend")
+
+# Suffix of a results file moved aside after a failed run: not ``.json``, so
+# that neither make's pattern rule nor pixelflow.latex mistakes it for results.
+STALE_SUFFIX = ".stale"
 
 
 def parse_param(text: str) -> tuple[str, object]:
@@ -94,6 +109,81 @@ def check_params(path, params: Mapping[str, object]) -> dict:
     return params
 
 
+def check_notebook(path) -> Path:
+    """The resolved path of an existing, readable ``.ipynb`` notebook.
+
+    Raises
+    ------
+    ValueError
+        Naming the path: it does not exist, is not a file, does not end in
+        ``.ipynb`` or does not parse as a notebook.
+    """
+    import nbformat
+
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"notebook {path} does not exist")
+    if not path.is_file():
+        raise ValueError(f"notebook {path} is not a file")
+    if path.suffix != ".ipynb":
+        raise ValueError(f"notebook {path} must be a .ipynb file, got {path.suffix or 'no extension'}")
+    try:
+        nbformat.read(path, as_version=4)
+    except Exception as exc:  # nbformat raises several kinds (NotJSONError, KeyError, ...) for a broken file
+        reason = (str(exc).strip().splitlines() or [""])[0][:120]
+        raise ValueError(f"notebook {path} cannot be read as a notebook ({type(exc).__name__}: {reason})") from None
+    return path.resolve()
+
+
+def check_backend(backend) -> str:
+    """``backend`` if it names one of :func:`pixelflow.backends.available_backends`."""
+    from pixelflow.backends import available_backends
+
+    names = available_backends()
+    if not isinstance(backend, str) or backend not in names:
+        raise ValueError(f"backend must be one of {', '.join(names)}, got {backend!r}")
+    return backend
+
+
+def check_run(path, scale: str = "smoke", backend: str = "cpu",
+              params: Mapping[str, object] | None = None) -> tuple[Path, dict]:
+    """Check every argument of :func:`run_notebook` without touching any file.
+
+    Returns
+    -------
+    (resolved notebook path, params as a dict)
+
+    Raises
+    ------
+    ValueError
+        A missing or unreadable notebook, a path not ending in ``.ipynb``, an
+        unknown scale or backend, or a parameter the notebook does not have.
+    """
+    src = check_notebook(path)
+    check_scale(scale)
+    check_backend(backend)
+    return src, check_params(src, params)
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    """What changes when a file is rewritten (write_atomic makes a new inode)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino, st.st_mtime_ns
+
+
+def _move_aside(results: Path) -> str:
+    """Rename a results file that a failed run leaves behind; say where it went."""
+    if not results.exists():
+        return ""
+    stale = results.with_name(results.name + STALE_SUFFIX)
+    os.replace(results, stale)
+    return (f"; {results.name} was moved aside to {stale} so that it is not taken as current "
+            f"(rename it back to keep it)")
+
+
 def run_notebook(path, scale: str = "smoke", backend: str = "cpu", progress: bool = True,
                  params: Mapping[str, object] | None = None) -> Path:
     """Execute one notebook; return the path of the executed copy.
@@ -103,6 +193,7 @@ def run_notebook(path, scale: str = "smoke", backend: str = "cpu", progress: boo
     path : path of the notebook
     scale : {"smoke", "paper"}
     backend : str
+        One of :func:`pixelflow.backends.available_backends`.
     progress : bool
         Papermill's progress bar.
     params : mapping, optional
@@ -111,38 +202,41 @@ def run_notebook(path, scale: str = "smoke", backend: str = "cpu", progress: boo
 
     Raises
     ------
-    NotebookFailed
     ValueError
-        A bad scale, or a parameter the notebook does not have.
+        A bad argument (see :func:`check_run`); raised before any file is
+        touched.
+    NotebookFailed
+        The notebook raised, or finished without writing its results file.
+        A results file left from an earlier run is then renamed to
+        ``<notebook>.json.stale`` (named in the message), not deleted.
     """
-    src = Path(path).resolve()
-    if scale not in SCALES:
-        raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
-    params = check_params(src, params)
+    src, params = check_run(path, scale, backend, params)
     results = results_path(src.stem, scale)
-    results.unlink(missing_ok=True)
+    before = _signature(results)
     executed = output_root() / "results" / scale / "executed" / src.name
     executed.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=executed.parent) as tmp:
         out = Path(tmp) / src.name
         try:
             _execute(src, out, {**params, "scale": scale, "backend": backend}, progress)
-        except NotebookFailed:
-            results.unlink(missing_ok=True)
+        except NotebookFailed as exc:
+            moved = _move_aside(results)
             failed = executed.with_suffix(".failed.ipynb")
             if out.exists():
                 write_atomic(failed, out.read_bytes())
                 print(f"executed copy with the error: {failed}", file=sys.stderr)
-            raise
-        if not results.exists():
-            raise NotebookFailed(f"notebook {src.stem} ran but did not write {results}")
+            raise NotebookFailed(f"{exc}{moved}") from None
+        # A results file from an earlier run does not count: this run must have rewritten it.
+        if _signature(results) in (None, before):
+            moved = _move_aside(results)
+            raise NotebookFailed(f"notebook {src.stem} ran but did not write {results}{moved}")
         write_atomic(executed, out.read_bytes())
     return executed
 
 
 def refresh_outputs(path, progress: bool = True) -> Path:
     """Re-execute at smoke scale (default parameters) and store the outputs in place."""
-    src = Path(path).resolve()
+    src = check_notebook(path)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / src.name
         _execute(src, out, {}, progress)
@@ -150,9 +244,16 @@ def refresh_outputs(path, progress: bool = True) -> Path:
     return src
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line (``make`` shows the last lines of a failing command)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Run the pixelflow notebooks with papermill.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="python -m pixelflow.notebooks", description="Run the pixelflow notebooks with papermill.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="execute notebooks and check they wrote results")
     run.add_argument("notebooks", nargs="+", type=Path)
     run.add_argument("--scale", choices=SCALES, default="smoke")
@@ -167,6 +268,17 @@ def main(argv=None) -> int:
         params = dict(parse_param(p) for p in getattr(args, "param", []))
     except ValueError as exc:
         parser.error(str(exc))
+    # Every notebook is checked before the first one runs, so a typo in the
+    # last path does not leave the first ones rerun and the rest not.
+    try:
+        for nb in args.notebooks:
+            if args.command == "run":
+                check_run(nb, args.scale, args.backend, params)
+            else:
+                check_notebook(nb)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     for nb in args.notebooks:
         try:
             if args.command == "run":

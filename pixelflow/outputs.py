@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -44,9 +45,41 @@ def check_scale(scale: str) -> str:
     return scale
 
 
+# A notebook or figure name becomes a file name under results/<scale>/ or
+# figures/<scale>/: letters, digits, "_", "-" and ".", starting with a letter or
+# digit, so it can neither climb out of that folder nor hide as a dot-file.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def check_notebook_name(notebook: str, what: str = "notebook") -> str:
+    """``notebook`` if it is a plain file-name stem such as ``"01_mnist"``.
+
+    Parameters
+    ----------
+    notebook : str
+    what : str
+        How the error message calls the value (``"notebook"``, ``"figure name"``).
+
+    Raises
+    ------
+    TypeError
+        If ``notebook`` is not a str.
+    ValueError
+        If it is empty, starts with anything but a letter or digit (e.g. a dot
+        or a path separator), or holds characters other than letters, digits,
+        ``_``, ``-`` and ``.``.
+    """
+    if not isinstance(notebook, str):
+        raise TypeError(f"{what} must be a str such as '01_mnist', got {type(notebook).__name__} {notebook!r}")
+    if not _PLAIN_NAME.fullmatch(notebook):
+        raise ValueError(f"{what} must be a plain name such as '01_mnist' (letters, digits, '_', '-' and '.', "
+                         f"starting with a letter or digit; no path), got {notebook!r}")
+    return notebook
+
+
 def results_path(notebook: str, scale: str) -> Path:
-    """``results/<scale>/<notebook>.json`` under the output root."""
-    return output_root() / "results" / check_scale(scale) / f"{notebook}.json"
+    """``results/<scale>/<notebook>.json`` under the output root (``notebook`` a plain name)."""
+    return output_root() / "results" / check_scale(scale) / f"{check_notebook_name(notebook)}.json"
 
 
 def figure_dir(scale: str) -> Path:
@@ -100,9 +133,10 @@ def save_figure(fig, notebook: str, name: str, scale: str, dpi: int = 150) -> di
     """
     import io
 
+    stem = f"{check_notebook_name(notebook)}_{check_notebook_name(name, 'figure name')}"
     out = {}
     for fmt in ("png", "pdf"):
         buf = io.BytesIO()
         fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", metadata={"CreationDate": None} if fmt == "pdf" else None)
-        out[fmt] = write_atomic(figure_dir(scale) / f"{notebook}_{name}.{fmt}", buf.getvalue())
+        out[fmt] = write_atomic(figure_dir(scale) / f"{stem}.{fmt}", buf.getvalue())
     return out

@@ -23,6 +23,7 @@ import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 from scipy.linalg.blas import dsyrk
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.pipeline import Pipeline
@@ -39,7 +40,7 @@ from sklearn.utils.validation import (
 
 from pixelflow.inputs import array_module
 
-__all__ = ["RidgeReadout", "LogisticReadout"]
+__all__ = ["RidgeReadout", "LogisticReadout", "ReadoutNotFittedError"]
 
 # Rows cast to float64 at a time: enough for BLAS-3 efficiency, while the
 # element budget caps a block at 512 MB of float64 for very wide inputs (the
@@ -54,6 +55,24 @@ def _rows_per_chunk(n_features):
     return max(1, min(_CHUNK_ROWS, _CHUNK_ELEMENTS // max(n_features, 1)))
 
 _TASKS = ("auto", "classification", "regression")
+
+
+class ReadoutNotFittedError(NotFittedError, RuntimeError):
+    """A readout was asked to predict or score before ``fit``.
+
+    Caught both as scikit-learn's
+    :class:`~sklearn.exceptions.NotFittedError` (what scikit-learn tools
+    expect) and as :class:`RuntimeError` (what code written for
+    pixelflow-rc catches).
+    """
+
+
+def _check_fitted(estimator):
+    """``check_is_fitted`` raising :class:`ReadoutNotFittedError`."""
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError as exc:
+        raise ReadoutNotFittedError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------
@@ -415,6 +434,12 @@ def _validate_bool(value, name):
         raise TypeError(f"{name} must be a bool, got {name}={value!r}.")
 
 
+def _validate_task(task):
+    # isinstance first: ``task in _TASKS`` on an array would compare elementwise.
+    if not isinstance(task, str) or task not in _TASKS:
+        raise ValueError(f"task must be one of {_TASKS}, got task={task!r}.")
+
+
 # ---------------------------------------------------------------------------
 # Targets (shared by the in-memory and the chunked Dask fit)
 # ---------------------------------------------------------------------------
@@ -427,12 +452,12 @@ def _resolve_task(task, y_dtype):
     return task
 
 
-def _class_labels(y, name):
-    """Sorted class labels and each sample's index into them (at least two classes)."""
+def _class_labels(y, name, min_classes=2):
+    """Sorted class labels and each sample's index into them (at least ``min_classes`` classes)."""
     y = column_or_1d(y, warn=True)
     check_classification_targets(y)
     classes, y_index = np.unique(y, return_inverse=True)
-    if classes.shape[0] < 2:
+    if classes.shape[0] < min_classes:
         raise ValueError(
             f"{name} needs samples of at least 2 classes, "
             f"but y contains only one class: {classes!r}."
@@ -494,7 +519,9 @@ class RidgeReadout(BaseEstimator):
 
     Classification codes targets one-vs-all as +1/-1, exactly as
     :class:`sklearn.linear_model.RidgeClassifier` does (one column for binary
-    problems, one per class otherwise).
+    problems, one per class otherwise). Like ``RidgeClassifier``, an
+    in-memory fit accepts ``y`` holding a single class; every prediction is
+    then that class.
 
     Features may be a dask array, chunked along samples: ``fit`` then sums
     the same sufficient statistics chunk by chunk on dask's scheduler and
@@ -507,7 +534,9 @@ class RidgeReadout(BaseEstimator):
         Regularisation strength; must be positive and finite.
     task : {"auto", "classification", "regression"}, default="auto"
         ``"auto"`` treats floating-point targets as regression and integer,
-        boolean, string or object targets as classification labels.
+        boolean, string or object targets as classification labels. Any
+        other value raises ``ValueError`` already at construction (and again
+        in ``fit``, after ``set_params``).
     standardize : bool, default=False
         Scale each feature to unit variance before penalising, so that
         ``alpha`` acts equally on all features. Features with zero variance
@@ -540,6 +569,13 @@ class RidgeReadout(BaseEstimator):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Feature names, when ``X`` had string column names.
 
+    Raises
+    ------
+    ReadoutNotFittedError
+        From ``predict``, ``decision_function`` and ``score`` before ``fit``;
+        it is both a :class:`~sklearn.exceptions.NotFittedError` and a
+        :class:`RuntimeError`.
+
     See Also
     --------
     LogisticReadout : Probabilistic linear classifier.
@@ -554,6 +590,11 @@ class RidgeReadout(BaseEstimator):
     """
 
     def __init__(self, alpha=1.0, task="auto", standardize=False, fit_intercept=True):
+        # Refused here (unlike the other parameters, checked in fit) because
+        # code written for pixelflow-rc relies on a bad task failing at
+        # construction; the value is stored unchanged, so clone and
+        # set_params keep working.
+        _validate_task(task)
         self.alpha = alpha
         self.task = task
         self.standardize = standardize
@@ -595,8 +636,8 @@ class RidgeReadout(BaseEstimator):
             The fitted estimator.
         """
         _validate_alpha(self.alpha)
-        if self.task not in _TASKS:
-            raise ValueError(f"task must be one of {_TASKS}, got task={self.task!r}.")
+        # Checked again here: set_params may have changed it since __init__.
+        _validate_task(self.task)
         _validate_bool(self.standardize, "standardize")
         _validate_bool(self.fit_intercept, "fit_intercept")
 
@@ -631,7 +672,9 @@ class RidgeReadout(BaseEstimator):
             X, y = _check_device_data(self, X, y, xp, reset=True)
         task = _resolve_task(self.task, y.dtype)
         if task == "classification":
-            classes, y_index = _class_labels(y, type(self).__name__)
+            # One class is accepted, as by RidgeClassifier: it is then the
+            # only label predict can return.
+            classes, y_index = _class_labels(y, type(self).__name__, min_classes=1)
             Y = _one_vs_all(y_index, classes.shape[0])
             single_target = Y.shape[1] == 1
         else:
@@ -671,7 +714,7 @@ class RidgeReadout(BaseEstimator):
 
     def _linear(self, X):
         """Validated ``X @ coef_.T + intercept_`` of shape (n_samples, n_targets), on ``X``'s device."""
-        check_is_fitted(self)
+        _check_fitted(self)
         xp = _device_module(X)
         if xp is None:
             X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
@@ -694,7 +737,7 @@ class RidgeReadout(BaseEstimator):
         """Lazy ``method`` of a dask array: the in-memory method on each row chunk."""
         from pixelflow.scaleout.ridge import map_readout
 
-        check_is_fitted(self)
+        _check_fitted(self)
         labels = method == "predict" and self.task_ == "classification"
         width = None if labels or self._single_target else self.coef_.shape[0]
         dtype = self.classes_.dtype if labels else np.dtype(np.float64)
@@ -743,6 +786,8 @@ class RidgeReadout(BaseEstimator):
             return self._by_rows(X, "predict")
         out = _to_host(self._linear(X))
         if self.task_ == "classification":
+            if self.classes_.shape[0] == 1:
+                return np.repeat(self.classes_, out.shape[0])
             if self._single_target:
                 return self.classes_[(out[:, 0] > 0).astype(np.intp)]
             return self.classes_[np.argmax(out, axis=1)]
@@ -818,6 +863,14 @@ class LogisticReadout(ClassifierMixin, BaseEstimator):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Feature names, when ``X`` had string column names.
 
+    Raises
+    ------
+    ReadoutNotFittedError
+        From ``predict``, ``predict_proba``, ``predict_log_proba``,
+        ``decision_function`` and ``score`` before ``fit``; it is both a
+        :class:`~sklearn.exceptions.NotFittedError` and a
+        :class:`RuntimeError`.
+
     See Also
     --------
     RidgeReadout : Closed-form least-squares readout.
@@ -875,7 +928,7 @@ class LogisticReadout(ClassifierMixin, BaseEstimator):
 
     def _checked(self, X):
         # Validate here, not in model_, so errors name LogisticReadout.
-        check_is_fitted(self)
+        _check_fitted(self)
         return validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
 
     def decision_function(self, X):

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pixelflow.fixed_order import block_products
+
 # Pointwise maps and the codes the fused kernels see; keep them in sync with
 # pixelflow.backends.cpu.recording.apply_map.
 MAP_CODES = {"state": 0, "square": 1, "abs": 2, "relu": 3}
@@ -59,6 +61,8 @@ def avg_pool(x, p: int, xp):
 def pooled_products(x, p: int, xp):
     """Block means of ``x_i * x_j`` for every channel pair ``i <= j`` (second-order pooling).
 
+    Summed in a fixed order, per sample (:func:`pixelflow.fixed_order.block_products`).
+
     Parameters
     ----------
     x : array, shape (N, C, H, W)
@@ -69,14 +73,7 @@ def pooled_products(x, p: int, xp):
         Pairs in ``numpy.triu_indices(C)`` order (row-major upper triangle,
         so the squares are included).
     """
-    n, c, h, w = x.shape
-    hp, wp = h // p, w // p
-    # (N, blocks, C, p*p): one small Gram matrix per block, as a batched product.
-    blocks = x.reshape(n, c, hp, p, wp, p).transpose(0, 2, 4, 1, 3, 5).reshape(n, hp * wp, c, p * p)
-    gram = xp.matmul(blocks, blocks.transpose(0, 1, 3, 2)) * (1.0 / (p * p))
-    iu, ju = np.triu_indices(c)
-    pairs = gram[:, :, iu, ju]  # (N, blocks, pairs)
-    return pairs.transpose(0, 2, 1).reshape(n, len(iu), hp, wp)
+    return block_products(x, p, xp)
 
 
 def check_maps(maps, default_pool: int, height: int, width: int) -> tuple:

@@ -88,6 +88,8 @@ class Reservoir:
             f"one {config.height}x{config.width}x{config.channels} grid",
             "use a smaller grid or fewer channels",
         )
+        ensure_fits(config.n_features * 4, f"one feature row ({config.n_features} features)",
+                    "record fewer steps, pool, or use fewer feature maps")
 
     @property
     def feature_dim(self) -> int:
@@ -120,14 +122,13 @@ class Reservoir:
         per_sample = self._sample_bytes() * (1 if self._kernel is not None else self._rule.working_copies)
         return int(max(1, min(MAX_AUTO_CHUNK, CHUNK_TARGET_BYTES // per_sample)))
 
-    def _prepare(self, sample_shape: tuple) -> _Prepared:
+    def _check_sample_shape(self, sample_shape: tuple) -> int:
+        """Refuse a sample shape this reservoir cannot take (changes nothing); the input channel count."""
         if self.input_shape_ is not None and sample_shape != self.input_shape_:
             raise ValueError(
                 f"X has samples of shape {sample_shape}, but this reservoir was first used with "
                 f"{self.input_shape_}; make a new Reservoir for a different input shape"
             )
-        if self._prepared is not None:
-            return self._prepared
         c = self.config
         cin = self._encoder.input_channels(sample_shape, self._encoder_params)
         capacity = self._rule.input_capacity(c.channels)
@@ -137,6 +138,13 @@ class Reservoir:
                 f"{sample_shape}, but rule {c.rule!r} with channels={c.channels} takes at most {capacity}; "
                 f"increase channels"
             )
+        return cin
+
+    def _prepare(self, sample_shape: tuple) -> _Prepared:
+        cin = self._check_sample_shape(sample_shape)
+        if self._prepared is not None:
+            return self._prepared
+        c = self.config
         grid = Grid(channels=c.channels, height=c.height, width=c.width, input_channels=cin)
         enc_rng = np.random.default_rng([c.seed, ENCODER_STREAM])
         rule_rng = np.random.default_rng([c.seed, RULE_STREAM])
@@ -150,6 +158,18 @@ class Reservoir:
         )
         self.input_shape_ = sample_shape
         return self._prepared
+
+    @contextlib.contextmanager
+    def _first_use(self):
+        """Undo the shape lock of a first call that fails, so the reservoir stays usable."""
+        fresh = self._prepared is None
+        try:
+            yield
+        except BaseException:
+            if fresh:
+                self._prepared = None
+                self.input_shape_ = None
+            raise
 
     def encode(self, X) -> np.ndarray:
         """The encoder's drive of every sample, exactly as the rule receives it.
@@ -166,9 +186,10 @@ class Reservoir:
         ndarray, shape (N, input channels, height, width)
             In the config's ``dtype``; row ``i`` equals ``encode(X[i:i+1])[0]``.
         """
-        X = check_batch(X)
-        prep = self._prepare(X.shape[1:])
-        drive = self._context(self.backend.asarray(X, dtype=self._dtype), prep).drive
+        X = check_batch(X, self._dtype)
+        with self._first_use():
+            prep = self._prepare(X.shape[1:])
+            drive = self._context(self.backend.asarray(X, dtype=self._dtype), prep).drive
         return self.backend.to_numpy(drive)
 
     def rule_weights(self, sample_shape) -> dict[str, np.ndarray]:
@@ -246,6 +267,7 @@ class Reservoir:
         def task(start):
             stop = min(n, start + size)
             self._write_features(self.backend.asarray(X[start:stop], dtype=self._dtype), prep, out[start:stop])
+            self._check_finite(out[start:stop], start)
 
         with self._bar(n, "reservoir") as bar, ThreadPoolExecutor(threads) as pool:
             for done in as_completed([pool.submit(task, start) for start in range(0, n, size)]):
@@ -283,32 +305,48 @@ class Reservoir:
             from pixelflow.scaleout.arrays import transform
 
             return transform(self, X)
-        X = check_batch(X)
+        X = check_batch(X, self._dtype)
         xp = array_module(X)
         if xp is not np and xp is not self.backend.xp:
             raise TypeError(f"X is a GPU array, but this reservoir runs on backend {self.backend.name!r}; "
                             "use backend='cuda' or pass a numpy array")
         n = len(X)
+        # Checked before the empty-batch answer: a shape refused for one sample is refused for none.
+        self._check_sample_shape(X.shape[1:])
         if n == 0:
-            if self.input_shape_ is not None:
-                self._prepare(X.shape[1:])
             return xp.zeros((0, self.feature_dim), dtype=np.float32)
-        prep = self._prepare(X.shape[1:])
         if xp is np:
             ensure_fits(
                 n * self.feature_dim * 4,
                 f"the ({n}, {self.feature_dim}) float32 feature matrix",
                 "record fewer steps, pool, or transform in batches",
             )
-        out = xp.empty((n, self.feature_dim), dtype=np.float32)
-        threads = 1 if self._kernel is not None else self.backend.chunk_threads()
-        with self._one_blas_thread():
-            if threads > 1 and n > self.chunk_size():
-                self._transform_threaded(X, prep, out, threads)
-                return out
-            for start, stop, x in self._chunks(X, "reservoir"):
-                self._write_features(x, prep, out[start:stop])
+        with self._first_use():
+            prep = self._prepare(X.shape[1:])
+            out = xp.empty((n, self.feature_dim), dtype=np.float32)
+            threads = 1 if self._kernel is not None else self.backend.chunk_threads()
+            with self._one_blas_thread():
+                if threads > 1 and n > self.chunk_size():
+                    self._transform_threaded(X, prep, out, threads)
+                else:
+                    for start, stop, x in self._chunks(X, "reservoir"):
+                        self._write_features(x, prep, out[start:stop])
+                        self._check_finite(out[start:stop], start)
         return out
+
+    def _check_finite(self, rows, start: int) -> None:
+        """Refuse features that overflowed or diverged (the input was finite): never return silent inf/NaN."""
+        xp = array_module(rows)
+        finite = xp.isfinite(rows).all(axis=1)
+        if bool(finite.all()):
+            return
+        c = self.config
+        bad = start + int(xp.argmin(finite))
+        maps = ", ".join(name for name, _ in c.recording.maps)
+        raise ValueError(
+            f"the features of sample {bad} are not finite although X is: rule {c.rule!r} diverged, or a feature map "
+            f"({maps}) overflowed float32; scale X down or change rule_params"
+        )
 
     def run(self, U, *, washout=0, state=None, write="add", return_state=False):
         """Drive the reservoir with sequences: one feature row per time step.
@@ -363,10 +401,12 @@ class Reservoir:
     def _one_blas_thread(self):
         """Host BLAS on one thread while we run.
 
-        A product's rounding can depend on how BLAS splits it over threads, so
-        a fixed thread count keeps features bit-identical across machines and
-        between the serial and chunk-threaded paths; the parallelism is across
-        chunks or inside fused kernels instead.
+        The built-in rules and encoders call no BLAS (their products sum in a
+        fixed order, :mod:`pixelflow.fixed_order`), so their features are
+        batch-invariant on any BLAS. A user's rule may call one; one BLAS
+        thread then at least keeps its rounding from depending on the thread
+        count, and keeps chunk threads from oversubscribing the cores (the
+        parallelism is across chunks or inside fused kernels).
         """
         if self.backend.xp is not np:
             return contextlib.nullcontext()
@@ -383,15 +423,16 @@ class Reservoir:
             Every state from the initial one (t = 0) to the last, in the
             config's ``dtype``.
         """
-        X = check_batch(X)
+        X = check_batch(X, self._dtype)
         c = self.config
         shape = (len(X), c.steps + 1, c.channels, c.height, c.width)
+        self._check_sample_shape(X.shape[1:])
         if len(X) == 0:
             return np.zeros(shape, dtype=self._dtype)
-        prep = self._prepare(X.shape[1:])
         ensure_fits(int(np.prod(shape)) * self._dtype.itemsize, f"a trajectory of shape {shape}", "pass fewer samples")
         out = np.empty(shape, dtype=self._dtype)
-        with self._one_blas_thread():
+        with self._first_use(), self._one_blas_thread():
+            prep = self._prepare(X.shape[1:])
             for start, stop, x in self._chunks(X, "trajectory"):
                 for t, state in self._evolve(x, prep):
                     out[start:stop, t] = self.backend.to_numpy(state)

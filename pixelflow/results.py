@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pixelflow import provenance
-from pixelflow.outputs import check_scale, results_path, write_json
+from pixelflow.outputs import check_notebook_name, check_scale, results_path, write_json
 
 
 def column(name: str, fmt: str | None = None, align: str | None = None) -> dict:
@@ -34,14 +34,16 @@ class ResultsRecord:
     Parameters
     ----------
     notebook : str
-        Notebook name without extension, e.g. ``"01_mnist"``.
+        Notebook name without extension, e.g. ``"01_mnist"``: a plain name
+        (see :func:`pixelflow.outputs.check_notebook_name`), as it names the file written under
+        ``results/<scale>/``.
     scale : {"smoke", "paper"}
     parameters : dict
         The papermill parameters of the run.
     """
 
     def __init__(self, notebook: str, scale: str, parameters: dict[str, Any]):
-        self.notebook = notebook
+        self.notebook = check_notebook_name(notebook)
         self.scale = check_scale(scale)
         self.parameters = dict(parameters)
         self.metrics: dict[str, Any] = {}
@@ -94,4 +96,5 @@ class ResultsRecord:
 
     def save(self, backend=None) -> Path:
         """Write ``results/<scale>/<notebook>.json`` atomically and return its path."""
-        return write_json(results_path(self.notebook, self.scale), self.as_dict(backend))
+        # Checked again here, where it becomes a path: the attribute may have been reassigned.
+        return write_json(results_path(check_notebook_name(self.notebook), self.scale), self.as_dict(backend))

@@ -21,6 +21,8 @@ task per row chunk (:mod:`pixelflow.scaleout.arrays`), as for a single
 
 from __future__ import annotations
 
+import contextlib
+
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -174,17 +176,24 @@ class ReservoirStack:
             from pixelflow.scaleout.arrays import transform
 
             return transform(self, X)
-        X = check_batch(X)
+        X = check_batch(X, min((r._dtype for r in self.reservoirs), key=lambda d: d.itemsize))
         xp = array_module(X)
+        # Every member checks the shape before any of them runs or fixes it.
+        for r in self.reservoirs:
+            r._check_sample_shape(X.shape[1:])
         if xp is np:
             ensure_fits(len(X) * self.feature_dim * 4, f"the ({len(X)}, {self.feature_dim}) float32 feature matrix",
                         "pool more, record fewer steps, or transform in batches")
         out = xp.empty((len(X), self.feature_dim), dtype=np.float32)
-        start = 0
-        for r in self.reservoirs:
-            stop = start + r.feature_dim
-            out[:, start:stop] = r.transform(X)
-            start = stop
+        # A failure in a later member must not leave earlier ones fixed to this input.
+        with contextlib.ExitStack() as undo:
+            for r in self.reservoirs:
+                undo.enter_context(r._first_use())
+            start = 0
+            for r in self.reservoirs:
+                stop = start + r.feature_dim
+                out[:, start:stop] = r.transform(X)
+                start = stop
         return out
 
     def provenance(self) -> dict[str, Any]:

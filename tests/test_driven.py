@@ -133,6 +133,8 @@ def test_features_depend_on_the_past_of_the_input(U):
     (np.zeros((0, 2)), ValueError, "empty"),
     (np.array([["a", "b"]]), TypeError, "numeric"),
     (np.array([[0.0], [np.nan], [1.0]]), ValueError, "first bad time step is 1"),
+    (np.array([[0.0], [1.0], [1e39]]), ValueError, "first bad time step is 2"),  # inf in float32
+    ([[1.0, 2.0], [3.0]], ValueError, "U is ragged"),
 ])
 def test_bad_sequences_are_refused(bad, error, match):
     with pytest.raises(error, match=match):
@@ -149,10 +151,48 @@ def test_bad_run_arguments_are_refused(U):
         res.run(U, write="or")
     with pytest.raises(ValueError, match=r"state has shape \(3, 4, 8, 8\), expected \(2, 4, 8, 8\)"):
         res.run(U[:2], state=np.zeros((3, 4, 8, 8)))
+    assert res.input_shape_ is None  # failed calls fix nothing
+    res.run(U[:1])
     with pytest.raises(ValueError, match="first used with"):
         res.run(np.zeros((5, 3)))
     with pytest.raises(ValueError, match="rule 'random_nca' takes its input otherwise"):
         Reservoir(config("random_nca", 4), backend="numpy").run(U, write="xor")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+def test_a_state_to_continue_from_is_checked(U, backend):
+    res = Reservoir(config(), backend=backend)
+    _, state = res.run(U[0], return_state=True)
+    bad = state.copy()
+    bad[1, 2, 3] = np.nan
+    with pytest.raises(ValueError, match="state contains NaN or infinite values"):
+        res.run(U[0], state=bad)
+    big = state.astype(np.float64)
+    big[0, 0, 0] = 1e39
+    with pytest.raises(ValueError, match="state contains NaN or infinite values"):
+        res.run(U[0], state=big)
+    with pytest.raises(TypeError, match="state must be numeric"):
+        res.run(U[0], state=np.full(state.shape, "a"))
+    # A nested list is an array like any other.
+    np.testing.assert_array_equal(res.run(U[0], state=state.tolist()), res.run(U[0], state=state))
+
+
+def test_an_empty_batch_of_sequences_gives_empty_rows(U):
+    res = Reservoir(config(), backend="numpy")
+    F, state = res.run(np.zeros((0, 12, 3)), washout=2, return_state=True)
+    assert F.shape == (0, 10, res.feature_dim) and F.dtype == np.float32
+    assert state.shape == (0, 4, 8, 8)
+    with pytest.raises(ValueError, match="washout must be in"):
+        res.run(np.zeros((0, 12, 3)), washout=12)
+
+
+def test_ragged_input_has_one_message_for_transform_and_run():
+    msgs = []
+    for call in (lambda r: r.transform([[1.0, 2.0], [3.0]]), lambda r: r.run([[1.0, 2.0], [3.0]])):
+        with pytest.raises(ValueError) as info:
+            call(Reservoir(config(), backend="numpy"))
+        msgs.append(str(info.value).split(":")[0])
+    assert msgs == ["X is ragged", "U is ragged"]
 
 
 def test_mask_encoder_draws_a_sparse_seeded_mask(rng):

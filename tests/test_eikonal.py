@@ -62,3 +62,92 @@ def test_wave_arrival_rejects_bad_sources():
         wave_arrival_times(np.ones((16, 16)), (20, 3))
     with pytest.raises(ValueError, match="> 0"):
         reference_arrival_times(np.zeros((16, 16)), (3, 3))
+
+
+@pytest.mark.parametrize("dx", [float("nan"), float("inf"), 0.0, -1.0])
+def test_reference_refuses_a_cell_size_that_is_not_finite_and_positive(dx):
+    # A NaN dx used to come back as an all-NaN map.
+    with pytest.raises(ValueError, match=r"dx must be a finite number > 0, got"):
+        reference_arrival_times(np.ones((16, 16)), (3, 3), dx=dx)
+    with pytest.raises(TypeError, match="dx must be"):
+        reference_arrival_times(np.ones((16, 16)), (3, 3), dx="1")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(max_time=float("nan")), r"max_time must be a finite number > 0, got nan"),
+    (dict(max_time=-1.0), r"max_time must be a finite number > 0, got -1"),
+    (dict(max_time=float("inf")), r"max_time must be a finite number > 0, got inf"),
+    (dict(pulse_width=0), r"pulse_width must be a finite number > 0, got 0"),
+    (dict(pulse_width=float("nan")), r"pulse_width must be a finite number > 0, got nan"),
+    (dict(cfl=float("nan")), r"cfl must be a finite number in \(0, 1\], got nan"),
+    (dict(cfl=1.5), r"cfl must be a finite number in \(0, 1\], got 1.5"),
+    (dict(fraction=1.0), r"fraction must be a number in \(0, 1\), got 1.0"),
+    (dict(fraction=float("nan")), r"fraction must be a number in \(0, 1\), got nan"),
+    (dict(boundary="reflecting"), r"boundary must be one of 'absorbing', 'periodic', got 'reflecting'"),
+    (dict(backend="tpu"), r"unknown backend 'tpu'"),
+])
+def test_wave_arrival_names_the_argument_the_caller_passed(kwargs, message):
+    # These used to fail inside the reservoir ("ReservoirConfig.steps must be >= 0",
+    # "X contains NaN") or to return a map of NaN.
+    with pytest.raises(ValueError, match=message):
+        wave_arrival_times(np.ones((16, 16)), (3, 3), **kwargs)
+
+
+@pytest.mark.parametrize("name", ["cfl", "fraction", "pulse_width", "max_time"])
+def test_wave_arrival_refuses_arguments_that_are_not_numbers(name):
+    with pytest.raises(TypeError, match=f"{name} must be .*got 'x'"):
+        wave_arrival_times(np.ones((16, 16)), (3, 3), **{name: "x"})
+
+
+def test_speed_field_errors_name_the_bad_cell():
+    speed = np.ones((16, 16))
+    speed[2, 3] = np.nan
+    with pytest.raises(ValueError, match=r"1 cell\(s\) are not finite, the first at \(2, 3\) is nan"):
+        reference_arrival_times(speed, (8, 8))
+    speed[2, 3] = -0.5
+    with pytest.raises(ValueError, match=r"> 0 everywhere; its minimum is -0.5 at \(2, 3\)"):
+        wave_arrival_times(speed, (8, 8))
+    with pytest.raises(TypeError, match="speed must be a 2-D array of real numbers"):
+        reference_arrival_times(np.full((4, 4), "fast"), (1, 1))
+    with pytest.raises(ValueError, match=r"source must be a \(row, col\) pair of finite numbers"):
+        reference_arrival_times(np.ones((16, 16)), (np.nan, 3))
+
+
+def test_an_impossible_time_horizon_is_refused_before_allocating(monkeypatch):
+    import pixelflow.eikonal
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("the reservoir was built for a run that cannot fit")
+
+    monkeypatch.setattr(pixelflow.eikonal, "Reservoir", no_run)
+    monkeypatch.setattr(pixelflow.eikonal, "ReservoirConfig", no_run)
+    # ~3e13 recorded states: this used to be a bare MemoryError with an empty message.
+    with pytest.raises(ValueError, match=r"max_time=1e\+13 .*needs .* GiB but only .* available; pass a shorter max_time"):
+        wave_arrival_times(np.ones((16, 16)), (3, 3), max_time=1e13)
+    with pytest.raises(ValueError, match=r"max_time=1e\+300 .*more memory than any machine has"):
+        wave_arrival_times(np.ones((16, 16)), (3, 3), max_time=1e300)
+    # An extreme speed contrast makes the default horizon impossible: the message says why.
+    speed = np.ones((16, 16))
+    speed[0, 0] = 1e-300
+    with pytest.raises(ValueError, match=r"the default max_time=.* slowest speed 1e-300.*less contrast"):
+        wave_arrival_times(speed, (8, 8))
+
+
+def test_the_time_horizon_is_compared_with_the_memory_available(monkeypatch):
+    import pixelflow.memory
+
+    # 32x32 cells, ~190 steps at the default horizon: a few MB, more than the pretend 1 MB free.
+    monkeypatch.setattr(pixelflow.memory, "available_bytes", lambda: 1_000_000)
+    with pytest.raises(ValueError, match=r"the default max_time=.* on the 32x32 grid .*needs .* GiB but only"):
+        wave_arrival_times(np.ones((32, 32)), (16, 16))
+    monkeypatch.setattr(pixelflow.memory, "available_bytes", lambda: 100_000_000)
+    assert wave_arrival_times(np.ones((32, 32)), (16, 16)).steps > 100
+
+
+def test_a_huge_speed_field_is_refused_before_allocating():
+    # A broadcast view occupies 8 bytes; the fast-marching maps would need tens of thousands of GiB.
+    huge = np.broadcast_to(1.0, (10**6, 10**6))
+    with pytest.raises(ValueError, match=r"fast-marching reference on a 1000000x1000000 speed field needs .* GiB"):
+        reference_arrival_times(huge, (3, 3))
+    with pytest.raises(ValueError, match=r"wave-reservoir estimate on a 1000000x1000000 speed field needs .* GiB"):
+        wave_arrival_times(huge, (3, 3))

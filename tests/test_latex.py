@@ -82,3 +82,91 @@ def test_a_table_name_belongs_to_one_notebook(tmp_path):
     _record(tmp_path, "02_b", {"shared": t})
     with pytest.raises(ValueError, match="more than one notebook"):
         write_tables(tmp_path, tmp_path / "out")
+
+
+def _table(**changes):
+    t = {"caption": "c", "label": "tab:x", "columns": [column("A"), column("B", ".1f")], "rows": [["a", 1.25]]}
+    t.update(changes)
+    return t
+
+
+@pytest.mark.parametrize("rows, cells", [([["a", 1.25, "lost"]], 3), ([["a"]], 1)])
+def test_a_row_must_have_one_cell_per_column(rows, cells):
+    # A longer row used to lose its extra cells silently (zip truncation).
+    with pytest.raises(ValueError, match=rf"table 'peer': row 0 has {cells} cells but the table has 2 columns \(A, B\)"):
+        render_table(_table(rows=rows), "table 'peer'")
+
+
+@pytest.mark.parametrize("table, message", [
+    (_table(columns=None), r"'columns' must be a non-empty list"),
+    ({k: v for k, v in _table().items() if k != "columns"}, r"has no 'columns'"),
+    ([["a", 1.25]], r"must be an object with caption, label, columns and rows, got list"),
+    (_table(rows=[["a", 1.5]], columns=[column("A"), column("B", "d")]), r"row 0, column 'B': cannot format 1\.5 with 'd'"),
+    (_table(columns=[column("A"), {"format": ".1f"}]), r"column 1 must be an object with a string 'name'"),
+    (_table(columns=[column("A"), column("B", ".1f", "x")]), r"column 'B' has align 'x'"),
+    (_table(rows="ab"), r"'rows' must be a list of rows"),
+])
+def test_malformed_tables_are_named_in_the_error(tmp_path, table, message):
+    results = tmp_path / "results"
+    results.mkdir()
+    _record(results, "01_mnist", {"01_mnist_peer": table})
+    with pytest.raises(ValueError, match=rf"01_mnist\.json: table '01_mnist_peer'.*{message}"):
+        write_tables(results, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_truncated_results_file_is_named_and_nothing_is_written(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    _record(results, "01_mnist", {"01_mnist_peer": _table()})
+    _record(results, "02_fashion", {"02_fashion_peer": _table()})
+    text = (results / "02_fashion.json").read_text()
+    (results / "02_fashion.json").write_text(text[: len(text) // 2])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "01_mnist_peer.tex").write_text("from the last good run")
+    with pytest.raises(ValueError, match=r"02_fashion\.json: not valid JSON \(.* at line 1, column \d+\)"):
+        write_tables(results, out)
+    # The good file before it was not rendered into out_dir either: nothing is written half-way.
+    assert sorted(p.name for p in out.iterdir()) == ["01_mnist_peer.tex"]
+    assert (out / "01_mnist_peer.tex").read_text() == "from the last good run"
+
+
+@pytest.mark.parametrize("content, message", [
+    ('["not", "a", "record"]', r"bad\.json: a results file holds a JSON object, got list"),
+    ('{"tables": [1, 2]}', r"bad\.json: 'tables' must be an object"),
+    ('{"tables": {}, "provenance": "abc"}', r"bad\.json: 'provenance' must be an object"),
+])
+def test_results_files_of_the_wrong_shape_are_named(tmp_path, content, message):
+    (tmp_path / "bad.json").write_text(content)
+    with pytest.raises(ValueError, match=message):
+        write_tables(tmp_path, tmp_path / "out")
+
+
+def test_a_missing_results_directory_is_an_error(tmp_path):
+    # A misspelt scale used to "write 0 tables" and a scale.tex naming the misspelling.
+    with pytest.raises(ValueError, match=r"results directory .*papr does not exist"):
+        write_tables(tmp_path / "papr", tmp_path / "out")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match=r"holds no results files"):
+        write_tables(tmp_path / "empty", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_exits_non_zero_with_one_line_and_writes_nothing(tmp_path, capsys):
+    from pixelflow.latex import main
+
+    out = tmp_path / "generated"
+    assert main([str(tmp_path / "papr"), str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: results directory") and err.count("\n") == 1 and "Traceback" not in err
+    results = tmp_path / "results"
+    results.mkdir()
+    _record(results, "01_mnist", {"01_mnist_peer": _table(rows=[["a", 1.0, 2.0]])})
+    assert main([str(results), str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "01_mnist.json: table '01_mnist_peer': row 0 has 3 cells" in err and err.count("\n") == 1
+    assert not out.exists()
+    _record(results, "01_mnist", {"01_mnist_peer": _table()})
+    assert main([str(results), str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["01_mnist_peer.tex", "scale.tex"]

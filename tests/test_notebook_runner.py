@@ -41,14 +41,18 @@ def test_run_injects_parameters_and_keeps_executed_copy(tmp_path, out_root):
     assert doc["metrics"]["seen_scale"] == "paper" and doc["parameters"]["backend"] == "numpy"
 
 
-def test_failure_names_notebook_and_cell_and_removes_stale_results(tmp_path, out_root):
+def test_failure_names_notebook_and_cell_and_moves_earlier_results_aside(tmp_path, out_root):
     stale = out_root / "results" / "smoke" / "91_bad.json"
     stale.parent.mkdir(parents=True)
-    stale.write_text("{}")
+    stale.write_text('{"from": "the last good run"}')
     nb = make_notebook(tmp_path / "91_bad.ipynb", "raise RuntimeError('broken on purpose')")
-    with pytest.raises(NotebookFailed, match=r"notebook 91_bad failed in cell \d+.*RuntimeError: broken on purpose"):
+    aside = out_root / "results" / "smoke" / "91_bad.json.stale"
+    with pytest.raises(NotebookFailed, match=r"notebook 91_bad failed in cell \d+.*RuntimeError: broken on purpose; "
+                                             rf"91_bad.json was moved aside to {aside} so that it is not taken as current"):
         run_notebook(nb, progress=False)
+    # Not where make or pixelflow.latex look, but not lost either.
     assert not stale.exists()
+    assert aside.read_text() == '{"from": "the last good run"}'
     assert (out_root / "results" / "smoke" / "executed" / "91_bad.failed.ipynb").exists()
 
 
@@ -56,6 +60,17 @@ def test_a_notebook_must_write_its_results(tmp_path, out_root):
     nb = make_notebook(tmp_path / "92_silent.ipynb", "x = 1")
     with pytest.raises(NotebookFailed, match="did not write"):
         run_notebook(nb, progress=False)
+
+
+def test_results_from_an_earlier_run_do_not_count_as_written(tmp_path, out_root):
+    earlier = out_root / "results" / "smoke" / "92_silent.json"
+    earlier.parent.mkdir(parents=True)
+    earlier.write_text('{"from": "an earlier run"}')
+    nb = make_notebook(tmp_path / "92_silent.ipynb", "x = 1")
+    with pytest.raises(NotebookFailed, match=r"ran but did not write .*92_silent.json; 92_silent.json was moved aside"):
+        run_notebook(nb, progress=False)
+    assert not earlier.exists()
+    assert (earlier.parent / "92_silent.json.stale").read_text() == '{"from": "an earlier run"}'
 
 
 SEES_SEED = """
@@ -100,3 +115,86 @@ def test_docstring_examples():
 
     result = doctest.testmod(pixelflow.notebooks)
     assert result.attempted and not result.failed
+
+
+def _committed(out_root, name, scale="paper"):
+    path = out_root / "results" / scale / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"committed": true}')
+    return path
+
+
+def _files(root):
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+def _one_line_error(capsys, *words):
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    for word in words:
+        assert word in err, err
+
+
+def test_a_wrong_notebook_path_exits_with_one_line_and_touches_no_file(tmp_path, out_root, capsys, monkeypatch):
+    from pixelflow.notebooks import main
+
+    committed = _committed(out_root, "01_mnist")
+    before = _files(out_root)
+    monkeypatch.chdir(tmp_path)  # "notebooks/" is not here: a path that does not exist
+    # This used to delete results/paper/01_mnist.json and then die with a FileNotFoundError traceback.
+    assert main(["run", "notebooks/01_mnist.ipynb", "--scale", "paper"]) == 1
+    _one_line_error(capsys, "error: notebook notebooks/01_mnist.ipynb does not exist")
+    assert main(["refresh", "notebooks/01_mnist.ipynb"]) == 1
+    _one_line_error(capsys, "does not exist")
+    with pytest.raises(ValueError, match="does not exist"):
+        run_notebook("notebooks/01_mnist.ipynb", scale="paper", progress=False)
+    assert committed.read_text() == '{"committed": true}' and _files(out_root) == before
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("01_mnist.py", "print(1)", "must be a .ipynb file, got .py"),
+    ("01_mnist.ipynb", '{"cells": [', "cannot be read as a notebook"),
+])
+def test_a_file_that_is_not_a_notebook_touches_no_file(tmp_path, out_root, capsys, name, content, message):
+    from pixelflow.notebooks import main
+
+    committed = _committed(out_root, "01_mnist")
+    before = _files(out_root)
+    (tmp_path / name).write_text(content)
+    assert main(["run", str(tmp_path / name), "--scale", "paper"]) == 1
+    _one_line_error(capsys, message)
+    assert committed.read_text() == '{"committed": true}' and _files(out_root) == before
+
+
+def test_unknown_scale_backend_or_param_touch_no_file(tmp_path, out_root, capsys):
+    from pixelflow.notebooks import main
+
+    nb = make_notebook(tmp_path / "95_args.ipynb", WRITES.format(name="95_args"))
+    committed = _committed(out_root, "95_args", scale="smoke")
+    before = _files(out_root)
+    with pytest.raises(ValueError, match="backend must be one of cpu, cuda, moderngl, numpy, got 'tpu'"):
+        run_notebook(nb, backend="tpu", progress=False)
+    assert main(["run", str(nb), "--backend", "tpu"]) == 1
+    _one_line_error(capsys, "error: backend must be one of")
+    with pytest.raises(ValueError, match="scale must be one of smoke, paper, got 'papr'"):
+        run_notebook(nb, scale="papr", progress=False)
+    for argv, words in [
+        (["run", str(nb), "--scale", "papr"], ["invalid choice: 'papr'"]),
+        (["run", str(nb), "--param", "seed"], ["--param expects NAME=VALUE"]),
+    ]:
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2
+        _one_line_error(capsys, *words)
+    assert main(["run", str(nb), "--param", "colour=1"]) == 1
+    _one_line_error(capsys, "has no parameter colour")
+    assert committed.read_text() == '{"committed": true}' and _files(out_root) == before
+
+
+def test_every_notebook_is_checked_before_the_first_runs(tmp_path, out_root, capsys):
+    from pixelflow.notebooks import main
+
+    nb = make_notebook(tmp_path / "96_first.ipynb", WRITES.format(name="96_first"))
+    assert main(["run", str(nb), str(tmp_path / "97_typo.ipynb")]) == 1
+    _one_line_error(capsys, "97_typo.ipynb does not exist")
+    assert not out_root.exists()  # 96_first did not run

@@ -47,15 +47,20 @@ def small_chunks(monkeypatch):
 
 
 def _expected_failed_checks(estimator):
+    failed = {}
+    if isinstance(estimator, RidgeReadout):
+        failed["check_do_not_raise_errors_in_init_or_set_params"] = (
+            "an unknown task is refused at construction, as code written for "
+            "pixelflow-rc relies on; set_params stores any value unchanged and "
+            "fit checks it again (test_set_params_stores_any_value_and_fit_checks_task_again)."
+        )
     if isinstance(estimator, RidgeReadout) and estimator.task == "auto":
-        return {
-            "check_classifiers_regression_target": (
-                "task='auto' deliberately treats floating-point targets as "
-                "regression instead of rejecting them; task='classification' "
-                "passes this check."
-            )
-        }
-    return {}
+        failed["check_classifiers_regression_target"] = (
+            "task='auto' deliberately treats floating-point targets as "
+            "regression instead of rejecting them; task='classification' "
+            "passes this check."
+        )
+    return failed
 
 
 @parametrize_with_checks(
@@ -80,17 +85,34 @@ def test_estimator_type_follows_task():
 
 
 def test_init_stores_params_and_validation_happens_in_fit():
-    est = RidgeReadout(alpha=-3, task="bogus")  # must not raise here
+    est = RidgeReadout(alpha=-3)  # must not raise here
     assert est.get_params()["alpha"] == -3
     with pytest.raises(ValueError, match="alpha"):
         est.fit(np.ones((4, 2)), [0, 1, 0, 1])
     for alpha in (0, 0.0, -1.0, np.inf):
         with pytest.raises(ValueError, match="alpha"):
             RidgeReadout(alpha=alpha).fit(np.eye(4), [0, 1, 0, 1])
-    with pytest.raises(ValueError, match="bogus"):
-        RidgeReadout(task="bogus").fit(np.eye(4), [0, 1, 0, 1])
     with pytest.raises(ValueError, match="C"):
         LogisticReadout(C=0).fit(np.eye(4), [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("task", ["bogus", "Classification", -1, None, np.array([1.0, 4.0]), []])
+def test_unknown_task_is_refused_at_construction(task):
+    with pytest.raises(ValueError, match=r"task must be one of \('auto', 'classification', 'regression'\), got task="):
+        RidgeReadout(task=task)
+
+
+def test_set_params_stores_any_value_and_fit_checks_task_again():
+    # The part of check_do_not_raise_errors_in_init_or_set_params that still
+    # holds: set_params never validates, and clone of a valid readout works.
+    est = RidgeReadout(task="classification")
+    for value in (-1, 3.0, "helloworld", np.array([1.0, 4.0]), [1], {}, []):
+        est.set_params(alpha=value, task=value, standardize=value, fit_intercept=value)
+        assert est.get_params()["task"] is value
+    est.set_params(alpha=1.0, task="bad_task", standardize=False, fit_intercept=True)
+    with pytest.raises(ValueError, match="got task='bad_task'"):
+        est.fit(np.eye(4), [0, 1, 0, 1])
+    assert clone(RidgeReadout(task="regression")).get_params()["task"] == "regression"
 
 
 # ---------------------------------------------------------------------------
@@ -304,6 +326,49 @@ def test_not_fitted_error(est):
                 est.score(X, [0, 1, 0])
             else:
                 getattr(est, method)(X)
+
+
+@pytest.mark.parametrize("est", [RidgeReadout(), LogisticReadout()], ids=["ridge", "logistic"])
+def test_not_fitted_error_is_also_a_runtime_error(est):
+    # Code written for pixelflow-rc catches RuntimeError; scikit-learn tools
+    # catch NotFittedError. One public class serves both.
+    X = np.zeros((3, 4))
+    calls = {
+        "predict": lambda: est.predict(X),
+        "score": lambda: est.score(X, [0, 1, 0]),
+        "decision_function": lambda: est.decision_function(X),
+    }
+    if isinstance(est, LogisticReadout):
+        calls["predict_proba"] = lambda: est.predict_proba(X)
+        calls["predict_log_proba"] = lambda: est.predict_log_proba(X)
+    for method, call in calls.items():
+        with pytest.raises(RuntimeError, match="not fitted yet") as info:
+            call()
+        assert type(info.value) is readouts.ReadoutNotFittedError, method
+        assert isinstance(info.value, NotFittedError), method
+    assert issubclass(readouts.ReadoutNotFittedError, NotFittedError)
+    assert issubclass(readouts.ReadoutNotFittedError, RuntimeError)
+    assert "ReadoutNotFittedError" in readouts.__all__
+
+
+@pytest.mark.parametrize(
+    "params", [{}, {"fit_intercept": False}, {"task": "classification"}, {"standardize": True}]
+)
+@pytest.mark.parametrize("label", [7, "seven"])
+def test_single_class_is_fitted_and_predicted_like_ridge_classifier(params, label):
+    rng = np.random.default_rng(0)
+    X, X_new = rng.normal(size=(12, 3)), rng.normal(size=(5, 3))
+    y = np.full(12, label)
+    est = RidgeReadout(**params).fit(X, y)
+    assert_array_equal(est.classes_, [label])
+    pred = est.predict(X_new)
+    assert_array_equal(pred, np.full(5, label))
+    assert pred.dtype == y.dtype
+    assert est.score(X, y) == 1.0
+    assert est.decision_function(X_new).shape == (5,)
+    if params.get("fit_intercept", True):
+        # (RidgeClassifier itself fails to predict without an intercept.)
+        assert_array_equal(pred, RidgeClassifier().fit(X, y).predict(X_new))
 
 
 @pytest.mark.parametrize("cls", [RidgeReadout, LogisticReadout])

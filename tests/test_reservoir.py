@@ -152,6 +152,63 @@ def test_malformed_inputs(X, exc, match):
         make().transform(X)
 
 
+def test_values_beyond_float32_are_refused_after_the_cast(rng):
+    X = rng.random((4, 16))
+    X[2, 5] = 1e39  # finite in float64, inf in the float32 reservoir
+    with pytest.raises(ValueError, match="first bad row is 2") as info:
+        make().transform(X)
+    assert "float32" in str(info.value)
+    for method in ("states", "encode"):
+        with pytest.raises(ValueError, match="first bad row is 2"):
+            getattr(make(), method)(X)
+    # A float64 reservoir takes the same value (its float32 features would overflow, and say so).
+    assert np.isfinite(make(dtype="float64").states(X)).all()
+    with pytest.raises(ValueError, match="features of sample 2 are not finite although X is"):
+        make(dtype="float64").transform(X)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+@pytest.mark.parametrize("maps", [("square",), ("products",), ("state", ("products", 2))])
+def test_features_that_overflow_are_an_error_not_inf(backend, maps):
+    X = np.zeros((3, 8, 8), dtype=np.float32)
+    X[1] = 1e30  # finite in float32; its square is not
+    res = make(feature_maps=maps, record="all", backend=backend)
+    with pytest.raises(ValueError, match="features of sample 1 are not finite although X is"):
+        res.transform(X)
+    # The failed first call left the reservoir usable.
+    assert res.input_shape_ is None
+    assert np.isfinite(res.transform(X[[0, 2]])).all()
+
+
+def test_empty_batch_is_checked_like_one_sample():
+    res = make("wave", 4)  # takes at most 2 input channels
+    with pytest.raises(ValueError, match="gives 5 input channel"):
+        res.transform(np.zeros((1, 28, 28, 5)))
+    with pytest.raises(ValueError, match="gives 5 input channel"):
+        res.transform(np.zeros((0, 28, 28, 5)))
+    with pytest.raises(ValueError, match="gives 5 input channel"):
+        res.states(np.zeros((0, 28, 28, 5)))
+    assert res.input_shape_ is None  # an empty batch fixes nothing
+    res.transform(np.zeros((1, 28, 28)))
+    with pytest.raises(ValueError, match="first used with"):
+        res.transform(np.zeros((0, 20, 20)))
+
+
+def test_a_failed_first_call_leaves_the_reservoir_usable(rng, monkeypatch):
+    res = make("random_nca", 4)
+    original = res._write_features
+
+    def broken(*args):
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(res, "_write_features", broken)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        res.transform(rng.random((2, 10, 10)))
+    assert res.input_shape_ is None
+    monkeypatch.setattr(res, "_write_features", original)
+    assert res.transform(rng.random((2, 12, 12))).shape == (2, 4 * 16 * 16)
+
+
 def test_input_shape_is_locked_after_first_use(rng):
     res = make(input_encoding="project")
     res.transform(rng.random((2, 784)))
@@ -181,6 +238,9 @@ def test_input_shape_is_locked_after_first_use(rng):
     ({"feature_maps": (("state", 3),), "width": 16, "height": 16}, ValueError, "pool 3 of map 'state' must be"),
     ({"feature_maps": (("state", "big"),)}, TypeError, r"a name or \(name, pool\)"),
     ({"feature_maps": ("abs", "abs")}, ValueError, "repeated maps"),
+    ({"rule_params": "x"}, TypeError, "ReservoirConfig.rule_params must be a dict .* got str 'x'"),
+    ({"encoder_params": [("resize", "area")]}, TypeError, "ReservoirConfig.encoder_params must be a dict"),
+    ({"steps": 10**12, "record": "all"}, ValueError, r"record='all' with steps=1000000000000 would record"),
 ])
 def test_invalid_configs(kwargs, exc, match):
     with pytest.raises(exc, match=match):

@@ -485,8 +485,10 @@ def test_bad_readout_inputs_are_named(rng):
             RidgeReadout().fit(Xd, da.arange(31) % 2)
         with pytest.raises(ValueError, match="X must have shape .n_samples, n_features.; got a dask array with 3"):
             RidgeReadout().fit(da.zeros((30, 2, 2), chunks=7), np.arange(30) % 2)
-        with pytest.raises(ValueError, match="only one class"):
-            RidgeReadout().fit(Xd, np.zeros(30, dtype=int))
+        # One class: fitted and predicted as in memory.
+        one = RidgeReadout().fit(Xd, np.full(30, 7))
+        assert one.classes_.tolist() == [7] and (one.predict(Xd).compute() == 7).all()
+        np.testing.assert_allclose(one.coef_, RidgeReadout().fit(X, np.full(30, 7)).coef_, rtol=COEF_RTOL, atol=1e-12)
         bad = X.copy()
         bad[12, 1] = np.inf
         with pytest.raises(ValueError, match="Input X contains NaN or infinity"):

@@ -38,6 +38,31 @@ def test_batch_invariant(ds):
     assert_array_equal(np.concatenate([r.transform(X[i : i + 1]) for i in range(len(X))]), full)
 
 
+def test_a_member_that_refuses_the_input_leaves_every_member_usable(rng):
+    # The second member takes at most one input channel (wave on 2 channels).
+    stack = ReservoirStack(StackConfig((ReservoirConfig(8, 8, 8, 2, "wave"), ReservoirConfig(8, 8, 2, 2, "wave"))))
+    with pytest.raises(ValueError, match="gives 3 input channel"):
+        stack.transform(rng.random((2, 6, 6, 3)))
+    assert [r.input_shape_ for r in stack.reservoirs] == [None, None]
+    X = rng.random((2, 6, 6))
+    np.testing.assert_array_equal(stack.transform(X)[:, :stack.reservoirs[0].feature_dim],
+                                  Reservoir(ReservoirConfig(8, 8, 8, 2, "wave")).transform(X))
+
+
+def test_a_failure_inside_a_later_member_unlocks_the_earlier_ones(rng, monkeypatch):
+    stack = ReservoirStack(StackConfig((ReservoirConfig(8, 8, 4, 2, "wave"), ReservoirConfig(8, 8, 4, 2, "random_nca"))))
+
+    def broken(X):
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(stack.reservoirs[1], "transform", broken)
+    with pytest.raises(MemoryError):
+        stack.transform(rng.random((2, 6, 6)))
+    assert stack.reservoirs[0].input_shape_ is None
+    monkeypatch.undo()
+    assert stack.transform(rng.random((2, 7, 7))).shape == (2, stack.feature_dim)
+
+
 def test_with_seed_moves_every_member_and_keeps_offsets():
     moved = STACK.with_seed(10)
     assert [m.seed for m in moved.members] == [10, 15]

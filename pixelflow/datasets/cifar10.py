@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 from pathlib import Path
@@ -31,7 +32,9 @@ _COLORS = ("rgb", "gray")
 
 # The batches are pickles, and unpickling can run arbitrary code; these are
 # the only globals the official files (Python 2 era) and re-pickled copies
-# (Python 3, NumPy 1 or 2) need, so nothing else is let through.
+# (Python 3, NumPy 1 or 2) need, so nothing else is let through. NumPy's
+# array and scalar constructors are swapped for checked ones below: a tiny
+# file can declare an array of any size, which NumPy would try to allocate.
 _ALLOWED_GLOBALS = {
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
@@ -41,6 +44,61 @@ _ALLOWED_GLOBALS = {
     ("numpy._core.multiarray", "scalar"),
     ("_codecs", "encode"),
 }
+_FORMAT = (f"a CIFAR-10 batch holds a uint8 'data' array of shape (N, {3 * _PIXELS}), integer labels "
+           "and label names")
+
+
+def _check_dtype(dtype: Any) -> np.dtype:
+    # Plain integers only: an object dtype would have NumPy allocate the whole
+    # declared array before filling it, and structured or sub-array dtypes can
+    # hide a huge shape inside one element.
+    if not isinstance(dtype, np.dtype) or dtype.kind not in "biu" or dtype.fields or dtype.subdtype:
+        raise pickle.UnpicklingError(f"declares a numpy value of dtype {dtype!r}; {_FORMAT}")
+    return dtype
+
+
+def _checked_reconstruct(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
+    # NumPy pickles an array as an empty (0,) array filled in by __setstate__;
+    # any other shape here would be allocated before anything else is checked.
+    if subtype is not _CheckedArray or shape != (0,):
+        raise pickle.UnpicklingError(f"declares a numpy array of shape {shape!r} before its contents; {_FORMAT}")
+    return np.ndarray.__new__(_CheckedArray, (0,), dtype="u1")
+
+
+# How NumPy unpickles a scalar (its module moved in NumPy 2), found without naming it.
+_numpy_scalar = np.int64(0).__reduce__()[0]
+
+
+def _checked_scalar(dtype: Any, *args: Any) -> Any:
+    return _numpy_scalar(_check_dtype(dtype), *args)
+
+
+class _CheckedArray(np.ndarray):
+    """The array type the batch unpickler builds: its declared shape and dtype are checked before NumPy allocates."""
+
+    def __setstate__(self, state: Any) -> None:
+        # (version, shape, dtype, is_fortran, raw) since NumPy 1.0; older pickles omit the version.
+        fields = state[1:] if isinstance(state, tuple) and len(state) == 5 else state
+        if not (isinstance(fields, tuple) and len(fields) == 4):
+            raise pickle.UnpicklingError(f"holds a malformed numpy array state; {_FORMAT}")
+        shape, dtype, _, raw = fields
+        if not (isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape)):
+            raise pickle.UnpicklingError(f"declares a numpy array of shape {shape!r}; {_FORMAT}")
+        dtype = _check_dtype(dtype)
+        is_data = len(shape) == 2 and shape[1] == 3 * _PIXELS and dtype == np.uint8
+        if not (is_data or len(shape) == 1):
+            raise pickle.UnpicklingError(f"declares a numpy array of shape {shape!r} and dtype {dtype}; {_FORMAT}")
+        # The raw bytes are already in memory, so a size that matches them
+        # bounds the allocation by the file's own size.
+        expected = math.prod(shape) * dtype.itemsize
+        if not isinstance(raw, bytes) or len(raw) != expected:
+            got = f"{len(raw)} bytes" if isinstance(raw, bytes) else type(raw).__name__
+            raise pickle.UnpicklingError(f"declares a numpy array of shape {shape!r} and dtype {dtype} "
+                                         f"({expected} bytes) but stores {got}; {_FORMAT}")
+        super().__setstate__(state)
+
+
+_CHECKED_GLOBALS = {"ndarray": _CheckedArray, "_reconstruct": _checked_reconstruct, "scalar": _checked_scalar}
 
 
 class _BatchUnpickler(pickle.Unpickler):
@@ -50,6 +108,8 @@ class _BatchUnpickler(pickle.Unpickler):
                 f"refusing to load {module}.{name}; a CIFAR-10 batch only "
                 "holds numpy arrays, lists, strings and numbers"
             )
+        if module.startswith("numpy") and name in _CHECKED_GLOBALS:
+            return _CHECKED_GLOBALS[name]
         return super().find_class(module, name)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -78,7 +79,10 @@ class Trainer:
     seed : int
         Seeds the one generator behind every random choice of the loop.
     checkpoint : path or None
-        Where to save and resume the training state.
+        Where to save and resume the training state. A file already there is
+        resumed from: it is read with ``torch.load(weights_only=True)``, so it
+        cannot run code, and one that is unreadable, of another set-up or not
+        a training checkpoint raises ValueError naming it.
     checkpoint_every : int
         Iterations between checkpoints (one is always written at the end).
     progress : bool
@@ -172,27 +176,47 @@ class Trainer:
 
     # ------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict:
+        """The training state a checkpoint holds: plain tensors, numbers, strings, lists and dicts only."""
+        scheduler = self.scheduler_.state_dict()
+        # MultiStepLR keeps its milestones in a Counter; stored as a plain dict
+        # so the file loads under weights_only=True, and made a Counter again on resume.
+        scheduler["milestones"] = dict(scheduler["milestones"])
         return {
             "format": ckpt.FORMAT, "signature": self._signature(), "model": self.model.state_dict(),
-            "optimizer": self.optimizer_.state_dict(), "scheduler": self.scheduler_.state_dict(),
+            "optimizer": self.optimizer_.state_dict(), "scheduler": scheduler,
             "generator": self.generator_.get_state(), "pool": self.pool_.state_dict() if self.pool_ else None,
             "history": list(self.history_), "iteration": self.iteration_, "wall_time_s": self.wall_time_s_,
         }
 
     def _resume(self, path: Path) -> None:
-        state = ckpt.load(path)
-        if state.get("signature") != self._signature():
+        state = ckpt.load(path, "training")
+        if state["signature"] != self._signature():
             raise ValueError(f"checkpoint {path} was written by a different training set-up: "
-                             f"{state.get('signature')} != {self._signature()}; delete it or change `checkpoint`")
-        self.model.load_state_dict(state["model"])
-        self.optimizer_.load_state_dict(state["optimizer"])
-        self.scheduler_.load_state_dict(state["scheduler"])
-        self.generator_.set_state(state["generator"])
-        if self.pool_ is not None:
-            self.pool_.load_state_dict(state["pool"])
-        self.history_ = list(state["history"])
-        self.iteration_ = state["iteration"]
-        self.wall_time_s_ = state["wall_time_s"]
+                             f"{state['signature']} != {self._signature()}; delete it or change `checkpoint`")
+        # Only the model outlives a failed resume (optimiser, scheduler, generator
+        # and pool are rebuilt by _setup), so it alone is put back on failure.
+        before = {k: v.clone() for k, v in self.model.state_dict().items()}
+        try:
+            history, iteration, wall_time_s = state["history"], state["iteration"], state["wall_time_s"]
+            if not (isinstance(history, list) and isinstance(iteration, int) and len(history) == iteration
+                    and 0 <= iteration <= self.iterations and isinstance(wall_time_s, float)):
+                raise ValueError(f"inconsistent progress (iteration {iteration!r}, {type(history).__name__} "
+                                 f"history, wall time {wall_time_s!r})")
+            self.model.load_state_dict(state["model"])
+            self.optimizer_.load_state_dict(state["optimizer"])
+            scheduler = dict(state["scheduler"])
+            scheduler["milestones"] = Counter(scheduler["milestones"])
+            self.scheduler_.load_state_dict(scheduler)
+            self.generator_.set_state(state["generator"])
+            if self.pool_ is not None:
+                self.pool_.load_state_dict(state["pool"])
+        except (RuntimeError, TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+            self.model.load_state_dict(before)
+            raise ValueError(f"checkpoint {path} cannot be resumed: {' '.join(str(exc).split())}; "
+                             f"delete it or change `checkpoint`") from exc
+        self.history_ = list(history)
+        self.iteration_ = iteration
+        self.wall_time_s_ = wall_time_s
 
     def _save(self) -> None:
         if self.checkpoint is not None:
@@ -239,7 +263,14 @@ class Trainer:
         return loss.item()
 
     def fit(self, resume: bool = True) -> Trainer:
-        """Train up to ``iterations``, resuming from ``checkpoint`` when it exists and ``resume`` is true."""
+        """Train up to ``iterations``, resuming from ``checkpoint`` when it exists and ``resume`` is true.
+
+        Raises
+        ------
+        ValueError
+            If the file at ``checkpoint`` cannot be resumed (see ``checkpoint``);
+            the model is left as it was.
+        """
         self._validate()
         self._setup()
         path = None if self.checkpoint is None else Path(self.checkpoint)

@@ -10,14 +10,16 @@ part of the way towards the ``tanh`` of that::
 
 ``W`` has entries of variance ``1 / (4C)``; ``W_in`` and ``b`` are standard
 normal (``b`` scaled by ``bias_scale``). All weights are drawn from the
-reservoir seed. The mixing is a matrix product per sample, so a sample's
-features never depend on what else is in the batch.
+reservoir seed. The mixing sums in a fixed order per cell
+(:func:`pixelflow.fixed_order.mix_channels`), so a sample's features never
+depend on what else is in the batch, on any BLAS.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from pixelflow.fixed_order import mix_channels
 from pixelflow.params import Param
 from pixelflow.rules.registry import Grid, StepContext, register_rule
 from pixelflow.stencils import perceive
@@ -40,11 +42,6 @@ def build(params, grid: Grid, rng) -> dict:
     return {"mix": mix, "bias": bias[:, None], "inject": inject}
 
 
-def _mix(weights, x, xp):
-    n, c, h, w = x.shape
-    return xp.matmul(weights, x.reshape(n, c, h * w))
-
-
 def init(drive, ctx: StepContext):
     # The input enters through W_in at every step, so the state starts empty.
     n, _, h, w = drive.shape
@@ -62,8 +59,7 @@ def init(drive, ctx: StepContext):
 def random_nca(state, ctx: StepContext):
     """Fixed random neural CA with leaky tanh update and input re-injection."""
     xp, p, w = ctx.xp, ctx.params, ctx.weights
-    n, c, h, wd = state.shape
-    z = p.gain * _mix(w["mix"], perceive(state, p.boundary, xp), xp) + w["bias"]
+    z = p.gain * mix_channels(w["mix"], perceive(state, p.boundary, xp), xp) + w["bias"][..., None]
     if p.input_scale:
-        z = z + p.input_scale * _mix(w["inject"], ctx.drive, xp)
-    return (1.0 - p.leak) * state + p.leak * xp.tanh(z.reshape(n, c, h, wd))
+        z = z + p.input_scale * mix_channels(w["inject"], ctx.drive, xp)
+    return (1.0 - p.leak) * state + p.leak * xp.tanh(z)

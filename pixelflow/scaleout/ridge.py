@@ -190,10 +190,11 @@ def chunked_stats(X, y, task="auto", name="RidgeReadout"):
     rows = _row_slices(X.chunks[0])
     if task == "classification":
         labels = y.compute() if is_dask_array(y) else y
-        classes, y_index = _class_labels(labels, name)
+        # One class is accepted, as in memory (and by RidgeClassifier).
+        classes, y_index = _class_labels(labels, name, min_classes=1)
         code = functools.partial(_one_vs_all, n_classes=classes.shape[0])
         targets = [y_index[r] for r in rows]
-        single_target = classes.shape[0] == 2
+        single_target = classes.shape[0] <= 2
     else:
         if y.dtype.kind == "c":
             raise ValueError("Complex-valued targets are not supported.")
