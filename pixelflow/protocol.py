@@ -213,9 +213,18 @@ def ridge_grid(alphas: Sequence[float], standardize: bool = True) -> list[RidgeR
     return [RidgeReadout(alpha=float(a), standardize=standardize) for a in alphas]
 
 
-def logistic_grid(Cs: Sequence[float], standardize: bool = True, max_iter: int = 1000) -> list[LogisticReadout]:
-    """Logistic readouts, one per ``C``."""
-    return [LogisticReadout(C=float(c), standardize=standardize, max_iter=max_iter) for c in Cs]
+# The solver's stopping tolerance for the protocol's logistic readouts. At
+# scikit-learn's default (1e-4) lbfgs stops early enough that the rounding of
+# the machine's BLAS kernels moves predictions (measured: one of 400 smoke
+# validation images flips between OpenBLAS's Haswell and SkylakeX kernels);
+# at 1e-6 both give the same predictions, for ~1.5x the iterations.
+LOGISTIC_TOL = 1e-6
+
+
+def logistic_grid(Cs: Sequence[float], standardize: bool = True, max_iter: int = 1000,
+                  tol: float = LOGISTIC_TOL) -> list[LogisticReadout]:
+    """Logistic readouts, one per ``C``, converged to ``tol`` (:data:`LOGISTIC_TOL`)."""
+    return [LogisticReadout(C=float(c), standardize=standardize, max_iter=max_iter, tol=tol) for c in Cs]
 
 
 def _config_key(config: ReservoirConfig | StackConfig | None) -> str:

@@ -351,3 +351,20 @@ def test_ablation_figure_shows_each_maps_best_readout():
     np.testing.assert_allclose(bars[1], [91.0])
     with pytest.raises(ValueError, match="no search rows for \\['c32'\\]"):
         plots.ablation_figure(rows, {"channels": [("32", "c32")]})
+
+
+def test_logistic_grid_converges_past_the_rounding_of_the_blas(ds):
+    # At the estimator's default tol the solver stops where a BLAS's rounding
+    # still moves predictions; the protocol's readouts go on to LOGISTIC_TOL.
+    grid = protocol.logistic_grid((0.01, 1.0))
+    assert [r.tol for r in grid] == [protocol.LOGISTIC_TOL] * 2 and protocol.LOGISTIC_TOL <= 1e-6
+    X = ds.X_train.reshape(len(ds.X_train), -1)
+    for r in grid:
+        loose = LogisticReadout(C=r.C).fit(X, ds.y_train)
+        r.fit(X, ds.y_train)
+        model, ref = r.model_[-1], loose.model_[-1]
+        assert model.n_iter_[0] < r.max_iter and model.n_iter_[0] >= ref.n_iter_[0]
+        # A relative perturbation of 1e-9 in X (far above BLAS rounding) leaves the predictions alone.
+        again = protocol.logistic_grid((r.C,))[0].fit(X * (1 + 1e-9), ds.y_train)
+        assert_array_equal(again.predict(ds.X_test.reshape(len(ds.X_test), -1)),
+                           r.predict(ds.X_test.reshape(len(ds.X_test), -1)))
