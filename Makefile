@@ -79,7 +79,7 @@ $(PARAMS): FORCE
 
 # A notebook reruns when it, the package source or its parameters change.
 results/$(SCALE)/%.json: notebooks/%.ipynb $(PKG_SRC) $(PARAMS) | $(VENV)/.stamp system-deps-test
-	$(PY) -m pixelflow.notebooks run $< --scale $(SCALE) --backend $(BACKEND)
+	$(PY) -m pixelflow.workbook.notebooks run $< --scale $(SCALE) --backend $(BACKEND)
 
 # The speed notebook also reads the benchmark files.
 results/$(SCALE)/05_speedups.json: $(wildcard results/bench*.json)
@@ -90,7 +90,7 @@ results/$(SCALE)/08_resolution_transfer.json: results/$(SCALE)/06_texture_nca.js
 # Written beside the old tables and swapped in only when every results file was read.
 $(TABLES): $(RESULTS)
 	rm -rf paper/generated.new
-	$(PY) -m pixelflow.latex results/$(SCALE) paper/generated.new --figures ../figures/$(SCALE)
+	$(PY) -m pixelflow.workbook.latex results/$(SCALE) paper/generated.new --figures ../figures/$(SCALE)
 	rm -rf paper/generated && mv paper/generated.new paper/generated
 	touch $@
 
@@ -101,7 +101,7 @@ $(PDF): paper/pixelflow.tex paper/references.bib $(TABLES) | system-deps-paper
 paper: $(VENV)/.stamp $(PDF)
 
 notebooks-refresh: $(VENV)/.stamp
-	$(PY) -m pixelflow.notebooks refresh $(NOTEBOOKS)
+	$(PY) -m pixelflow.workbook.notebooks refresh $(NOTEBOOKS)
 
 clean-paper:
 	rm -rf paper/generated
@@ -127,7 +127,7 @@ bench-peer: $(VENV)/.stamp .venv-peer/.stamp
 	touch $@
 
 bench: $(VENV)/.stamp .venv-cax/.stamp
-	$(PY) -m pixelflow.bench --cax-python .venv-cax/bin/python
+	$(PY) -m pixelflow.workbook.bench --cax-python .venv-cax/bin/python
 
 clean-venv:
 	rm -rf $(VENV) .venv-peer .venv-cax

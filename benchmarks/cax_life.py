@@ -1,4 +1,4 @@
-"""Time CAX's Game of Life on given boards; run by ``python -m pixelflow.bench --cax-python``.
+"""Time CAX's Game of Life on given boards; run by ``python -m pixelflow.workbook.bench --cax-python``.
 
 Runs in CAX's own environment (JAX, Flax), so it imports nothing of
 pixelflow. Reads the initial boards ``(N, H, W)`` from an ``.npy`` file,

@@ -36,7 +36,6 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from pixelflow.memory import ensure_fits
-from pixelflow.rules import default_init
 
 WRITES = ("add", "replace", "xor")
 
@@ -109,26 +108,26 @@ def _check_washout(washout, steps: int) -> int:
 class Driver:
     """One reservoir's driven evolution of a batch of ``n`` sequences of ``d`` inputs.
 
-    Built by :meth:`pixelflow.Reservoir.run`; holds what is fixed for the
+    Built by :meth:`pixelflow.Reservoir.run` on the reservoir's
+    :class:`~pixelflow.engine.Engine`; holds what is fixed for the
     run (encoder and rule weights, the rest state, the cells the input
     reaches) so that each time step is only encode, write, evolve, record.
     """
 
-    def __init__(self, reservoir, n: int, d: int, write: str):
+    def __init__(self, engine, n: int, d: int, write: str):
         if write not in WRITES:
             raise ValueError(f"write must be one of {', '.join(map(repr, WRITES))}, got {write!r}")
-        self.reservoir = reservoir
+        self.engine = engine
         self.write = write
-        self.xp = reservoir.backend.xp
-        self.dtype = reservoir._dtype
-        self.prep = reservoir._prepare((d,))
-        self.init = reservoir._rule.init or default_init
+        self.xp = engine.backend.xp
+        self.dtype = engine.dtype
+        engine.prepare((d,))
         self.rest, _ = self._init(self.xp.zeros((n, d), dtype=self.dtype))
         self.touched = self._touched(d) if write != "add" else None
 
     def _init(self, u):
-        ctx = self.reservoir._context(u, self.prep)
-        return self.reservoir._checked(self.init(ctx.drive, ctx), len(u), "init"), ctx
+        ctx = self.engine.context(u)
+        return self.engine.init(ctx), ctx
 
     def _touched(self, d: int):
         """State cells whose ``init`` value some single input component changes."""
@@ -143,7 +142,7 @@ class Driver:
             driven = driven or bool((ctx.drive != 0).any())
         # A sparse mask on a small grid may reach no cell at all: then nothing is written.
         if driven and not bool(moved.any()):
-            c = self.reservoir.config
+            c = self.engine.config
             raise ValueError(f"write={self.write!r} needs a rule whose init writes the input into the state; "
                              f"rule {c.rule!r} takes its input otherwise (use write='add')")
         return moved
@@ -152,11 +151,11 @@ class Driver:
         """The initial state: the rest state, or a copy of ``state`` (checked by :func:`check_state`) on the backend."""
         if state is None:
             return self.rest.copy()
-        return self.reservoir.backend.asarray(state, dtype=self.dtype).copy()
+        return self.engine.backend.asarray(state, dtype=self.dtype).copy()
 
     def advance(self, state, u, record: bool):
         """Write ``u`` (shape ``(n, d)``), evolve, and return ``(state, features or None)``."""
-        xp, res = self.xp, self.reservoir
+        xp, engine = self.xp, self.engine
         new, ctx = self._init(u)
         if self.write == "add":
             state = state + (new - self.rest)
@@ -165,12 +164,12 @@ class Driver:
         else:
             flipped = (state >= 0.5) ^ (new >= 0.5)
             state = xp.where(self.touched, flipped.astype(self.dtype), state)
-        recording = res.config.recording
+        recording = engine.config.recording
         rows = []
         if record and 0 in recording.steps:
             rows.append(recording.features(state, xp))
-        for k in range(1, res.config.steps + 1):
-            state = res._checked(res._rule.step(state, ctx), len(u), "step")
+        for k in range(1, engine.config.steps + 1):
+            state = engine.step(state, ctx)
             if record and k in recording.steps:
                 rows.append(recording.features(state, xp))
         if not record:
@@ -182,7 +181,8 @@ def run(reservoir, U, *, washout=0, state=None, write="add", return_state=False)
     """The body of :meth:`pixelflow.Reservoir.run` (see there)."""
     from pixelflow.inputs import array_module
 
-    U3, single = check_sequences(U, reservoir._dtype)
+    engine = reservoir.engine
+    U3, single = check_sequences(U, engine.dtype)
     n, steps, d = U3.shape
     washout = _check_washout(washout, steps)
     xp_in = array_module(U3)
@@ -195,26 +195,26 @@ def run(reservoir, U, *, washout=0, state=None, write="add", return_state=False)
     c = reservoir.config
     grid = (c.channels, c.height, c.width)
     if state is not None:
-        state = check_state(state, grid if single else (n, *grid), reservoir._dtype)
+        state = check_state(state, grid if single else (n, *grid), engine.dtype)
         if single:
             state = state[None]
-    reservoir._check_sample_shape((d,))
+    engine.check_input((d,))
     kept = steps - washout
     if n == 0:
         out = xp_in.zeros((0, kept, reservoir.feature_dim), dtype=np.float32)
-        return (out, xp_in.zeros((0, *grid), dtype=reservoir._dtype)) if return_state else out
+        return (out, xp_in.zeros((0, *grid), dtype=engine.dtype)) if return_state else out
     if xp_in is np:
         ensure_fits(n * kept * reservoir.feature_dim * 4, f"the ({n}, {kept}, {reservoir.feature_dim}) features",
                     "use a washout, fewer recorded steps or pooling, or run the sequences in batches")
-    with reservoir._first_use():
-        driver = Driver(reservoir, n, d, write)
+    with engine.first_use():
+        driver = Driver(engine, n, d, write)
     x = driver.start(state)
     out = xp_in.empty((n, kept, reservoir.feature_dim), dtype=np.float32)
-    U_dev = backend.asarray(U3, dtype=reservoir._dtype)
+    U_dev = backend.asarray(U3, dtype=engine.dtype)
     show = reservoir.progress
     if show is None:
         show = n * steps * max(1, c.steps) * c.channels * c.height * c.width >= PROGRESS_CELL_UPDATES
-    with reservoir._one_blas_thread():
+    with engine.blas_limit():
         for t in tqdm(range(steps), desc="driven reservoir", unit="step", disable=not show, leave=False):
             x, feats = driver.advance(x, U_dev[:, t], record=t >= washout)
             if feats is not None:

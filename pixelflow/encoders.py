@@ -20,7 +20,7 @@ GPU once and are encoded there.
     One fixed Gaussian matrix per reservoir, drawn from its seed, maps the
     flattened sample to ``planes`` grid planes (entries of variance
     ``scale**2 / F``). The product sums in a fixed order
-    (:func:`pixelflow.fixed_order.matmul_rows`), so a sample's drive is
+    (:func:`pixelflow.linalg.fixed_order.matmul_rows`), so a sample's drive is
     bit-identical whatever the batch.
 """
 
@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from pixelflow.fixed_order import matmul_rows
+from pixelflow.linalg.fixed_order import matmul_rows
 from pixelflow.params import Param, Params, resolve_params
 from pixelflow.resize import METHODS, apply_taps, taps
 

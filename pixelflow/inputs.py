@@ -14,6 +14,22 @@ def array_module(X):
     return cupy if isinstance(X, cupy.ndarray) else np
 
 
+def is_dask_array(x) -> bool:
+    """Whether ``x`` is a ``dask.array.Array``, decided without importing dask.
+
+    ``import pixelflow`` must work where dask is not installed and not pay
+    its import time where it is, so the type's module decides.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_dask_array(np.zeros(3))
+    False
+    """
+    cls = type(x)
+    return cls.__module__.startswith("dask.") and cls.__name__ == "Array"
+
+
 def as_numeric(X, name: str = "X"):
     """``X`` as a numeric array (host or CuPy), with one message for ragged and non-numeric input.
 

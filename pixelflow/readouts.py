@@ -17,11 +17,8 @@ pass :func:`sklearn.utils.estimator_checks.check_estimator`.
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
-from scipy.linalg.blas import dsyrk
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -38,21 +35,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from pixelflow.inputs import array_module
+from pixelflow.inputs import array_module, is_dask_array
+from pixelflow.linalg import ridge
 
-__all__ = ["RidgeReadout", "LogisticReadout", "ReadoutNotFittedError"]
-
-# Rows cast to float64 at a time: enough for BLAS-3 efficiency, while the
-# element budget caps a block at 512 MB of float64 for very wide inputs (the
-# kernel path keeps two blocks alive at once).
-_CHUNK_ROWS = 4096
-_CHUNK_ELEMENTS = 2**26
-
-
-def _rows_per_chunk(n_features):
-    """Rows per float64 block for a matrix with ``n_features`` columns."""
-    # Module globals are read at call time so tests can shrink the blocks.
-    return max(1, min(_CHUNK_ROWS, _CHUNK_ELEMENTS // max(n_features, 1)))
+__all__ = ["LogisticReadout", "ReadoutNotFittedError", "RidgeReadout", "ridge_path_accuracy"]
 
 _TASKS = ("auto", "classification", "regression")
 
@@ -73,317 +59,6 @@ def _check_fitted(estimator):
         check_is_fitted(estimator)
     except NotFittedError as exc:
         raise ReadoutNotFittedError(str(exc)) from None
-
-
-# ---------------------------------------------------------------------------
-# Sufficient statistics (primal form)
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class _RidgeStats:
-    """Sufficient statistics of a ridge problem, centred for stability.
-
-    Attributes
-    ----------
-    n_samples : int
-        Number of rows accumulated.
-    x_mean : ndarray of shape (n_features,)
-        Column means of ``X``.
-    y_mean : ndarray of shape (n_targets,)
-        Column means of ``Y``.
-    xx : ndarray of shape (n_features, n_features)
-        Centred scatter matrix ``(X - x_mean).T @ (X - x_mean)``, float64,
-        Fortran-ordered, symmetric.
-    xy : ndarray of shape (n_features, n_targets)
-        Centred cross-product ``(X - x_mean).T @ (Y - y_mean)``.
-
-    Notes
-    -----
-    Statistics of two disjoint row blocks ``a`` and ``b`` combine exactly
-    (Chan, Golub & LeVeque) as ``n = n_a + n_b``, ``delta = mean_b - mean_a``,
-    ``xx = xx_a + xx_b + (n_a * n_b / n) * outer(delta_x, delta_x)`` and
-    likewise for ``xy``; this is what makes them summable across Dask
-    chunks. Centred (rather than raw ``X.T @ X``) statistics are kept because
-    subtracting ``n * outer(mean, mean)`` from a raw Gram matrix cancels
-    catastrophically when features or targets carry large offsets.
-    """
-
-    n_samples: int
-    x_mean: np.ndarray
-    y_mean: np.ndarray
-    xx: np.ndarray
-    xy: np.ndarray
-
-    def __sizeof__(self) -> int:
-        # The arrays included: Dask measures stored results with sys.getsizeof
-        # to decide what to spill, and would otherwise count a D x D matrix
-        # as a few dozen bytes and never spill it.
-        arrays = (self.x_mean, self.y_mean, self.xx, self.xy)
-        return object.__sizeof__(self) + sum(getattr(a, "nbytes", 0) for a in arrays)
-
-
-def _syrk_upper_inplace(c, rows):
-    """Add ``rows.T @ rows`` to the upper triangle of ``c`` without temporaries.
-
-    ``c`` must be a Fortran-ordered float64 array; BLAS ``dsyrk`` with
-    ``beta=1`` accumulates into it in place, which matters because ``c`` may be
-    tens of gigabytes and ``np.dot`` would allocate a second one.
-    """
-    # rows is C-contiguous, so rows.T is Fortran-contiguous: no copy by f2py.
-    out = dsyrk(1.0, rows.T, beta=1.0, c=c, trans=0, lower=0, overwrite_c=1)
-    if out is not c:  # pragma: no cover - guards against an f2py copy
-        c[...] = out
-
-
-def _symmetrize_upper_inplace(a, block=1024):
-    """Copy the upper triangle of square ``a`` into its lower triangle.
-
-    Done in column blocks so no index arrays or triangle-sized temporaries of
-    the (possibly huge) matrix are created.
-    """
-    n = a.shape[0]
-    for start in range(0, n, block):
-        stop = min(start + block, n)
-        # Rows below the block's diagonal band take the transposed upper part.
-        a[stop:, start:stop] = a[start:stop, stop:].T
-        band = a[start:stop, start:stop]
-        band[...] = np.triu(band) + np.triu(band, 1).T
-
-
-def _accumulate_stats(X, Y, chunk_rows=None, xp=np, blas=None):
-    """Accumulate centred ridge sufficient statistics over row chunks.
-
-    With ``xp`` = cupy (features on a GPU), the O(N D²) products run on the
-    device and only the D × D statistics come back to the host.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-        Features of any real dtype; only ``chunk_rows`` rows at a time are
-        cast to float64.
-    Y : ndarray of shape (n_samples, n_targets)
-        Targets.
-    chunk_rows : int, optional
-        Rows per chunk; by default chosen by :func:`_rows_per_chunk`.
-    xp : module, optional
-        Array module of ``X`` and ``Y`` (numpy or cupy).
-    blas : bool, optional
-        Update the scatter matrix with an in-place host ``dsyrk`` (numpy's
-        default) instead of a product of the array module.
-
-    Returns
-    -------
-    stats : _RidgeStats
-        The accumulated statistics (see :class:`_RidgeStats`).
-    """
-    n_samples, n_features = X.shape
-    n_targets = Y.shape[1]
-    if chunk_rows is None:
-        chunk_rows = _rows_per_chunk(n_features)
-    if blas is None:
-        blas = xp is np
-    xx = xp.zeros((n_features, n_features), dtype=np.float64, order="F")
-    xy = xp.zeros((n_features, n_targets), dtype=np.float64)
-    x_mean = xp.zeros(n_features, dtype=np.float64)
-    y_mean = xp.zeros(n_targets, dtype=np.float64)
-    # One spare row carries the between-chunk correction term, so each chunk
-    # (centred rows + correction) updates xx with a single in-place syrk.
-    xbuf = xp.empty((min(chunk_rows, n_samples) + 1, n_features), dtype=np.float64)
-    ybuf = xp.empty((xbuf.shape[0], n_targets), dtype=np.float64)
-    n_seen = 0
-    for start in range(0, n_samples, chunk_rows):
-        stop = min(start + chunk_rows, n_samples)
-        m = stop - start
-        xc, yc = xbuf[:m], ybuf[:m]
-        xc[...] = X[start:stop]
-        yc[...] = Y[start:stop]
-        xc_mean = xc.mean(axis=0)
-        yc_mean = yc.mean(axis=0)
-        xc -= xc_mean
-        yc -= yc_mean
-        n_total = n_seen + m
-        weight = np.sqrt(n_seen * m / n_total)
-        dx = xc_mean - x_mean
-        dy = yc_mean - y_mean
-        xbuf[m] = weight * dx
-        ybuf[m] = weight * dy
-        if blas:
-            _syrk_upper_inplace(xx, xbuf[: m + 1])
-        else:
-            xx += xbuf[: m + 1].T @ xbuf[: m + 1]
-        xy += xbuf[: m + 1].T @ ybuf[: m + 1]
-        x_mean += dx * (m / n_total)
-        y_mean += dy * (m / n_total)
-        n_seen = n_total
-    if blas:
-        _symmetrize_upper_inplace(xx)
-    if xp is not np:
-        x_mean, y_mean, xy = (xp.asnumpy(a) for a in (x_mean, y_mean, xy))
-        xx = np.asfortranarray(xp.asnumpy(xx))
-    return _RidgeStats(n_seen, x_mean, y_mean, xx, xy)
-
-
-# ---------------------------------------------------------------------------
-# Solvers
-# ---------------------------------------------------------------------------
-
-
-def _feature_scale(var, mean, n_samples):
-    """Standard deviations with (near-)constant features mapped to 1.
-
-    The constant-feature bound is the one scikit-learn's StandardScaler uses
-    (error bound of the two-pass variance algorithm), so a column that is
-    constant up to rounding gets scale 1 instead of a huge 1/1e-17 factor.
-    """
-    eps = np.finfo(np.float64).eps
-    var = np.maximum(var, 0.0)
-    constant = var <= n_samples * eps * var + (n_samples * mean * eps) ** 2
-    scale = np.sqrt(var)
-    scale[constant] = 1.0
-    return scale
-
-
-def _cholesky_solve_inplace(a, b, alpha, form):
-    """Solve ``(a + alpha I) x = b`` for symmetric PSD ``a``, overwriting ``a``."""
-    diag = np.arange(a.shape[0])
-    a[diag, diag] += alpha
-    try:
-        factor = cho_factor(a, lower=False, overwrite_a=True, check_finite=False)
-    except np.linalg.LinAlgError as exc:
-        raise np.linalg.LinAlgError(
-            f"The regularised {form} matrix is not numerically positive "
-            f"definite with alpha={alpha!r}; increase alpha."
-        ) from exc
-    return cho_solve(factor, b, overwrite_b=False, check_finite=False)
-
-
-def _ridge_from_stats(stats, alpha, fit_intercept, standardize):
-    """Solve the primal normal equations from sufficient statistics.
-
-    Consumes ``stats.xx`` (it is scaled and factorised in place to avoid a
-    second D x D matrix).
-
-    Returns
-    -------
-    coef : ndarray of shape (n_targets, n_features)
-        Coefficients in the original feature units.
-    intercept : ndarray of shape (n_targets,)
-    mean : ndarray of shape (n_features,)
-        Offset subtracted from the features (zeros without an intercept).
-    scale : ndarray of shape (n_features,)
-        Divisor applied to the features (ones without standardisation).
-    """
-    n = stats.n_samples
-    gram, xy = stats.xx, stats.xy
-    n_features = gram.shape[0]
-    if standardize:
-        scale = _feature_scale(np.diag(gram) / n, stats.x_mean, n)
-    else:
-        scale = np.ones(n_features)
-    if fit_intercept:
-        mean = stats.x_mean
-    else:
-        # Without an intercept the model sees raw (uncentred) columns; adding
-        # the PSD mean term back cannot cancel, unlike the reverse direction.
-        mean = np.zeros(n_features)
-        _syrk_upper_inplace(gram, np.sqrt(n) * stats.x_mean[None, :])
-        _symmetrize_upper_inplace(gram)
-        xy = xy + n * np.outer(stats.x_mean, stats.y_mean)
-    if standardize:
-        gram /= scale[:, None]
-        gram /= scale[None, :]
-        xy = xy / scale[:, None]
-    coef_z = _cholesky_solve_inplace(gram, xy, alpha, "Gram").T
-    coef = coef_z / scale
-    y_offset = stats.y_mean if fit_intercept else np.zeros_like(stats.y_mean)
-    intercept = y_offset - coef @ mean
-    return coef, intercept, mean, scale
-
-
-def _column_moments(X, chunk_rows):
-    """Column means and centred sums of squares, accumulated in float64 chunks."""
-    n_samples, n_features = X.shape
-    mean = np.zeros(n_features)
-    m2 = np.zeros(n_features)
-    n_seen = 0
-    for start in range(0, n_samples, chunk_rows):
-        chunk = np.array(X[start : start + chunk_rows], dtype=np.float64)
-        m = chunk.shape[0]
-        c_mean = chunk.mean(axis=0)
-        chunk -= c_mean
-        c_m2 = np.einsum("ij,ij->j", chunk, chunk)
-        n_total = n_seen + m
-        delta = c_mean - mean
-        m2 += c_m2 + delta**2 * (n_seen * m / n_total)
-        mean += delta * (m / n_total)
-        n_seen = n_total
-    return mean, m2
-
-
-def _dual_kernel(X, mean, scale, chunk_rows):
-    """Upper triangle of ``Z Z^T`` for ``Z = (X - mean) / scale``, built block by block.
-
-    Returns the kernel (float64, Fortran order, ready for the in-place
-    Cholesky) and the ``block(start)`` function that makes the rows of Z.
-    """
-    n = X.shape[0]
-    starts = range(0, n, chunk_rows)
-
-    def block(start):
-        z = np.array(X[start : start + chunk_rows], dtype=np.float64)
-        z -= mean
-        z /= scale
-        return z
-
-    kernel = np.empty((n, n), dtype=np.float64, order="F")
-    # Only the upper triangle is read by the Cholesky factorisation, so each
-    # off-diagonal block pair is computed once.
-    for i in starts:
-        zi = block(i)
-        i_stop = i + zi.shape[0]
-        for j in starts:
-            if j >= i:
-                break
-            zj = block(j)
-            kernel[j : j + zj.shape[0], i:i_stop] = zj @ zi.T
-            # Drop the block before the next is cast, so at most two exist.
-            del zj
-        kernel[i:i_stop, i:i_stop] = zi @ zi.T
-        del zi
-    return kernel, block
-
-
-def _ridge_dual(X, Y, alpha, fit_intercept, standardize, chunk_rows=None):
-    """Solve ridge in kernel form ``(Z Z^T + alpha I) A = Y``, ``W = Z^T A``.
-
-    ``Z`` is the centred/standardised feature matrix; it is never formed as a
-    whole, only one or two float64 row blocks at a time.
-
-    Returns the same tuple as :func:`_ridge_from_stats`.
-    """
-    n_samples, n_features = X.shape
-    if chunk_rows is None:
-        chunk_rows = _rows_per_chunk(n_features)
-    x_mean, m2 = _column_moments(X, chunk_rows)
-    mean = x_mean if fit_intercept else np.zeros(n_features)
-    if standardize:
-        scale = _feature_scale(m2 / n_samples, x_mean, n_samples)
-    else:
-        scale = np.ones(n_features)
-    y_offset = Y.mean(axis=0) if fit_intercept else np.zeros(Y.shape[1])
-
-    kernel, block = _dual_kernel(X, mean, scale, chunk_rows)
-    dual_coef = _cholesky_solve_inplace(kernel, Y - y_offset, alpha, "kernel")
-    del kernel
-
-    coef_z = np.zeros((n_features, Y.shape[1]))
-    for i in range(0, n_samples, chunk_rows):
-        zi = block(i)
-        coef_z += zi.T @ dual_coef[i : i + zi.shape[0]]
-    coef = coef_z.T / scale
-    intercept = y_offset - coef @ mean
-    return coef, intercept, mean, scale
 
 
 def _device_module(X):
@@ -438,56 +113,6 @@ def _validate_task(task):
     # isinstance first: ``task in _TASKS`` on an array would compare elementwise.
     if not isinstance(task, str) or task not in _TASKS:
         raise ValueError(f"task must be one of {_TASKS}, got task={task!r}.")
-
-
-# ---------------------------------------------------------------------------
-# Targets (shared by the in-memory and the chunked Dask fit)
-# ---------------------------------------------------------------------------
-
-
-def _resolve_task(task, y_dtype):
-    """``"auto"`` becomes regression for float targets, classification otherwise."""
-    if task == "auto":
-        return "regression" if y_dtype.kind in "fc" else "classification"
-    return task
-
-
-def _class_labels(y, name, min_classes=2):
-    """Sorted class labels and each sample's index into them (at least ``min_classes`` classes)."""
-    y = column_or_1d(y, warn=True)
-    check_classification_targets(y)
-    classes, y_index = np.unique(y, return_inverse=True)
-    if classes.shape[0] < min_classes:
-        raise ValueError(
-            f"{name} needs samples of at least 2 classes, "
-            f"but y contains only one class: {classes!r}."
-        )
-    return classes, y_index
-
-
-def _one_vs_all(y_index, n_classes):
-    """+1/-1 target matrix: one column for two classes, one per class otherwise."""
-    n_targets = 1 if n_classes == 2 else n_classes
-    Y = np.full((y_index.shape[0], n_targets), -1.0)
-    if n_targets == 1:
-        Y[y_index == 1, 0] = 1.0
-    else:
-        Y[np.arange(y_index.shape[0]), y_index] = 1.0
-    return Y
-
-
-def _regression_matrix(y):
-    """Real targets as a float64 matrix of shape (n_samples, n_targets)."""
-    if y.dtype.kind == "c":
-        raise ValueError("Complex-valued targets are not supported.")
-    if y.dtype.kind not in "fiub":
-        try:
-            y = y.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"Regression targets must be numeric, got y of dtype {y.dtype}."
-            ) from exc
-    return np.asarray(y, dtype=np.float64).reshape(y.shape[0], -1)
 
 
 # ---------------------------------------------------------------------------
@@ -641,9 +266,6 @@ class RidgeReadout(BaseEstimator):
         _validate_bool(self.standardize, "standardize")
         _validate_bool(self.fit_intercept, "fit_intercept")
 
-        # Imported here: pixelflow.scaleout imports the protocol, which imports this module.
-        from pixelflow.scaleout.optional import is_dask_array
-
         if is_dask_array(X):
             from pixelflow.scaleout.ridge import chunked_stats
 
@@ -651,9 +273,7 @@ class RidgeReadout(BaseEstimator):
             stats, task, classes, single_target = chunked_stats(X, y, self.task, type(self).__name__)
             self.n_features_in_ = int(X.shape[1])
             self.__dict__.pop("feature_names_in_", None)
-            coef, intercept, mean, scale = _ridge_from_stats(
-                stats, self.alpha, self.fit_intercept, self.standardize
-            )
+            coef, intercept, mean, scale = ridge.solve(stats, self.alpha, self.fit_intercept, self.standardize)
             return self._set_solution(coef, intercept, mean, scale, task, single_target, classes)
 
         xp = _device_module(X)
@@ -670,30 +290,20 @@ class RidgeReadout(BaseEstimator):
             )
         else:
             X, y = _check_device_data(self, X, y, xp, reset=True)
-        task = _resolve_task(self.task, y.dtype)
+        task = ridge.resolve_task(self.task, y.dtype)
         if task == "classification":
             # One class is accepted, as by RidgeClassifier: it is then the
             # only label predict can return.
-            classes, y_index = _class_labels(y, type(self).__name__, min_classes=1)
-            Y = _one_vs_all(y_index, classes.shape[0])
+            classes, y_index = ridge.class_labels(y, type(self).__name__, min_classes=1)
+            Y = ridge.one_vs_all(y_index, classes.shape[0])
             single_target = Y.shape[1] == 1
         else:
             classes = None
-            Y = _regression_matrix(y)
+            Y = ridge.regression_targets(y)
             single_target = y.ndim == 1
 
-        n_samples, n_features = X.shape
-        if xp is not None and n_features > n_samples:
-            X = xp.asnumpy(X)  # the dual (N x N kernel) form runs on the host
-        if n_features <= n_samples:
-            stats = _accumulate_stats(X, Y) if xp is None else _accumulate_stats(X, xp.asarray(Y), xp=xp)
-            coef, intercept, mean, scale = _ridge_from_stats(
-                stats, self.alpha, self.fit_intercept, self.standardize
-            )
-        else:
-            coef, intercept, mean, scale = _ridge_dual(
-                X, Y, self.alpha, self.fit_intercept, self.standardize
-            )
+        coef, intercept, mean, scale = ridge.fit(X, Y, self.alpha, self.fit_intercept, self.standardize,
+                                                 xp=np if xp is None else xp)
         return self._set_solution(coef, intercept, mean, scale, task, single_target, classes)
 
     def _set_solution(self, coef, intercept, mean, scale, task, single_target, classes):
@@ -721,17 +331,7 @@ class RidgeReadout(BaseEstimator):
             xp = np
         else:
             X, _ = _check_device_data(self, X, None, xp, reset=False)
-        coef, intercept = xp.asarray(self.coef_.T), xp.asarray(self.intercept_)
-        if X.dtype == np.float64:
-            return X @ coef + intercept
-        # Mixed float32 @ float64 would upcast all of X at once; go by blocks.
-        out = xp.empty((X.shape[0], coef.shape[1]))
-        rows = _rows_per_chunk(X.shape[1])
-        for start in range(0, X.shape[0], rows):
-            block = X[start : start + rows].astype(np.float64)
-            out[start : start + block.shape[0]] = block @ coef
-        out += intercept
-        return out
+        return ridge.decision(X, self.coef_, self.intercept_, xp=xp)
 
     def _by_rows(self, X, method):
         """Lazy ``method`` of a dask array: the in-memory method on each row chunk."""
@@ -758,8 +358,6 @@ class RidgeReadout(BaseEstimator):
             For binary problems, positive scores favour ``classes_[1]``.
             A lazy dask array, chunked like ``X``, for a dask ``X``.
         """
-        from pixelflow.scaleout.optional import is_dask_array
-
         if is_dask_array(X):
             return self._by_rows(X, "decision_function")
         scores = self._linear(X)
@@ -780,17 +378,11 @@ class RidgeReadout(BaseEstimator):
             like the ``y`` given to ``fit``, for regression. A lazy dask
             array, chunked like ``X``, for a dask ``X``.
         """
-        from pixelflow.scaleout.optional import is_dask_array
-
         if is_dask_array(X):
             return self._by_rows(X, "predict")
         out = _to_host(self._linear(X))
         if self.task_ == "classification":
-            if self.classes_.shape[0] == 1:
-                return np.repeat(self.classes_, out.shape[0])
-            if self._single_target:
-                return self.classes_[(out[:, 0] > 0).astype(np.intp)]
-            return self.classes_[np.argmax(out, axis=1)]
+            return ridge.labels_from_scores(out, self.classes_)
         return out[:, 0] if self._single_target else out
 
     def score(self, X, y, sample_weight=None):
@@ -812,8 +404,6 @@ class RidgeReadout(BaseEstimator):
             input the predictions are computed chunk by chunk and only they
             and ``y`` are gathered.
         """
-        from pixelflow.scaleout.optional import is_dask_array
-
         y_pred = self.predict(X)
         if any(is_dask_array(a) for a in (y_pred, y, sample_weight)):
             from pixelflow.scaleout.ridge import gather
@@ -824,6 +414,32 @@ class RidgeReadout(BaseEstimator):
         if self.task_ == "classification":
             return float(accuracy_score(y, y_pred, sample_weight=sample_weight))
         return float(r2_score(y, y_pred, sample_weight=sample_weight))
+
+
+def ridge_path_accuracy(alphas, X_fit, y_fit, X_val, y_val, *, standardize=True, fit_intercept=True) -> list[float]:
+    """Validation accuracy of ridge classifiers for every ``alpha``, from one pass over ``X_fit``.
+
+    Each accuracy is that of ``RidgeReadout(alpha, standardize=...,
+    fit_intercept=...).fit(X_fit, y_fit).score(X_val, y_val)``: the same
+    coefficients (:class:`pixelflow.linalg.ridge.RidgePath`), the same
+    predictions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    >>> ridge_path_accuracy([0.1, 10.0], X, [1, 0, 1, 0], X, [1, 0, 1, 0])
+    [1.0, 1.0]
+    """
+    classes, y_index = ridge.class_labels(np.asarray(y_fit), "ridge_path_accuracy")
+    path = ridge.RidgePath(np.asarray(X_fit), ridge.one_vs_all(y_index, len(classes)),
+                           fit_intercept=fit_intercept, standardize=standardize)
+    y_val = np.asarray(y_val)
+    out = []
+    for alpha in alphas:
+        pred = ridge.labels_from_scores(ridge.decision(np.asarray(X_val), *path.solve(alpha)), classes)
+        out.append(float(np.mean(pred == y_val)))
+    return out
 
 
 class LogisticReadout(ClassifierMixin, BaseEstimator):

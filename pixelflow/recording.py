@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pixelflow.fixed_order import block_products
+from pixelflow.linalg.fixed_order import block_products
 
 # Pointwise maps and the codes the fused kernels see; keep them in sync with
 # pixelflow.backends.cpu.recording.apply_map.
@@ -61,7 +61,7 @@ def avg_pool(x, p: int, xp):
 def pooled_products(x, p: int, xp):
     """Block means of ``x_i * x_j`` for every channel pair ``i <= j`` (second-order pooling).
 
-    Summed in a fixed order, per sample (:func:`pixelflow.fixed_order.block_products`).
+    Summed in a fixed order, per sample (:func:`pixelflow.linalg.fixed_order.block_products`).
 
     Parameters
     ----------

@@ -1,42 +1,17 @@
-"""Reservoir: encode a batch, evolve it under a fixed CA rule, record features."""
+"""Reservoir: encode a batch, evolve it under a fixed CA rule, record features (on an :class:`~pixelflow.engine.Engine`)."""
 
 from __future__ import annotations
 
-import contextlib
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from pixelflow.backends import get_backend, to_device
 from pixelflow.config import ReservoirConfig
-from pixelflow.encoders import get_encoder
-from pixelflow.inputs import array_module, check_batch
+from pixelflow.engine import Engine
+from pixelflow.inputs import array_module, check_batch, is_dask_array
 from pixelflow.memory import ensure_fits
 from pixelflow.recording import avg_pool  # noqa: F401  (public here since 0.1)
-from pixelflow.rules import default_init, get_rule
-from pixelflow.rules.registry import Grid, StepContext
-
-# The automatic chunk keeps a step's working set (state size x the rule's
-# working_copies) near this size: measured on a 2-core CPU, random_nca at
-# 32x32x8 ran ~3x faster with 16-sample chunks than with 128.
-CHUNK_TARGET_BYTES = 16 * 2**20
-MAX_AUTO_CHUNK = 4096
-
-# Independent random streams derived from the one seed.
-RULE_STREAM = 0
-ENCODER_STREAM = 1
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """What depends on the sample shape: built once, reused for every chunk."""
-
-    sample_shape: tuple
-    grid: Grid
-    encoder_fixed: dict
-    rule_weights: dict
 
 
 class Reservoir:
@@ -71,25 +46,18 @@ class Reservoir:
         if not isinstance(config, ReservoirConfig):
             raise TypeError(f"config must be a ReservoirConfig, got {type(config).__name__}")
         self.config = config
-        self.backend = get_backend(backend)
         self.progress = progress
-        self.input_shape_: tuple | None = None
-        self._rule = get_rule(config.rule)
-        self._rule_params = self._rule.resolve(config.rule_params)
-        self._encoder = get_encoder(config.input_encoding)
-        self._encoder_params = self._encoder.resolve(config.encoder_params)
-        self._dtype = np.dtype(config.dtype)
-        self._prepared: _Prepared | None = None
-        # Fused kernels implement per-channel feature maps; channel products
-        # (and rules without a kernel) run the numpy path.
-        self._kernel = self.backend.fused_kernel(self._rule) if config.recording.pointwise else None
-        ensure_fits(
-            self._sample_bytes() * self._rule.working_copies,
-            f"one {config.height}x{config.width}x{config.channels} grid",
-            "use a smaller grid or fewer channels",
-        )
-        ensure_fits(config.n_features * 4, f"one feature row ({config.n_features} features)",
-                    "record fewer steps, pool, or use fewer feature maps")
+        self.engine = Engine(config, backend)
+        self.backend = self.engine.backend
+
+    @property
+    def input_shape_(self) -> tuple | None:
+        """Shape of one sample, fixed by the first call; later calls must match it."""
+        return self.engine.sample_shape
+
+    @input_shape_.setter
+    def input_shape_(self, shape) -> None:
+        self.engine.sample_shape = None if shape is None else tuple(shape)
 
     @property
     def feature_dim(self) -> int:
@@ -107,69 +75,30 @@ class Reservoir:
         self.__init__(state["config"], state["backend"], state["progress"])
         self.input_shape_ = state["input_shape_"]
 
-    def _sample_bytes(self) -> int:
-        c = self.config
-        return c.channels * c.height * c.width * self._dtype.itemsize
-
     def chunk_size(self) -> int:
-        """Samples evolved at once (the config's, or a working set of ~16 MiB).
+        """Samples evolved at once (see :meth:`pixelflow.engine.Engine.chunk_size`)."""
+        return self.engine.chunk_size()
 
-        A fused kernel keeps one state per thread, so its chunk holds only
-        the encoded input (about one state per sample).
+    def check_input(self, sample_shape) -> None:
+        """Refuse, before any work, samples of a shape this reservoir cannot take, and fix the shape.
+
+        What the Dask layer calls on the client before it builds a graph, so
+        that a wrong shape fails there rather than on a worker.
         """
-        if self.config.chunk_size is not None:
-            return self.config.chunk_size
-        per_sample = self._sample_bytes() * (1 if self._kernel is not None else self._rule.working_copies)
-        return int(max(1, min(MAX_AUTO_CHUNK, CHUNK_TARGET_BYTES // per_sample)))
+        self.engine.prepare(tuple(int(s) for s in sample_shape))
 
-    def _check_sample_shape(self, sample_shape: tuple) -> int:
-        """Refuse a sample shape this reservoir cannot take (changes nothing); the input channel count."""
-        if self.input_shape_ is not None and sample_shape != self.input_shape_:
-            raise ValueError(
-                f"X has samples of shape {sample_shape}, but this reservoir was first used with "
-                f"{self.input_shape_}; make a new Reservoir for a different input shape"
-            )
-        c = self.config
-        cin = self._encoder.input_channels(sample_shape, self._encoder_params)
-        capacity = self._rule.input_capacity(c.channels)
-        if cin > capacity:
-            raise ValueError(
-                f"encoder {c.input_encoding!r} gives {cin} input channel(s) for samples of shape "
-                f"{sample_shape}, but rule {c.rule!r} with channels={c.channels} takes at most {capacity}; "
-                f"increase channels"
-            )
-        return cin
+    def for_workers(self):
+        """A fresh copy for other processes (no progress bars), and what identifies it.
 
-    def _prepare(self, sample_shape: tuple) -> _Prepared:
-        cin = self._check_sample_shape(sample_shape)
-        if self._prepared is not None:
-            return self._prepared
-        c = self.config
-        grid = Grid(channels=c.channels, height=c.height, width=c.width, input_channels=cin)
-        enc_rng = np.random.default_rng([c.seed, ENCODER_STREAM])
-        rule_rng = np.random.default_rng([c.seed, RULE_STREAM])
-        fixed = self._encoder.build(self._encoder_params, sample_shape, (c.height, c.width), enc_rng) if self._encoder.build else {}
-        weights = self._rule.build(self._rule_params, grid, rule_rng) if self._rule.build else {}
-        self._prepared = _Prepared(
-            sample_shape=sample_shape,
-            grid=grid,
-            encoder_fixed=to_device(fixed, self.backend, self._dtype),
-            rule_weights=to_device(weights, self.backend, self._dtype),
-        )
-        self.input_shape_ = sample_shape
-        return self._prepared
-
-    @contextlib.contextmanager
-    def _first_use(self):
-        """Undo the shape lock of a first call that fails, so the reservoir stays usable."""
-        fresh = self._prepared is None
-        try:
-            yield
-        except BaseException:
-            if fresh:
-                self._prepared = None
-                self.input_shape_ = None
-            raise
+        Returns
+        -------
+        (Reservoir, tuple)
+            The copy (its weights rebuilt from the seed where it runs) and
+            ``(class name, config, backend name)``: equal reservoirs give
+            equal identities, so a task graph can share them.
+        """
+        fresh = type(self)(self.config, self.backend.name, progress=False)
+        return fresh, (type(self).__name__, self.config, self.backend.name)
 
     def encode(self, X) -> np.ndarray:
         """The encoder's drive of every sample, exactly as the rule receives it.
@@ -186,10 +115,11 @@ class Reservoir:
         ndarray, shape (N, input channels, height, width)
             In the config's ``dtype``; row ``i`` equals ``encode(X[i:i+1])[0]``.
         """
-        X = check_batch(X, self._dtype)
-        with self._first_use():
-            prep = self._prepare(X.shape[1:])
-            drive = self._context(self.backend.asarray(X, dtype=self._dtype), prep).drive
+        engine = self.engine
+        X = check_batch(X, engine.dtype)
+        with engine.first_use():
+            engine.prepare(X.shape[1:])
+            drive = engine.context(self.backend.asarray(X, dtype=engine.dtype)).drive
         return self.backend.to_numpy(drive)
 
     def rule_weights(self, sample_shape) -> dict[str, np.ndarray]:
@@ -198,46 +128,9 @@ class Reservoir:
         The same arrays :meth:`transform` uses, drawn from the config's seed
         (empty for rules without weights).
         """
-        prep = self._prepare(tuple(int(s) for s in sample_shape))
+        prep = self.engine.prepare(tuple(int(s) for s in sample_shape))
         return {k: np.array(self.backend.to_numpy(v)) if hasattr(v, "shape") else v
                 for k, v in prep.rule_weights.items()}
-
-    def _context(self, x, prep: _Prepared) -> StepContext:
-        xp = self.backend.xp
-        c = self.config
-        drive = self._encoder.encode(x, self._encoder_params, prep.encoder_fixed, (c.height, c.width), xp)
-        return StepContext(xp=xp, params=self._rule_params, weights=prep.rule_weights, drive=drive, grid=prep.grid)
-
-    def _evolve(self, x, prep: _Prepared):
-        """Yield ``(t, state)`` for t = 0 .. steps on a backend chunk ``x``."""
-        ctx = self._context(x, prep)
-        init = self._rule.init or default_init
-        state = self._checked(init(ctx.drive, ctx), len(x), "init")
-        yield 0, state
-        for t in range(1, self.config.steps + 1):
-            state = self._checked(self._rule.step(state, ctx), len(x), "step")
-            yield t, state
-
-    def _checked(self, state, n: int, hook: str):
-        c = self.config
-        expected = (n, c.channels, c.height, c.width)
-        if tuple(state.shape) != expected:
-            raise ValueError(f"rule {c.rule!r} {hook} returned shape {tuple(state.shape)}, expected {expected}")
-        # A user rule may promote to float64 (NumPy scalars do); keep the declared precision.
-        return state.astype(self._dtype, copy=False)
-
-    def _write_features(self, x, prep: _Prepared, out: np.ndarray) -> None:
-        """Features of a backend chunk ``x`` into the host rows ``out`` (a fused kernel writes them directly)."""
-        xp = self.backend.xp
-        if self._kernel is not None:
-            ctx = self._context(x, prep)
-            self._kernel(ctx.drive, ctx, self.config.recording, out)
-            return
-        recording = self.config.recording
-        rows = [recording.features(state, xp) for t, state in self._evolve(x, prep) if t in recording.steps]
-        feats = rows[0] if len(rows) == 1 else xp.concatenate(rows, axis=1)
-        feats = feats.astype(np.float32, copy=False)
-        out[...] = self.backend.to_numpy(feats) if isinstance(out, np.ndarray) else feats
 
     def _bar(self, n: int, what: str):
         size = self.chunk_size()
@@ -250,10 +143,10 @@ class Reservoir:
         with self._bar(n, what) as bar:
             for start in range(0, n, size):
                 stop = min(n, start + size)
-                yield start, stop, self.backend.asarray(X[start:stop], dtype=self._dtype)
+                yield start, stop, self.backend.asarray(X[start:stop], dtype=self.engine.dtype)
                 bar.update()
 
-    def _transform_threaded(self, X: np.ndarray, prep: _Prepared, out: np.ndarray, threads: int) -> None:
+    def _transform_threaded(self, X: np.ndarray, out: np.ndarray, threads: int) -> None:
         """Chunks of the numpy path on ``threads`` threads (numpy and BLAS release the GIL).
 
         Each chunk is converted, evolved and written by its own task, so at
@@ -266,8 +159,8 @@ class Reservoir:
 
         def task(start):
             stop = min(n, start + size)
-            self._write_features(self.backend.asarray(X[start:stop], dtype=self._dtype), prep, out[start:stop])
-            self._check_finite(out[start:stop], start)
+            self.engine.features(self.backend.asarray(X[start:stop], dtype=self.engine.dtype), out[start:stop])
+            self.engine.check_finite(out[start:stop], start)
 
         with self._bar(n, "reservoir") as bar, ThreadPoolExecutor(threads) as pool:
             for done in as_completed([pool.submit(task, start) for start in range(0, n, size)]):
@@ -298,21 +191,20 @@ class Reservoir:
             identical to ``transform(X[i:i+1])[0]``. A CuPy array for CuPy
             input; a dask array, bit-identical once computed, for dask input.
         """
-        # Imported here: pixelflow.scaleout imports the protocol, which imports this module.
-        from pixelflow.scaleout.optional import is_dask_array
-
         if is_dask_array(X):
+            # Dask support is loaded only for dask input.
             from pixelflow.scaleout.arrays import transform
 
             return transform(self, X)
-        X = check_batch(X, self._dtype)
+        engine = self.engine
+        X = check_batch(X, engine.dtype)
         xp = array_module(X)
         if xp is not np and xp is not self.backend.xp:
             raise TypeError(f"X is a GPU array, but this reservoir runs on backend {self.backend.name!r}; "
                             "use backend='cuda' or pass a numpy array")
         n = len(X)
         # Checked before the empty-batch answer: a shape refused for one sample is refused for none.
-        self._check_sample_shape(X.shape[1:])
+        engine.check_input(X.shape[1:])
         if n == 0:
             return xp.zeros((0, self.feature_dim), dtype=np.float32)
         if xp is np:
@@ -321,32 +213,18 @@ class Reservoir:
                 f"the ({n}, {self.feature_dim}) float32 feature matrix",
                 "record fewer steps, pool, or transform in batches",
             )
-        with self._first_use():
-            prep = self._prepare(X.shape[1:])
+        with engine.first_use():
+            engine.prepare(X.shape[1:])
             out = xp.empty((n, self.feature_dim), dtype=np.float32)
-            threads = 1 if self._kernel is not None else self.backend.chunk_threads()
-            with self._one_blas_thread():
+            threads = 1 if engine.kernel is not None else self.backend.chunk_threads()
+            with engine.blas_limit():
                 if threads > 1 and n > self.chunk_size():
-                    self._transform_threaded(X, prep, out, threads)
+                    self._transform_threaded(X, out, threads)
                 else:
                     for start, stop, x in self._chunks(X, "reservoir"):
-                        self._write_features(x, prep, out[start:stop])
-                        self._check_finite(out[start:stop], start)
+                        engine.features(x, out[start:stop])
+                        engine.check_finite(out[start:stop], start)
         return out
-
-    def _check_finite(self, rows, start: int) -> None:
-        """Refuse features that overflowed or diverged (the input was finite): never return silent inf/NaN."""
-        xp = array_module(rows)
-        finite = xp.isfinite(rows).all(axis=1)
-        if bool(finite.all()):
-            return
-        c = self.config
-        bad = start + int(xp.argmin(finite))
-        maps = ", ".join(name for name, _ in c.recording.maps)
-        raise ValueError(
-            f"the features of sample {bad} are not finite although X is: rule {c.rule!r} diverged, or a feature map "
-            f"({maps}) overflowed float32; scale X down or change rule_params"
-        )
 
     def run(self, U, *, washout=0, state=None, write="add", return_state=False):
         """Drive the reservoir with sequences: one feature row per time step.
@@ -398,22 +276,6 @@ class Reservoir:
 
         return driven.run(self, U, washout=washout, state=state, write=write, return_state=return_state)
 
-    def _one_blas_thread(self):
-        """Host BLAS on one thread while we run.
-
-        The built-in rules and encoders call no BLAS (their products sum in a
-        fixed order, :mod:`pixelflow.fixed_order`), so their features are
-        batch-invariant on any BLAS. A user's rule may call one; one BLAS
-        thread then at least keeps its rounding from depending on the thread
-        count, and keeps chunk threads from oversubscribing the cores (the
-        parallelism is across chunks or inside fused kernels).
-        """
-        if self.backend.xp is not np:
-            return contextlib.nullcontext()
-        from threadpoolctl import threadpool_limits
-
-        return threadpool_limits(limits=1, user_api="blas")
-
     def states(self, X) -> np.ndarray:
         """The full trajectory, for pictures and analysis.
 
@@ -423,18 +285,19 @@ class Reservoir:
             Every state from the initial one (t = 0) to the last, in the
             config's ``dtype``.
         """
-        X = check_batch(X, self._dtype)
+        engine = self.engine
+        X = check_batch(X, engine.dtype)
         c = self.config
         shape = (len(X), c.steps + 1, c.channels, c.height, c.width)
-        self._check_sample_shape(X.shape[1:])
+        engine.check_input(X.shape[1:])
         if len(X) == 0:
-            return np.zeros(shape, dtype=self._dtype)
-        ensure_fits(int(np.prod(shape)) * self._dtype.itemsize, f"a trajectory of shape {shape}", "pass fewer samples")
-        out = np.empty(shape, dtype=self._dtype)
-        with self._first_use(), self._one_blas_thread():
-            prep = self._prepare(X.shape[1:])
+            return np.zeros(shape, dtype=engine.dtype)
+        ensure_fits(int(np.prod(shape)) * engine.dtype.itemsize, f"a trajectory of shape {shape}", "pass fewer samples")
+        out = np.empty(shape, dtype=engine.dtype)
+        with engine.first_use(), engine.blas_limit():
+            engine.prepare(X.shape[1:])
             for start, stop, x in self._chunks(X, "trajectory"):
-                for t, state in self._evolve(x, prep):
+                for t, state in engine.evolve(x):
                     out[start:stop, t] = self.backend.to_numpy(state)
         return out
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from pixelflow.config import ReservoirConfig
-from pixelflow.inputs import array_module, check_batch
+from pixelflow.inputs import array_module, check_batch, is_dask_array
 from pixelflow.memory import ensure_fits
 from pixelflow.reservoir import Reservoir
 
@@ -148,10 +148,18 @@ class ReservoirStack:
         for r in self.reservoirs:
             r.input_shape_ = state["input_shape_"]
 
-    def _prepare(self, sample_shape: tuple) -> None:
-        """Check the sample shape against every member (and fix it), before any sample is run."""
+    def check_input(self, sample_shape) -> None:
+        """Check the sample shape against every member, then fix it in all of them (nothing is fixed on failure)."""
+        sample_shape = tuple(int(s) for s in sample_shape)
         for r in self.reservoirs:
-            r._prepare(sample_shape)
+            r.engine.check_input(sample_shape)
+        for r in self.reservoirs:
+            r.check_input(sample_shape)
+
+    def for_workers(self):
+        """A fresh copy for other processes, and what identifies it (see :meth:`Reservoir.for_workers`)."""
+        fresh = type(self)(self.config, self.backend.name, progress=False)
+        return fresh, (type(self).__name__, self.config, self.backend.name)
 
     def transform(self, X):
         """Features of every sample: each member's block in member order.
@@ -169,18 +177,16 @@ class ReservoirStack:
             for dask input (one task per row chunk, bit-identical once
             computed; see :mod:`pixelflow.scaleout.arrays`).
         """
-        # Imported here: pixelflow.scaleout imports the protocol, which imports this module.
-        from pixelflow.scaleout.optional import is_dask_array
-
         if is_dask_array(X):
+            # Dask support is loaded only for dask input.
             from pixelflow.scaleout.arrays import transform
 
             return transform(self, X)
-        X = check_batch(X, min((r._dtype for r in self.reservoirs), key=lambda d: d.itemsize))
+        X = check_batch(X, min((r.engine.dtype for r in self.reservoirs), key=lambda d: d.itemsize))
         xp = array_module(X)
         # Every member checks the shape before any of them runs or fixes it.
         for r in self.reservoirs:
-            r._check_sample_shape(X.shape[1:])
+            r.engine.check_input(X.shape[1:])
         if xp is np:
             ensure_fits(len(X) * self.feature_dim * 4, f"the ({len(X)}, {self.feature_dim}) float32 feature matrix",
                         "pool more, record fewer steps, or transform in batches")
@@ -188,7 +194,7 @@ class ReservoirStack:
         # A failure in a later member must not leave earlier ones fixed to this input.
         with contextlib.ExitStack() as undo:
             for r in self.reservoirs:
-                undo.enter_context(r._first_use())
+                undo.enter_context(r.engine.first_use())
             start = 0
             for r in self.reservoirs:
                 stop = start + r.feature_dim

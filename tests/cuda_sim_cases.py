@@ -46,7 +46,7 @@ def main():
             fused = Reservoir(cfg, backend=sim)
             got = fused.transform(X)
             ref = Reservoir(cfg, backend="numpy").transform(X)
-            report[f"{name}-{dtype}"] = {"kernel": fused._kernel is not None,
+            report[f"{name}-{dtype}"] = {"kernel": fused.engine.kernel is not None,
                                          "max_abs_diff": float(np.abs(got - ref).max()),
                                          "batch_invariant": bool(np.array_equal(got[3], fused.transform(X[3:4])[0]))}
     print(json.dumps(report))

@@ -46,7 +46,7 @@ def test_fused_cpu_kernels_match_numpy(rng, rule, channels, params, extra, dtype
     cfg = ReservoirConfig(width=16, height=16, channels=channels, steps=5, rule=rule, rule_params=params,
                           dtype=dtype, chunk_size=4, **extra)
     fused = Reservoir(cfg, backend="cpu")
-    assert (fused._kernel is not None) == (rule != "random_nca")
+    assert (fused.engine.kernel is not None) == (rule != "random_nca")
     np.testing.assert_allclose(fused.transform(X), Reservoir(cfg, backend="numpy").transform(X), atol=1e-5, rtol=0)
 
 
@@ -73,7 +73,7 @@ def test_user_rules_and_overridden_builtins_use_the_numpy_path(rng):
     register_rule("wave", lambda s, ctx: s * 0.5, overwrite=True)
     try:
         res = Reservoir(ReservoirConfig(width=8, height=8, channels=2, steps=1, rule="wave"), backend="cpu")
-        assert res.backend.fused_kernel(res._rule) is None
+        assert res.backend.fused_kernel(res.engine.rule) is None
         X = rng.random((2, 8, 8))
         np.testing.assert_allclose(res.transform(X), Reservoir(res.config, backend="numpy").transform(X))
     finally:
@@ -127,11 +127,11 @@ def test_numpy_path_runs_chunks_on_threads_with_identical_rows(rng, monkeypatch)
     X = rng.random((23, 12, 12))
     cfg = ReservoirConfig(width=12, height=12, channels=6, steps=3, rule="random_nca", record="all", chunk_size=2)
     threaded = Reservoir(cfg, backend="cpu")
-    assert threaded._kernel is None and threaded.backend.chunk_threads() == 3
+    assert threaded.engine.kernel is None and threaded.backend.chunk_threads() == 3
     np.testing.assert_array_equal(threaded.transform(X), Reservoir(cfg, backend="numpy").transform(X))
     # A rule with a fused kernel is multi-threaded inside the kernel instead.
     wave = Reservoir(ReservoirConfig(width=12, height=12, channels=6, steps=3, rule="wave"), backend="cpu")
-    assert wave._kernel is not None
+    assert wave.engine.kernel is not None
 
 
 @pytest.mark.parametrize("rule, channels", [("wave", 4), ("diffusion_reaction", 4), ("life_like", 2), ("random_nca", 4)])
@@ -174,8 +174,8 @@ def test_per_map_pooling_on_fused_kernels_matches_numpy(rng):
     cfg = ReservoirConfig(width=16, height=16, channels=4, steps=3, rule="wave", record="all", pool=4,
                           feature_maps=("state", ("square", 2), ("abs", 8)))
     fused = Reservoir(cfg, backend="cpu")
-    assert fused._kernel is not None
+    assert fused.engine.kernel is not None
     np.testing.assert_allclose(fused.transform(X), Reservoir(cfg, backend="numpy").transform(X), atol=1e-5, rtol=0)
     # cross-channel maps make every backend take the numpy path
     products = ReservoirConfig(width=16, height=16, channels=4, steps=3, rule="wave", feature_maps=("products",))
-    assert Reservoir(products, backend="cpu")._kernel is None
+    assert Reservoir(products, backend="cpu").engine.kernel is None

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pixelflow.bench import main, run_suite
+from pixelflow.workbook.bench import main, run_suite
 
 
 def test_suite_rows_are_complete_and_consistent():
@@ -26,7 +26,7 @@ def test_cli_rejects_unknown_backend(tmp_path):
 
 
 def test_life_rows_put_cax_beside_each_workload(monkeypatch):
-    from pixelflow import bench
+    from pixelflow.workbook import bench
 
     monkeypatch.setattr(bench, "LIFE_WORKLOADS", ((2, 16), (5, 8)))
     calls = []

@@ -65,7 +65,7 @@ def test_without_updates_a_wave_integrates_its_drive(U):
     # steps=0: nothing evolves, each write adds the masked input to the amplitudes.
     res = Reservoir(config("wave", 2, steps=0), backend="numpy")
     got = res.run(U[0])
-    matrix = res._prepared.encoder_fixed["matrix"]
+    matrix = res.engine.prepared.encoder_fixed["matrix"]
     amplitude = np.cumsum(U[0] @ matrix, axis=0)
     np.testing.assert_allclose(got[:, :64], amplitude, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(got[:, 64:], 0.0)
@@ -74,7 +74,7 @@ def test_without_updates_a_wave_integrates_its_drive(U):
 def test_without_updates_gray_scott_moves_away_from_its_rest_state(U):
     res = Reservoir(config("diffusion_reaction", 2, steps=0), backend="numpy")
     got = res.run(U[0])
-    drive = np.cumsum(U[0] @ res._prepared.encoder_fixed["matrix"], axis=0)
+    drive = np.cumsum(U[0] @ res.engine.prepared.encoder_fixed["matrix"], axis=0)
     np.testing.assert_allclose(got[:, :64], 1.0 - 0.5 * drive, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(got[:, 64:], 0.25 * drive, rtol=1e-5, atol=1e-5)
 
@@ -84,7 +84,7 @@ def test_xor_flips_the_cells_the_input_reaches_and_twice_flips_back():
                     backend="numpy")
     ones = np.ones((2, 1))
     got = res.run(ones, write="xor")
-    touched = res._prepared.encoder_fixed["matrix"][0] > 0
+    touched = res.engine.prepared.encoder_fixed["matrix"][0] > 0
     np.testing.assert_array_equal(got[0], touched.astype(np.float32))
     np.testing.assert_array_equal(got[1], 0.0)
 
@@ -93,7 +93,7 @@ def test_replace_overwrites_only_the_cells_the_input_reaches():
     res = Reservoir(config("wave", 2, steps=0, encoder_params={"density": 0.4, "weights": "positive"}),
                     backend="numpy")
     got = res.run(np.array([[1.0], [1.0], [0.5]]), write="replace")
-    touched = res._prepared.encoder_fixed["matrix"][0] > 0
+    touched = res.engine.prepared.encoder_fixed["matrix"][0] > 0
     np.testing.assert_array_equal(got[1, :64], got[0, :64])  # replaced, not accumulated
     np.testing.assert_allclose(got[2, :64][touched], 0.5)
     np.testing.assert_array_equal(got[2, :64][~touched], 0.0)
@@ -199,7 +199,7 @@ def test_mask_encoder_draws_a_sparse_seeded_mask(rng):
     res = Reservoir(config(encoder_params={"density": 0.25, "scale": 0.5, "planes": 2}, channels=4, seed=1),
                     backend="numpy")
     res.run(rng.random((10, 3)))
-    m = res._prepared.encoder_fixed["matrix"]
+    m = res.engine.prepared.encoder_fixed["matrix"]
     assert m.shape == (3, 2 * 64)
     assert set(np.unique(m)) <= {-0.5, 0.0, 0.5}
     assert 0.15 < np.mean(m != 0) < 0.35

@@ -13,8 +13,8 @@ def drive(X, encoding, width=32, height=32, channels=8, **params):
     cfg = ReservoirConfig(width=width, height=height, channels=channels, steps=0, rule="life_like",
                           input_encoding=encoding, encoder_params=params, dtype="float64")
     res = Reservoir(cfg, backend="numpy")
-    prep = res._prepare(np.asarray(X).shape[1:])
-    return res._context(np.asarray(X, dtype=np.float64), prep).drive
+    res.engine.prepare(np.asarray(X).shape[1:])
+    return res.engine.context(np.asarray(X, dtype=np.float64)).drive
 
 
 @pytest.mark.parametrize("shape_in, shape_out", [((28, 28), (32, 32)), ((28, 28), (14, 7)), ((5, 9), (12, 4)), ((8, 8), (8, 8))])

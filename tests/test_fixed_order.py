@@ -5,9 +5,9 @@ import doctest
 import numpy as np
 import pytest
 
-import pixelflow.fixed_order
+import pixelflow.linalg.fixed_order
 from pixelflow import Reservoir, ReservoirConfig
-from pixelflow.fixed_order import block_products, matmul_rows, mix_channels
+from pixelflow.linalg.fixed_order import block_products, matmul_rows, mix_channels
 
 DTYPES = [np.float32, np.float64]
 
@@ -153,5 +153,5 @@ def test_bad_shapes_and_dtypes_are_refused():
 
 
 def test_docstring_examples_run():
-    result = doctest.testmod(pixelflow.fixed_order)
+    result = doctest.testmod(pixelflow.linalg.fixed_order)
     assert result.attempted >= 3 and result.failed == 0

@@ -87,7 +87,7 @@ def test_gl_matches_numpy(rng, case, on_gl):
     X = rng.random((7, *shape))
     cfg = _config(rule, channels, params, extra, chunk_size=4)
     gl = Reservoir(cfg, backend="moderngl")
-    assert gl.backend.fused_kernel(gl._rule) is not None
+    assert gl.backend.fused_kernel(gl.engine.rule) is not None
     got = gl.transform(X)
     ref = Reservoir(cfg, backend="numpy").transform(X)
     if rule == "life_like":
@@ -165,7 +165,7 @@ def test_user_rules_and_overridden_builtins_use_the_numpy_path(rng):
     register_rule("wave", lambda s, ctx: s * 0.5, overwrite=True)
     try:
         res = Reservoir(ReservoirConfig(width=8, height=8, channels=2, steps=1, rule="wave"), backend="moderngl")
-        assert res.backend.fused_kernel(res._rule) is None
+        assert res.backend.fused_kernel(res.engine.rule) is None
         X = rng.random((2, 8, 8))
         np.testing.assert_array_equal(res.transform(X), Reservoir(res.config, backend="numpy").transform(X))
         # The built-in step with another init is not the built-in rule either.

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from pixelflow.latex import escape, format_cell, render_table, write_tables
-from pixelflow.results import column
+from pixelflow.workbook.latex import escape, format_cell, render_table, write_tables
+from pixelflow.workbook.results import column
 
 
 def test_escape_special_characters():
@@ -154,7 +154,7 @@ def test_a_missing_results_directory_is_an_error(tmp_path):
 
 
 def test_cli_exits_non_zero_with_one_line_and_writes_nothing(tmp_path, capsys):
-    from pixelflow.latex import main
+    from pixelflow.workbook.latex import main
 
     out = tmp_path / "generated"
     assert main([str(tmp_path / "papr"), str(out)]) == 1

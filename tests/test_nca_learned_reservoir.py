@@ -14,11 +14,10 @@ from pixelflow.nca.learned_reservoir import (  # noqa: E402
     TRANSFORM_BLOCK,
     LearnedReservoir,
     LearnedReservoirClassifier,
-    comparison_table,
-    evaluate,
     mixed_kernel,
 )
-from pixelflow.protocol import text_table  # noqa: E402
+from pixelflow.workbook.protocols.fixed_vs_learned import comparison_table, evaluate  # noqa: E402
+from pixelflow.workbook.protocols import text_table  # noqa: E402
 from pixelflow.stencils import perceive  # noqa: E402
 
 
@@ -178,7 +177,7 @@ def test_evaluate_fixed_and_learned_and_their_table(data):
     assert all(c >= t for c, t in zip(learned["cost_s"], learned["train_s"]))
     assert len(learned["cpu_s"]) == 2 and min(learned["cpu_s"]) > 0
     # The fixed protocol is the ridge readout on the core reservoir's features.
-    from pixelflow.protocol import validation_split
+    from pixelflow.workbook.protocols import validation_split
     from pixelflow.readouts import RidgeReadout
 
     F, F_test = Reservoir(nca()).transform(X), Reservoir(nca()).transform(X_test)

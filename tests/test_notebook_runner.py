@@ -5,8 +5,8 @@ import json
 import nbformat
 import pytest
 
-from pixelflow import outputs
-from pixelflow.notebooks import NotebookFailed, run_notebook
+from pixelflow.workbook import outputs
+from pixelflow.workbook.notebooks import NotebookFailed, run_notebook
 
 
 def make_notebook(path, body):
@@ -20,7 +20,7 @@ def make_notebook(path, body):
 
 
 WRITES = """
-from pixelflow.results import ResultsRecord
+from pixelflow.workbook.results import ResultsRecord
 rec = ResultsRecord("{name}", scale=scale, parameters=dict(scale=scale, backend=backend))
 rec.metrics["seen_scale"] = scale
 rec.save()
@@ -50,7 +50,7 @@ def test_failure_names_notebook_and_cell_and_moves_earlier_results_aside(tmp_pat
     with pytest.raises(NotebookFailed, match=r"notebook 91_bad failed in cell \d+.*RuntimeError: broken on purpose; "
                                              rf"91_bad.json was moved aside to {aside} so that it is not taken as current"):
         run_notebook(nb, progress=False)
-    # Not where make or pixelflow.latex look, but not lost either.
+    # Not where make or pixelflow.workbook.latex look, but not lost either.
     assert not stale.exists()
     assert aside.read_text() == '{"from": "the last good run"}'
     assert (out_root / "results" / "smoke" / "executed" / "91_bad.failed.ipynb").exists()
@@ -74,7 +74,7 @@ def test_results_from_an_earlier_run_do_not_count_as_written(tmp_path, out_root)
 
 
 SEES_SEED = """
-from pixelflow.results import ResultsRecord
+from pixelflow.workbook.results import ResultsRecord
 rec = ResultsRecord("{name}", scale=scale, parameters=dict(scale=scale, seed=seed, data_dir=data_dir))
 rec.save()
 """
@@ -92,7 +92,7 @@ def test_extra_parameters_are_injected_and_checked_against_the_parameters_cell(t
 
 
 def test_param_option_parses_json_or_keeps_the_string(tmp_path, out_root, capsys):
-    from pixelflow.notebooks import main, parse_param
+    from pixelflow.workbook.notebooks import main, parse_param
 
     assert parse_param("seed=3") == ("seed", 3)
     assert parse_param("data_dir=null") == ("data_dir", None)
@@ -111,9 +111,9 @@ def test_param_option_parses_json_or_keeps_the_string(tmp_path, out_root, capsys
 def test_docstring_examples():
     import doctest
 
-    import pixelflow.notebooks
+    import pixelflow.workbook.notebooks
 
-    result = doctest.testmod(pixelflow.notebooks)
+    result = doctest.testmod(pixelflow.workbook.notebooks)
     assert result.attempted and not result.failed
 
 
@@ -136,7 +136,7 @@ def _one_line_error(capsys, *words):
 
 
 def test_a_wrong_notebook_path_exits_with_one_line_and_touches_no_file(tmp_path, out_root, capsys, monkeypatch):
-    from pixelflow.notebooks import main
+    from pixelflow.workbook.notebooks import main
 
     committed = _committed(out_root, "01_mnist")
     before = _files(out_root)
@@ -156,7 +156,7 @@ def test_a_wrong_notebook_path_exits_with_one_line_and_touches_no_file(tmp_path,
     ("01_mnist.ipynb", '{"cells": [', "cannot be read as a notebook"),
 ])
 def test_a_file_that_is_not_a_notebook_touches_no_file(tmp_path, out_root, capsys, name, content, message):
-    from pixelflow.notebooks import main
+    from pixelflow.workbook.notebooks import main
 
     committed = _committed(out_root, "01_mnist")
     before = _files(out_root)
@@ -167,7 +167,7 @@ def test_a_file_that_is_not_a_notebook_touches_no_file(tmp_path, out_root, capsy
 
 
 def test_unknown_scale_backend_or_param_touch_no_file(tmp_path, out_root, capsys):
-    from pixelflow.notebooks import main
+    from pixelflow.workbook.notebooks import main
 
     nb = make_notebook(tmp_path / "95_args.ipynb", WRITES.format(name="95_args"))
     committed = _committed(out_root, "95_args", scale="smoke")
@@ -192,7 +192,7 @@ def test_unknown_scale_backend_or_param_touch_no_file(tmp_path, out_root, capsys
 
 
 def test_every_notebook_is_checked_before_the_first_runs(tmp_path, out_root, capsys):
-    from pixelflow.notebooks import main
+    from pixelflow.workbook.notebooks import main
 
     nb = make_notebook(tmp_path / "96_first.ipynb", WRITES.format(name="96_first"))
     assert main(["run", str(nb), str(tmp_path / "97_typo.ipynb")]) == 1

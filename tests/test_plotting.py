@@ -10,11 +10,11 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from pixelflow import ReservoirConfig, register_rule, unregister_rule  # noqa: E402
 from pixelflow.eikonal import reference_arrival_times, wave_arrival_times  # noqa: E402
-from pixelflow.outputs import repository_root  # noqa: E402
-from pixelflow.plotting.eikonal import plot_error_maps, plot_profiles, relative_error  # noqa: E402
-from pixelflow.plotting.gallery import builtin_rules, evolve, plot_rule_gallery  # noqa: E402
-from pixelflow.plotting.speed import plot_backends, plot_scaling  # noqa: E402
-from pixelflow.speed import load_benchmarks  # noqa: E402
+from pixelflow.workbook.outputs import repository_root  # noqa: E402
+from pixelflow.workbook.plotting.eikonal import plot_error_maps, plot_profiles, relative_error  # noqa: E402
+from pixelflow.workbook.plotting.gallery import builtin_rules, evolve, plot_rule_gallery  # noqa: E402
+from pixelflow.workbook.plotting.speed import plot_backends, plot_scaling  # noqa: E402
+from pixelflow.workbook.speed import load_benchmarks  # noqa: E402
 
 
 def _images(fig):

@@ -1,4 +1,4 @@
-"""Tests for pixelflow.presets: lookup, round trip, and that a preset runs through the protocol."""
+"""Tests for pixelflow.workbook.presets: lookup, round trip, and that a preset runs through the protocol."""
 
 import dataclasses
 import json
@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from pixelflow import presets
+from pixelflow.workbook import presets
 from pixelflow.datasets import digits
-from pixelflow.outputs import repository_root
-from pixelflow.protocol import evaluate
+from pixelflow.workbook.outputs import repository_root
+from pixelflow.workbook.protocols import evaluate
 from pixelflow.readouts import RidgeReadout
 from pixelflow.stack import StackConfig, config_from_dict
 

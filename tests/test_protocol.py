@@ -1,4 +1,4 @@
-"""Tests for pixelflow.protocol (validation search, selection, evaluation) and its figures."""
+"""Tests for pixelflow.workbook.protocols (validation search, selection, evaluation) and its figures."""
 
 import dataclasses
 
@@ -8,10 +8,12 @@ from matplotlib.figure import Figure
 from numpy.testing import assert_array_equal
 from threadpoolctl import threadpool_limits
 
-from pixelflow import LogisticReadout, ReservoirConfig, RidgeReadout, protocol
+from pixelflow import LogisticReadout, ReservoirConfig, RidgeReadout
+from pixelflow.linalg import ridge
+from pixelflow.workbook.protocols import classification as protocol
 from pixelflow.datasets import digits
-from pixelflow.plotting import classification as plots
-from pixelflow.protocol import (
+from pixelflow.workbook.plotting import classification as plots
+from pixelflow.workbook.protocols import (
     Candidate,
     best,
     candidates,
@@ -131,7 +133,7 @@ def test_search_transforms_each_config_once(ds, monkeypatch):
 @pytest.mark.parametrize("n_fit", [None, 300], ids=["primal", "dual"])
 @pytest.mark.parametrize("standardize", [True, False])
 def test_ridge_alpha_path_matches_separate_fits(ds, n_fit, standardize, monkeypatch):
-    monkeypatch.setattr(protocol._readouts, "_CHUNK_ROWS", 128)  # several row blocks
+    monkeypatch.setattr(ridge, "CHUNK_ROWS", 128)  # several row blocks
     X = features(WAVE, ds.X_train)  # 512 features
     fit, val = validation_split(ds.y_train)
     fit = fit[:n_fit]
@@ -316,7 +318,7 @@ def test_blas_threads_option(ds):
 
 
 def test_hflip_augmentation_fits_on_both_copies_and_validates_on_originals(ds):
-    from pixelflow.protocol import _training_features
+    from pixelflow.workbook.protocols.classification import _training_features
 
     cand = Candidate("wave", WAVE, RidgeReadout(alpha=1.0))
     row = search([cand], ds.X_train, ds.y_train, progress=False, augment="hflip")[0]

@@ -16,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from pixelflow import readouts
+from pixelflow.linalg import ridge
 from pixelflow.readouts import LogisticReadout, RidgeReadout
 
 
@@ -38,7 +39,7 @@ def _classification_problem(n, d, n_classes, seed=0):
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Force many row blocks so chunk merging and blocked kernels are exercised."""
-    monkeypatch.setattr(readouts, "_CHUNK_ROWS", 7)
+    monkeypatch.setattr(ridge, "CHUNK_ROWS", 7)
 
 
 # ---------------------------------------------------------------------------
@@ -126,10 +127,10 @@ def test_primal_equals_dual_equals_sklearn(fit_intercept, standardize):
     # Same problem through both private solvers, with tiny chunks so the
     # chunk-merge formulas and blocked kernel are really used.
     X, Y = _regression_problem(60, 25, k=3, x_offset=2.0, y_offset=5.0)
-    primal = readouts._ridge_from_stats(
-        readouts._accumulate_stats(X, Y, chunk_rows=7), 0.5, fit_intercept, standardize
+    primal = ridge.solve(
+        ridge.accumulate(X, Y, chunk_rows=7), 0.5, fit_intercept, standardize
     )
-    dual = readouts._ridge_dual(X, Y, 0.5, fit_intercept, standardize, chunk_rows=7)
+    dual = ridge.solve_dual(X, Y, 0.5, fit_intercept, standardize, chunk_rows=7)
     for a, b in zip(primal, dual):
         assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 
@@ -144,7 +145,7 @@ def test_accumulated_stats_equal_dense_centred_products():
     # the whole symmetric matrix (not just the triangle the solver reads)
     # must be right.
     X, Y = _regression_problem(53, 9, k=2, x_offset=100.0, y_offset=-3.0, dtype=np.float32)
-    stats = readouts._accumulate_stats(X, Y, chunk_rows=7)
+    stats = ridge.accumulate(X, Y, chunk_rows=7)
     X64 = X.astype(np.float64)
     Xc, Yc = X64 - X64.mean(axis=0), Y - Y.mean(axis=0)
     assert stats.n_samples == 53
@@ -159,7 +160,7 @@ def test_symmetrize_upper_inplace_across_blocks():
     full = rng.normal(size=(10, 10))
     full = full + full.T
     a = np.asfortranarray(np.triu(full) + np.tril(rng.normal(size=(10, 10)), -1))
-    readouts._symmetrize_upper_inplace(a, block=3)
+    ridge._symmetrize_upper_inplace(a, block=3)
     assert_array_equal(a, full)
 
 
@@ -262,7 +263,7 @@ def test_float32_wide_input(small_chunks):
 def test_float32_fit_does_not_copy_whole_matrix(shape, monkeypatch):
     # A float64 copy of X would need 8 * N * D bytes; blocked casting must
     # stay well below that.
-    monkeypatch.setattr(readouts, "_CHUNK_ROWS", 64)
+    monkeypatch.setattr(ridge, "CHUNK_ROWS", 64)
     rng = np.random.default_rng(7)
     X = rng.random(shape, dtype=np.float32)
     y = rng.integers(0, 3, size=shape[0])
@@ -305,7 +306,7 @@ def test_cholesky_failure_names_alpha(monkeypatch):
     def fail(*args, **kwargs):
         raise np.linalg.LinAlgError("not positive definite")
 
-    monkeypatch.setattr(readouts, "cho_factor", fail)
+    monkeypatch.setattr(ridge, "cho_factor", fail)
     with pytest.raises(np.linalg.LinAlgError, match="alpha=0.001"):
         RidgeReadout(alpha=0.001).fit(np.eye(5), np.arange(5.0))
 
@@ -496,13 +497,12 @@ def test_logistic_binary_string_labels():
 def test_statistics_by_array_products_equal_the_in_place_blas_ones():
     # The GPU path forms the scatter matrix with the array module's matmul
     # (cupy); with numpy standing in it must give the dsyrk statistics.
-    from pixelflow.readouts import _accumulate_stats
 
     rng = np.random.default_rng(4)
     X = (rng.standard_normal((53, 9)) * 3 + 5).astype(np.float32)
     Y = rng.standard_normal((53, 3))
-    blas = _accumulate_stats(X, Y, chunk_rows=7)
-    plain = _accumulate_stats(X, Y, chunk_rows=7, blas=False)
+    blas = ridge.accumulate(X, Y, chunk_rows=7)
+    plain = ridge.accumulate(X, Y, chunk_rows=7, blas=False)
     assert plain.n_samples == blas.n_samples == 53
     for name in ("x_mean", "y_mean", "xx", "xy"):
         np.testing.assert_allclose(getattr(plain, name), getattr(blas, name), rtol=1e-12, atol=1e-9)

@@ -196,16 +196,16 @@ def test_empty_batch_is_checked_like_one_sample():
 
 def test_a_failed_first_call_leaves_the_reservoir_usable(rng, monkeypatch):
     res = make("random_nca", 4)
-    original = res._write_features
+    original = res.engine.features
 
     def broken(*args):
         raise RuntimeError("interrupted")
 
-    monkeypatch.setattr(res, "_write_features", broken)
+    monkeypatch.setattr(res.engine, "features", broken)
     with pytest.raises(RuntimeError, match="interrupted"):
         res.transform(rng.random((2, 10, 10)))
     assert res.input_shape_ is None
-    monkeypatch.setattr(res, "_write_features", original)
+    monkeypatch.setattr(res.engine, "features", original)
     assert res.transform(rng.random((2, 12, 12))).shape == (2, 4 * 16 * 16)
 
 

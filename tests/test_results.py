@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from pixelflow import outputs
-from pixelflow.results import ResultsRecord, column
+from pixelflow.workbook import outputs
+from pixelflow.workbook.results import ResultsRecord, column
 
 
 @pytest.fixture

@@ -13,8 +13,11 @@ distributed = pytest.importorskip("distributed")
 import dask.array as da
 
 from pixelflow import Reservoir, ReservoirConfig, RidgeReadout
-from pixelflow.scaleout import by_rows, connect, grid, is_dask_array, memory_report, on, sweep
-from pixelflow.scaleout.ridge import chunked_stats, stats_nbytes
+from pixelflow.engine import Engine
+from pixelflow.scaleout import by_rows, connect, is_dask_array, memory_report, on
+from pixelflow.workbook.protocols.sweeps import grid, sweep
+from pixelflow.linalg.ridge import stats_nbytes
+from pixelflow.scaleout.ridge import chunked_stats
 from pixelflow.stack import ReservoirStack, StackConfig
 
 # Coefficients of the chunked fit vs the in-memory fit, relative to the largest
@@ -77,13 +80,13 @@ def test_irregular_row_chunks_and_chunks_across_samples_are_merged(images):
 
 def test_transform_is_lazy_until_computed(images, monkeypatch):
     calls = []
-    original = Reservoir._write_features
+    original = Engine.features
 
-    def counted(self, x, prep, out):
+    def counted(self, x, out):
         calls.append(len(x))
-        return original(self, x, prep, out)
+        return original(self, x, out)
 
-    monkeypatch.setattr(Reservoir, "_write_features", counted)
+    monkeypatch.setattr(Engine, "features", counted)
     res = Reservoir(ReservoirConfig(**CONFIGS["wave"]), backend="numpy")
     F = res.transform(by_rows(images, 10))
     assert calls == []
@@ -122,13 +125,13 @@ def test_dask_transform_of_a_stack_is_bit_identical(images, backend):
 
 def test_stack_transform_is_lazy_checks_shapes_at_graph_build_and_pickles_small(images, monkeypatch):
     calls = []
-    original = Reservoir._write_features
+    original = Engine.features
 
-    def counted(self, x, prep, out):
+    def counted(self, x, out):
         calls.append(len(x))
-        return original(self, x, prep, out)
+        return original(self, x, out)
 
-    monkeypatch.setattr(Reservoir, "_write_features", counted)
+    monkeypatch.setattr(Engine, "features", counted)
     stack = ReservoirStack(STACK, backend="numpy")
     F = stack.transform(by_rows(images, 10))
     assert calls == [] and stack.input_shape_ == (12, 12)
@@ -266,8 +269,8 @@ def test_statistics_count_every_row_once(rng):
 
 
 def test_out_of_core_evaluation_agrees_with_the_protocol(images):
-    from pixelflow.protocol import Candidate, evaluate
-    from pixelflow.scaleout import agreement, evaluate_out_of_core
+    from pixelflow.workbook.protocols import Candidate, evaluate
+    from pixelflow.workbook.protocols.out_of_core import agreement, evaluate_out_of_core
 
     y = np.arange(len(images)) % 3
     cand = Candidate("stack", STACK, RidgeReadout(alpha=1.0, standardize=True))
@@ -281,8 +284,8 @@ def test_out_of_core_evaluation_agrees_with_the_protocol(images):
     check = agreement(reference, got)
     assert check["accuracy_equal"] and check["predictions_identical"] and check["n_predictions_differ"] == 0
     assert check["relative_coef_difference"] < COEF_RTOL
-    from pixelflow.protocol import text_table
-    from pixelflow.scaleout.evaluation import comparison_table
+    from pixelflow.workbook.protocols import text_table
+    from pixelflow.workbook.protocols.out_of_core import comparison_table
 
     workers = [{"memory_limit": 2**30, "peak_rss": 3 * 10**8, "spilled_bytes": 10**6}, {"memory_limit": 2**30,
                "peak_rss": 2 * 10**8, "spilled_bytes": 0}]
@@ -368,10 +371,10 @@ def test_a_stack_on_the_cluster_and_what_the_workers_report(client, mnist_like):
     import matplotlib
 
     matplotlib.use("Agg")
-    from pixelflow.plotting.scaleout import task_prefix, task_stream_figure
+    from pixelflow.workbook.plotting.scaleout import task_prefix, task_stream_figure
 
     prefixes = {task_prefix(r["key"]) for r in stream.data}
-    assert {"pixelflow-reservoirstack", "pixelflow-transform", "chunk_stats", "merge_stats"} <= prefixes
+    assert {"pixelflow-reservoirstack", "pixelflow-transform", "chunk_stats", "merge"} <= prefixes
     fig = task_stream_figure({"stack on 2 workers": stream.data, "nothing": []})
     top = fig.axes[0]
     assert [t.get_text() for t in top.get_yticklabels()] == ["worker 1", "worker 2"]
@@ -508,7 +511,8 @@ sys.modules["dask"] = sys.modules["distributed"] = None   # as if not installed
 import numpy as np
 import pixelflow
 from pixelflow import Reservoir, ReservoirConfig, RidgeReadout
-from pixelflow.scaleout import by_rows, sweep
+from pixelflow.scaleout import by_rows
+from pixelflow.workbook.protocols.sweeps import sweep
 rng = np.random.default_rng(0)
 X, y = rng.random((40, 8, 8)), np.arange(40) % 2
 F = Reservoir(ReservoirConfig(8, 8, 2, 2, "wave")).transform(X)
@@ -539,10 +543,10 @@ def test_import_pixelflow_does_not_import_dask():
 def test_docstring_examples():
     import doctest
 
-    import pixelflow.scaleout.optional
-    import pixelflow.scaleout.ridge
-    import pixelflow.scaleout.sweeps
+    import pixelflow.inputs
+    import pixelflow.linalg.ridge
+    import pixelflow.workbook.protocols.sweeps
 
-    for module in (pixelflow.scaleout.optional, pixelflow.scaleout.ridge, pixelflow.scaleout.sweeps):
+    for module in (pixelflow.inputs, pixelflow.linalg.ridge, pixelflow.workbook.protocols.sweeps):
         result = doctest.testmod(module)
         assert result.attempted and not result.failed, module.__name__

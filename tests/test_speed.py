@@ -1,4 +1,4 @@
-"""Benchmark files and on-the-spot throughput sweeps (pixelflow.speed)."""
+"""Benchmark files and on-the-spot throughput sweeps (pixelflow.workbook.speed)."""
 
 import json
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from pixelflow import ReservoirConfig
-from pixelflow.outputs import repository_root
-from pixelflow.speed import PEER, load_benchmarks, throughput_sweep, with_ratios
+from pixelflow.workbook.outputs import repository_root
+from pixelflow.workbook.speed import PEER, load_benchmarks, throughput_sweep, with_ratios
 
 RESULTS = repository_root() / "results"
 

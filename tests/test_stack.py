@@ -8,7 +8,7 @@ from numpy.testing import assert_array_equal
 
 from pixelflow import Reservoir, ReservoirConfig, RidgeReadout
 from pixelflow.datasets import digits
-from pixelflow.protocol import Candidate, evaluate, search, steps_curve
+from pixelflow.workbook.protocols import Candidate, evaluate, search, steps_curve
 from pixelflow.stack import ReservoirStack, StackConfig, config_from_dict, make_reservoir
 
 FINE = ReservoirConfig(8, 8, 4, 3, "random_nca", record=(1, 3), pool=2,
@@ -122,10 +122,10 @@ def test_module_examples_hold():
     """The usage examples in the docstrings of the stack, presets and protocol modules run as written."""
     import doctest
 
-    import pixelflow.presets
-    import pixelflow.protocol
+    import pixelflow.workbook.presets
+    import pixelflow.workbook.protocols.classification
     import pixelflow.stack
 
-    for module in (pixelflow.stack, pixelflow.presets, pixelflow.protocol):
+    for module in (pixelflow.stack, pixelflow.workbook.presets, pixelflow.workbook.protocols.classification):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.attempted > 0 and result.failed == 0, module.__name__

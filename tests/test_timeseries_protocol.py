@@ -6,7 +6,7 @@ import pytest
 from pixelflow import Reservoir, RidgeReadout
 from pixelflow.datasets import bit_memory_task, mackey_glass_task, narma_task
 from pixelflow.timeseries import nrmse
-from pixelflow.timeseries.protocol import (ESN, KINDS, SPACES, Candidate, Forecast, assess, evaluate, grid_side,
+from pixelflow.workbook.protocols.sequences import (ESN, KINDS, SPACES, Candidate, Forecast, assess, evaluate, grid_side,
                                            sample, score_value, search)
 
 pytest.importorskip("reservoirpy")
@@ -105,7 +105,7 @@ def test_forecasts_start_inside_the_part_and_run_closed_loop():
 
 
 def test_a_penalty_too_small_to_solve_is_skipped(narma, monkeypatch):
-    from pixelflow.timeseries import protocol
+    from pixelflow.workbook.protocols import sequences as protocol
 
     fit = protocol._fit
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from pixelflow.nca.model import BUILDERS, NCA
-from pixelflow.outputs import write_atomic
+from pixelflow.atomic import write_atomic
 
 FORMAT = "pixelflow.nca/1"
 

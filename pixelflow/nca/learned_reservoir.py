@@ -19,10 +19,9 @@ them trained through a linear head by backpropagation. This module holds
 - :class:`LearnedReservoirClassifier`, a scikit-learn style estimator that
   trains the chosen weights jointly with a softmax head, then fits the same
   ridge readout as the fixed reservoir on the learned features;
-- :func:`evaluate`, the notebooks' protocol (validation split, ridge ``alpha``
-  chosen on validation, refit on the full training set, test once per seed)
-  for the fixed or a learned reservoir, with its wall-time cost;
-  :func:`comparison_table` puts such results side by side.
+- argument checks (:func:`check_config`, :func:`check_train`, ...) shared
+  with the workbook's fixed-vs-learned protocol
+  (:mod:`pixelflow.workbook.protocols.fixed_vs_learned`).
 
 >>> from pixelflow import ReservoirConfig
 >>> from pixelflow.datasets import digits
@@ -56,11 +55,9 @@ from pixelflow.config import ReservoirConfig
 from pixelflow.nca.perceive import circular_pad
 from pixelflow.nca.threads import torch_threads
 from pixelflow.inputs import check_batch
-from pixelflow.protocol import _fit_and_score, ridge_grid, validation_split
-from pixelflow.readouts import RidgeReadout
+from pixelflow.readouts import RidgeReadout, ridge_path_accuracy
 from pixelflow.recording import apply_map
 from pixelflow.reservoir import Reservoir
-from pixelflow.results import column
 from pixelflow.rules import get_rule
 from pixelflow.stencils import LAPLACIAN_9, SOBEL_X, SOBEL_Y
 
@@ -86,7 +83,7 @@ _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # ---------------------------------------------------------------------------
 
 
-def _check_config(config) -> ReservoirConfig:
+def check_config(config) -> ReservoirConfig:
     if not isinstance(config, ReservoirConfig):
         raise TypeError(f"config must be a ReservoirConfig, got {type(config).__name__}")
     if config.rule != "random_nca":
@@ -94,7 +91,7 @@ def _check_config(config) -> ReservoirConfig:
     return config
 
 
-def _check_train(train) -> tuple[str, ...]:
+def check_train(train) -> tuple[str, ...]:
     if isinstance(train, str) or not isinstance(train, Sequence):
         raise TypeError(f"train must be a sequence of weight names from {TRAINABLE}, got {train!r}")
     for name in train:
@@ -105,27 +102,27 @@ def _check_train(train) -> tuple[str, ...]:
     return tuple(train)
 
 
-def _check_int(value, name: str, low: int) -> int:
+def check_int(value, name: str, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     return int(value)
 
 
-def _check_positive(value, name: str) -> float:
+def check_positive(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
     return float(value)
 
 
-def _check_alphas(readout_alpha) -> tuple[float, ...]:
+def check_alphas(readout_alpha) -> tuple[float, ...]:
     if isinstance(readout_alpha, Sequence) and not isinstance(readout_alpha, str):
         if not readout_alpha:
             raise ValueError("readout_alpha must be a positive number or a non-empty sequence of them, got []")
-        return tuple(_check_positive(a, "readout_alpha") for a in readout_alpha)
-    return (_check_positive(readout_alpha, "readout_alpha"),)
+        return tuple(check_positive(a, "readout_alpha") for a in readout_alpha)
+    return (check_positive(readout_alpha, "readout_alpha"),)
 
 
-def _check_labels(y, n: int, what: str) -> np.ndarray:
+def check_labels(y, n: int, what: str) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != n:
         raise ValueError(f"y{what} must be 1-D with one label per sample of X{what} ({n}), got shape {y.shape}")
@@ -224,8 +221,8 @@ class LearnedReservoir(nn.Module):
 
     def __init__(self, config: ReservoirConfig, sample_shape: tuple, train: Sequence[str] = TRAINABLE):
         super().__init__()
-        self.config = _check_config(config)
-        self.train_names = _check_train(train)
+        self.config = check_config(config)
+        self.train_names = check_train(train)
         self.sample_shape = tuple(int(s) for s in sample_shape)
         self.reservoir = Reservoir(config, backend="numpy", progress=False)
         self.params = get_rule("random_nca").resolve(config.rule_params)
@@ -418,14 +415,14 @@ class LearnedReservoirClassifier(ClassifierMixin, BaseEstimator):
         self.progress = progress
 
     def _validate(self):
-        _check_config(self.config)
-        train = _check_train(self.train)
-        epochs = _check_int(self.epochs, "epochs", 0)
-        batch_size = _check_int(self.batch_size, "batch_size", 1)
-        seed = _check_int(self.seed, "seed", 0)
-        lr = _check_positive(self.lr, "lr")
-        _check_int(self.threads, "threads", 1)
-        return train, epochs, batch_size, seed, lr, _check_alphas(self.readout_alpha)
+        check_config(self.config)
+        train = check_train(self.train)
+        epochs = check_int(self.epochs, "epochs", 0)
+        batch_size = check_int(self.batch_size, "batch_size", 1)
+        seed = check_int(self.seed, "seed", 0)
+        lr = check_positive(self.lr, "lr")
+        check_int(self.threads, "threads", 1)
+        return train, epochs, batch_size, seed, lr, check_alphas(self.readout_alpha)
 
     def fit(self, X, y, X_val=None, y_val=None):
         """Train the reservoir end to end, then fit the ridge readout on its features.
@@ -444,14 +441,14 @@ class LearnedReservoirClassifier(ClassifierMixin, BaseEstimator):
         """
         train, epochs, batch_size, seed, lr, alphas = self._validate()
         X = check_batch(X)
-        y = _check_labels(y, len(X), "")
+        y = check_labels(y, len(X), "")
         if (X_val is None) != (y_val is None):
             raise ValueError("pass both X_val and y_val, or neither")
         if X_val is not None:
             X_val = check_batch(X_val)
             if X_val.shape[1:] != X.shape[1:]:
                 raise ValueError(f"X_val has samples of shape {X_val.shape[1:]}, but X has {X.shape[1:]}")
-            y_val = _check_labels(y_val, len(X_val), "_val")
+            y_val = check_labels(y_val, len(X_val), "_val")
         if len(alphas) > 1 and X_val is None:
             raise ValueError(f"readout_alpha={list(alphas)} is a search: it needs X_val and y_val")
         self.classes_, y_index = np.unique(y, return_inverse=True)
@@ -479,7 +476,7 @@ class LearnedReservoirClassifier(ClassifierMixin, BaseEstimator):
             self.alpha_scores_ = None
             self.alpha_ = alphas[0]
             if len(alphas) > 1:
-                self.alpha_, scores = _select_alpha(alphas, F_fit, y, module.transform_drive(drive_val), y_val)
+                self.alpha_, scores = select_alpha(alphas, F_fit, y, module.transform_drive(drive_val), y_val)
                 self.alpha_scores_ = dict(zip(alphas, scores))
             self.readout_ = RidgeReadout(alpha=self.alpha_, standardize=True).fit(F_fit, y)
         return self
@@ -510,7 +507,7 @@ class LearnedReservoirClassifier(ClassifierMixin, BaseEstimator):
                     bar.update()
                 val_acc = None
                 if drive_val is not None:
-                    val_acc = _accuracy(self.classes_[_head_predict(module, head, drive_val)], y_val)
+                    val_acc = float(np.mean(self.classes_[_head_predict(module, head, drive_val)] == y_val))
                 history.append({"epoch": epoch, "train_loss": total / len(drive), "val_accuracy": val_acc,
                                 "wall_s": time.perf_counter() - t0})
         return history
@@ -542,6 +539,17 @@ class LearnedReservoirClassifier(ClassifierMixin, BaseEstimator):
             return self.classes_[_head_predict(self.module_, self.head_, drive)]
 
 
+def select_alpha(alphas, F_fit, y_fit, F_val, y_val) -> tuple[float, list[float]]:
+    """The ``alpha`` of standardised ridge readouts fitted on the fit rows with the best validation accuracy.
+
+    One shared pass over the features for all ``alpha``
+    (:func:`pixelflow.readouts.ridge_path_accuracy`); returns the best
+    ``alpha`` (ties: the first) and every score.
+    """
+    scores = ridge_path_accuracy(alphas, F_fit, y_fit, F_val, y_val, standardize=True)
+    return alphas[int(np.argmax(scores))], scores
+
+
 @torch.no_grad()
 def _head_predict(module: LearnedReservoir, head: nn.Module, drive: torch.Tensor) -> np.ndarray:
     out = np.empty(len(drive), dtype=np.int64)
@@ -552,157 +560,3 @@ def _head_predict(module: LearnedReservoir, head: nn.Module, drive: torch.Tensor
         block[: stop - start] = drive[start:stop]
         out[start:stop] = head(module(block))[: stop - start].argmax(dim=1).numpy()
     return out
-
-
-def _accuracy(pred, y) -> float:
-    return float(np.mean(np.asarray(pred) == np.asarray(y)))
-
-
-def _select_alpha(alphas, F_fit, y_fit, F_val, y_val) -> tuple[float, list[float]]:
-    """Standardised ridge readouts fitted on the fit rows and scored on validation, with the
-    notebooks' own routine (:mod:`pixelflow.protocol`: one shared pass over the features for all
-    ``alpha``); returns the best ``alpha`` (ties: the first) and every score."""
-    scores = [acc for acc, _, _ in _fit_and_score(ridge_grid(alphas), F_fit, y_fit, F_val, y_val)]
-    return alphas[int(np.argmax(scores))], scores
-
-
-# ---------------------------------------------------------------------------
-# The protocol, fixed or learned
-# ---------------------------------------------------------------------------
-
-
-def _run_seed(cfg, X_train, y_train, X_test, y_test, fit_idx, val_idx, train, alphas, options,
-              backend) -> dict[str, Any]:
-    """One seed of :func:`evaluate`: features (after training, if learned), alpha on validation, refit, test."""
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    out = {"n_trained_params": 0, "train_s": 0.0, "head_test_accuracy": None, "history": None}
-    if train is None:
-        features = Reservoir(cfg, backend=backend, progress=False).transform
-    else:
-        clf = LearnedReservoirClassifier(cfg, **options)
-        clf.fit(X_train[fit_idx], y_train[fit_idx], X_train[val_idx], y_train[val_idx])
-        features = clf.transform
-        out.update(n_trained_params=clf.n_trained_params_, train_s=clf.train_s_, history=clf.history_)
-    t1 = time.perf_counter()
-    # Features are batch-invariant: the full training set's are the fit and validation rows'.
-    F_train = np.empty((len(X_train), cfg.n_features), dtype=np.float32)
-    F_train[fit_idx] = features(X_train[fit_idx])
-    F_train[val_idx] = features(X_train[val_idx])
-    F_test = features(X_test)
-    t2 = time.perf_counter()
-    with torch_threads(1):
-        alpha, scores = _select_alpha(alphas, F_train[fit_idx], y_train[fit_idx], F_train[val_idx], y_train[val_idx])
-        pred = RidgeReadout(alpha=alpha, standardize=True).fit(F_train, y_train).predict(F_test)
-    t3, cpu3 = time.perf_counter(), time.process_time()
-    if train is not None:
-        out["head_test_accuracy"] = _accuracy(clf.predict_head(X_test), y_test)
-    out.update(alpha=alpha, val_accuracy=max(scores), test_accuracy=_accuracy(pred, y_test), transform_s=t2 - t1,
-               readout_s=t3 - t2, cost_s=t3 - t0, cpu_s=cpu3 - cpu0)
-    return out
-
-
-def evaluate(
-    config: ReservoirConfig,
-    X_train,
-    y_train,
-    X_test,
-    y_test,
-    *,
-    train: Sequence[str] | None = None,
-    seeds: Sequence[int] = (0,),
-    alphas: Sequence[float] = (1.0,),
-    val_fraction: float = 0.2,
-    split_seed: int = 0,
-    epochs: int = 5,
-    lr: float = 1e-3,
-    batch_size: int = 64,
-    backend: str = "cpu",
-    progress: bool = True,
-) -> dict[str, Any]:
-    """The notebooks' protocol for the fixed (``train=None``) or a learned reservoir, once per seed.
-
-    For every seed the config's ``seed`` is replaced; the training data is
-    split by :func:`pixelflow.protocol.validation_split` (``val_fraction``,
-    ``split_seed``: the same split as the classification notebooks). A
-    learned reservoir is trained end to end on the fit rows only (validation
-    rows scored per epoch). Then, for both: a standardised ridge readout per
-    ``alpha`` is fitted on the fit rows' features and scored on the
-    validation rows; the best ``alpha`` (ties: the first) is refitted on the
-    features of the *full* training set and the test set is predicted once.
-    The fixed reservoir's features come from :class:`pixelflow.Reservoir`
-    on ``backend``; the learned one's from its torch module (one CPU thread).
-
-    Returns
-    -------
-    dict
-        ``train`` (the trained weights, ``None`` for fixed), ``n_features``,
-        ``n_trained_params`` (reservoir), ``n_readout_params``, ``epochs``,
-        ``n_fit``, ``n_val``, ``n_train``, ``n_test``, ``seeds`` and per seed
-        (lists): ``alpha``, ``val_accuracy`` (ridge, chosen alpha),
-        ``test_accuracy`` (ridge), ``head_test_accuracy`` (learned only),
-        ``history`` (learned only), ``train_s``, ``transform_s``,
-        ``readout_s`` (alpha search, refit, test prediction) and ``cost_s``
-        (wall time from the data to the test predictions: encoding, training,
-        all features, readout; head scoring excluded), ``cpu_s`` (CPU seconds
-        of the process over the same span, all threads: less sensitive than
-        wall time to other jobs on a shared machine); ``mean``, ``std``
-        (population std over seeds) of the test accuracy.
-    """
-    config = _check_config(config)
-    if train is not None:
-        train = _check_train(train)
-    alphas = _check_alphas(list(alphas))
-    seeds = [_check_int(s, "seed", 0) for s in seeds]
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct non-negative integers, got {seeds!r}")
-    X_train, X_test = check_batch(X_train), check_batch(X_test)
-    y_train = _check_labels(y_train, len(X_train), "_train")
-    y_test = _check_labels(y_test, len(X_test), "_test")
-    fit_idx, val_idx = validation_split(y_train, val_fraction, split_seed)
-    n_classes = len(np.unique(y_train))
-    out: dict[str, Any] = {
-        "train": list(train) if train is not None else None, "n_features": config.n_features,
-        "n_readout_params": (config.n_features + 1) * n_classes, "epochs": 0 if train is None else int(epochs),
-        "n_fit": len(fit_idx), "n_val": len(val_idx), "n_train": len(y_train), "n_test": len(y_test), "seeds": seeds,
-        **{k: [] for k in ("alpha", "val_accuracy", "test_accuracy", "head_test_accuracy", "history", "train_s",
-                           "transform_s", "readout_s", "cost_s", "cpu_s")},
-    }
-    for s in seeds:
-        result = _run_seed(dataclasses.replace(config, seed=s), X_train, y_train, X_test, y_test, fit_idx, val_idx,
-                           train, alphas, dict(epochs=epochs, lr=lr, batch_size=batch_size, seed=s, train=train,
-                                               readout_alpha=alphas[0], progress=progress), backend)
-        out["n_trained_params"] = result.pop("n_trained_params")
-        for key, value in result.items():
-            out[key].append(value)
-    acc = np.asarray(out["test_accuracy"])
-    out["mean"], out["std"] = float(acc.mean()), float(acc.std())
-    return out
-
-
-def _mean_std(values, scale: float = 1.0):
-    v = scale * np.asarray([x for x in values if x is not None], dtype=float)
-    if v.size == 0:
-        return None
-    return float(v[0]) if v.size == 1 else [float(v.mean()), float(v.std())]
-
-
-def comparison_table(results: dict[str, dict]) -> dict[str, Any]:
-    """Fixed and learned :func:`evaluate` results side by side, for ``add_table`` and ``text_table``.
-
-    Cells: method, trained reservoir weights, readout weights, epochs, the
-    chosen ``alpha`` of each seed, validation and test accuracy of the ridge
-    readout in % (mean ± std over seeds when there are several), test
-    accuracy of the jointly trained head, and the cost per seed (training +
-    features + readout) in wall seconds and in CPU seconds.
-    """
-    rows = []
-    for name, r in results.items():
-        rows.append([name, r["n_trained_params"], r["n_readout_params"], r["epochs"],
-                     ", ".join(f"{a:g}" for a in r["alpha"]), _mean_std(r["val_accuracy"], 100.0),
-                     _mean_std(r["test_accuracy"], 100.0), _mean_std(r["head_test_accuracy"], 100.0),
-                     _mean_std(r["cost_s"]), _mean_std(r["cpu_s"])])
-    columns = [column("Reservoir"), column("Trained res. weights", "d"), column("Readout weights", "d"),
-               column("Epochs", "d"), column("Ridge α"), column("Val. acc. (%)", ".2f"),
-               column("Test acc. (%)", ".2f"), column("Head test acc. (%)", ".2f"), column("Wall (s)", ".0f"),
-               column("CPU (s)", ".0f")]
-    return {"columns": columns, "rows": rows}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pixelflow.outputs import write_atomic
+from pixelflow.atomic import write_atomic
 
 
 def to_uint8(frames) -> np.ndarray:

@@ -11,7 +11,7 @@ part of the way towards the ``tanh`` of that::
 ``W`` has entries of variance ``1 / (4C)``; ``W_in`` and ``b`` are standard
 normal (``b`` scaled by ``bias_scale``). All weights are drawn from the
 reservoir seed. The mixing sums in a fixed order per cell
-(:func:`pixelflow.fixed_order.mix_channels`), so a sample's features never
+(:func:`pixelflow.linalg.fixed_order.mix_channels`), so a sample's features never
 depend on what else is in the batch, on any BLAS.
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pixelflow.fixed_order import mix_channels
+from pixelflow.linalg.fixed_order import mix_channels
 from pixelflow.params import Param
 from pixelflow.rules.registry import Grid, StepContext, register_rule
 from pixelflow.stencils import perceive

@@ -10,22 +10,18 @@ until a dask array or a client is handed over.
 * :mod:`~pixelflow.scaleout.ridge` -- ``RidgeReadout.fit`` of a dask array
   of features: sufficient statistics per row chunk summed by a tree of tasks,
   one solve; chunk-wise ``predict`` / ``decision_function`` / ``score``.
-* :mod:`~pixelflow.scaleout.evaluation` -- :func:`evaluate_out_of_core`, the
-  protocol's refit-and-test step with features and readout out of core, and
-  :func:`agreement` with the in-memory result.
-* :mod:`~pixelflow.scaleout.sweeps` -- :func:`grid` of configurations and
-  :func:`sweep`, one ``distributed`` task per configuration (or in-process).
 * :mod:`~pixelflow.scaleout.cluster` -- :func:`connect` to a scheduler or a
   new local cluster of worker processes, :func:`on` to compute there,
   :func:`memory_report` of the workers' limits, peak memory and spilling.
-* :mod:`~pixelflow.scaleout.optional` -- recognising dask arrays without
-  importing dask.
+* :mod:`~pixelflow.scaleout.optional` -- importing dask where it is used, or
+  saying how to install it.
 
 For example, on a ``distributed`` cluster::
 
     from distributed import Client
     from pixelflow import Reservoir, ReservoirConfig, RidgeReadout
-    from pixelflow.scaleout import by_rows, grid, sweep
+    from pixelflow.scaleout import by_rows
+    from pixelflow.workbook.protocols.sweeps import grid, sweep
 
     client = Client(n_workers=4, threads_per_worker=1)     # dask computations now run here
     reservoir = Reservoir(ReservoirConfig(16, 16, 2, 8, "wave"))
@@ -36,6 +32,11 @@ For example, on a ``distributed`` cluster::
     configs = grid(reservoir.config, rule=["wave", "diffusion_reaction"], seed=[0, 1, 2])
     rows = sweep(client, configs, X_train, y_train, X_test, y_test)   # one task per config
 
+The protocols that run on a cluster -- the refit-and-test step out of core
+and sweeps over configurations -- belong to the workbook
+(:mod:`pixelflow.workbook.protocols.out_of_core`,
+:mod:`pixelflow.workbook.protocols.sweeps`).
+
 Each worker process runs one reservoir call at a time
 (:data:`~pixelflow.scaleout.arrays.process_lock`), so give workers one thread
 each; a call may itself use several threads (numba's ``NUMBA_NUM_THREADS`` on
@@ -44,9 +45,17 @@ the ``cpu`` backend), so keep workers × those threads near the core count.
 
 from pixelflow.scaleout.arrays import by_rows
 from pixelflow.scaleout.cluster import connect, memory_report, on
-from pixelflow.scaleout.evaluation import agreement, evaluate_out_of_core
-from pixelflow.scaleout.optional import is_dask_array
-from pixelflow.scaleout.sweeps import ALPHAS, grid, sweep
+from pixelflow.inputs import is_dask_array
 
-__all__ = ["ALPHAS", "agreement", "by_rows", "connect", "evaluate_out_of_core", "grid", "is_dask_array",
-           "memory_report", "on", "sweep"]
+__all__ = ["by_rows", "connect", "is_dask_array", "memory_report", "on"]
+
+# Names that moved up to the workbook, with where they live now (the library
+# never imports the workbook, so they are pointed to, not re-exported).
+_MOVED = {"ALPHAS": "sweeps", "grid": "sweeps", "sweep": "sweeps", "agreement": "out_of_core",
+          "evaluate_out_of_core": "out_of_core"}
+
+
+def __getattr__(name):
+    if name in _MOVED:
+        raise ImportError(f"pixelflow.scaleout.{name} is now pixelflow.workbook.protocols.{_MOVED[name]}.{name}")
+    raise AttributeError(f"module 'pixelflow.scaleout' has no attribute {name!r}")

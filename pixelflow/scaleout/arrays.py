@@ -23,7 +23,8 @@ import threading
 
 import numpy as np
 
-from pixelflow.scaleout.optional import is_dask_array, require
+from pixelflow.inputs import is_dask_array
+from pixelflow.scaleout.optional import require
 
 __all__ = ["by_rows", "map_rows", "sample_rows", "shared", "transform"]
 
@@ -158,25 +159,17 @@ def _features_of_rows(block, model, block_info=None):
         return np.asarray(model.transform(block), dtype=np.float32)
 
 
-def _is_reservoir(model) -> bool:
-    # Imported here: pixelflow.reservoir and pixelflow.stack import this module lazily, on a dask input.
-    from pixelflow.reservoir import Reservoir
-    from pixelflow.stack import ReservoirStack
-
-    return isinstance(model, (Reservoir, ReservoirStack))
-
-
 def _for_workers(model, tokenize):
     """What the workers receive for ``model``, and the name of its graph key.
 
-    A pixelflow reservoir (or stack) travels as a fresh copy without progress
-    bars, named by its config and backend, so equal reservoirs share a key;
-    any other transformer travels as it is.
+    A model with ``for_workers()`` (a pixelflow reservoir or stack) travels
+    as the fresh copy that method makes, named by the identity it returns,
+    so equal reservoirs share a key; any other transformer travels as it is.
     """
     kind = type(model).__name__
-    if _is_reservoir(model):
-        fresh = type(model)(model.config, model.backend.name, progress=False)
-        return fresh, f"pixelflow-{kind.lower()}-" + tokenize(kind, model.config, model.backend.name)
+    if callable(getattr(model, "for_workers", None)):
+        fresh, identity = model.for_workers()
+        return fresh, f"pixelflow-{kind.lower()}-" + tokenize(*identity)
     return model, f"pixelflow-{kind.lower()}-" + tokenize(model)
 
 
@@ -216,8 +209,8 @@ def transform(model, X):
         raise TypeError(f"{type(model).__name__} is not a transformer with transform() and a positive integer "
                         f"feature_dim (got feature_dim={width!r})")
     X = sample_rows(X)
-    if _is_reservoir(model):
-        model._prepare(tuple(int(s) for s in X.shape[1:]))
+    if callable(getattr(model, "check_input", None)):
+        model.check_input(tuple(int(s) for s in X.shape[1:]))
     from dask.base import tokenize
 
     worker, name = _for_workers(model, tokenize)

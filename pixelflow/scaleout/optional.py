@@ -1,29 +1,18 @@
-"""Dask as an optional dependency: recognised without importing it, imported only on use.
+"""Dask as an optional dependency, imported only by the code that computes with it.
 
 ``import pixelflow`` must work where dask is not installed, and must not pay
-dask's import time where it is, so a dask array is recognised by the module
-its type comes from, and dask itself is imported by the code that computes
-with one.
+dask's import time where it is: a dask array is recognised without dask
+(:func:`pixelflow.inputs.is_dask_array`), and :func:`require` imports it, or
+says how to install it, where it is used.
 """
 
 from __future__ import annotations
 
 import importlib
 
+from pixelflow.inputs import is_dask_array  # noqa: F401  (where it was first public)
+
 INSTALL_HINT = "pip install 'pixelflow[dask]'"
-
-
-def is_dask_array(x) -> bool:
-    """Whether ``x`` is a ``dask.array.Array``, decided without importing dask.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> is_dask_array(np.zeros(3))
-    False
-    """
-    cls = type(x)
-    return cls.__module__.startswith("dask.") and cls.__name__ == "Array"
 
 
 def require(module: str, purpose: str):

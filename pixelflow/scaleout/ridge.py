@@ -2,11 +2,12 @@
 
 :meth:`RidgeReadout.fit <pixelflow.readouts.RidgeReadout.fit>` on a dask
 array of features comes here. Each row chunk, with its targets, becomes the
-centred statistics that the in-memory fit accumulates (``_accumulate_stats``,
-the same code), pairs of them are merged exactly (:func:`merge_stats`, Chan,
+centred statistics that the in-memory fit accumulates
+(:func:`pixelflow.linalg.ridge.accumulate`, the same code), pairs of them
+are merged exactly (:meth:`pixelflow.linalg.ridge.RidgeStats.merge`, Chan,
 Golub & LeVeque) up a binary tree of tasks, and only the merged
 ``n_features × n_features`` statistics reach the client, which solves once
-(``_ridge_from_stats``, the same code again). The feature matrix is never
+(:func:`pixelflow.linalg.ridge.solve`, the same code again). The feature matrix is never
 gathered anywhere.
 
 Coefficients equal the in-memory fit's up to rounding: only the order of the
@@ -45,63 +46,14 @@ import itertools
 import numpy as np
 from sklearn.utils.validation import check_array
 
-from pixelflow.readouts import (
-    _accumulate_stats,
-    _class_labels,
-    _one_vs_all,
-    _regression_matrix,
-    _resolve_task,
-    _RidgeStats,
-    _symmetrize_upper_inplace,
-    _syrk_upper_inplace,
-)
+from pixelflow.linalg.ridge import RidgeStats, accumulate, class_labels, one_vs_all, regression_targets, resolve_task
 from pixelflow.scaleout.arrays import map_rows, sample_rows, shared
-from pixelflow.scaleout.optional import is_dask_array, require
+from pixelflow.inputs import is_dask_array
+from pixelflow.scaleout.optional import require
 
-__all__ = ["chunked_stats", "gather", "map_readout", "merge_stats", "stats_nbytes"]
+__all__ = ["chunked_stats", "gather", "map_readout"]
 
 _FEATURES = "X must have shape (n_samples, n_features)"
-
-
-def stats_nbytes(n_features: int, n_targets: int = 1) -> int:
-    """Bytes of one task's sufficient statistics: the float64 ``n_features²`` scatter matrix, cross products, means.
-
-    Every row-chunk task holds one, a merge three (two inputs and its
-    output), and the client one while it solves. They depend on the number of
-    features only, never on the number of samples: out-of-core fitting
-    saves memory when ``n_samples ≫ n_features``.
-
-    >>> stats_nbytes(14016, 10) / 1e9     # the MNIST preset's features, ten classes
-    1.572819536
-    """
-    d, t = int(n_features), int(n_targets)
-    return 8 * (d * d + d * t + d + t)
-
-
-def merge_stats(a: _RidgeStats, b: _RidgeStats) -> _RidgeStats:
-    """Statistics of the rows of ``a`` followed by those of ``b``, exactly.
-
-    ``xx = xx_a + xx_b + (n_a n_b / n) δ δᵀ`` with ``δ`` the difference of
-    the column means (likewise for ``xy``); the inputs are left unchanged,
-    because a task's inputs may be reused (a retry, another consumer).
-    """
-    if a.n_samples == 0:
-        return b
-    if b.n_samples == 0:
-        return a
-    n = a.n_samples + b.n_samples
-    dx = b.x_mean - a.x_mean
-    dy = b.y_mean - a.y_mean
-    weight = a.n_samples * b.n_samples / n
-    xx = np.empty_like(a.xx, order="F")
-    np.add(a.xx, b.xx, out=xx)
-    # The rank-one correction goes in place, as in the in-memory accumulation.
-    _syrk_upper_inplace(xx, np.sqrt(weight) * dx[None, :])
-    _symmetrize_upper_inplace(xx)
-    xy = a.xy + b.xy + weight * np.outer(dx, dy)
-    x_mean = a.x_mean + dx * (b.n_samples / n)
-    y_mean = a.y_mean + dy * (b.n_samples / n)
-    return _RidgeStats(n, x_mean, y_mean, xx, xy)
 
 
 def _chunk_stats(x, y, code):
@@ -111,12 +63,12 @@ def _chunk_stats(x, y, code):
     Y = code(y)
     if not np.isfinite(Y).all():
         raise ValueError("Input y contains NaN or infinity.")
-    return _accumulate_stats(x, Y)
+    return accumulate(x, Y)
 
 
 def _tree_sum(dask, parts):
     """Pairwise merges, level by level; the pairing depends only on the chunk order."""
-    merge = dask.delayed(merge_stats, pure=True)
+    merge = dask.delayed(RidgeStats.merge, pure=True)
     while len(parts) > 1:
         merged = [merge(a, b) for a, b in zip(parts[0::2], parts[1::2])]
         parts = merged + parts[2 * len(merged):]
@@ -155,8 +107,8 @@ def chunked_stats(X, y, task="auto", name="RidgeReadout"):
 
     Returns
     -------
-    stats : _RidgeStats
-        Of all rows, for ``_ridge_from_stats``.
+    stats : RidgeStats
+        Of all rows, for :func:`pixelflow.linalg.ridge.solve`.
     task : str
         The task fitted.
     classes : ndarray or None
@@ -186,19 +138,19 @@ def chunked_stats(X, y, task="auto", name="RidgeReadout"):
     if y.shape[0] != n_samples:
         raise ValueError(f"Found input variables with inconsistent numbers of samples: [{n_samples}, {y.shape[0]}]")
 
-    task = _resolve_task(task, y.dtype)
+    task = resolve_task(task, y.dtype)
     rows = _row_slices(X.chunks[0])
     if task == "classification":
         labels = y.compute() if is_dask_array(y) else y
         # One class is accepted, as in memory (and by RidgeClassifier).
-        classes, y_index = _class_labels(labels, name, min_classes=1)
-        code = functools.partial(_one_vs_all, n_classes=classes.shape[0])
+        classes, y_index = class_labels(labels, name, min_classes=1)
+        code = functools.partial(one_vs_all, n_classes=classes.shape[0])
         targets = [y_index[r] for r in rows]
         single_target = classes.shape[0] <= 2
     else:
         if y.dtype.kind == "c":
             raise ValueError("Complex-valued targets are not supported.")
-        classes, code, single_target = None, _regression_matrix, y.ndim == 1
+        classes, code, single_target = None, regression_targets, y.ndim == 1
         if is_dask_array(y):
             y = y.rechunk((X.chunks[0],) + tuple((s,) for s in y.shape[1:]))
             targets = list(y.to_delayed().ravel())

@@ -9,6 +9,8 @@ by the user) runs on the batched numpy path instead.
 
 from __future__ import annotations
 
+import platform
+
 from pixelflow.backends.fused import PLANE_KERNELS, builtin_kernel
 
 # random_nca has no fused kernel: per-sample numba versions (per-cell mixing,
@@ -33,6 +35,16 @@ def describe() -> str:
     """Kernel library, CPU and thread count (for provenance)."""
     import numba
 
-    from pixelflow.provenance import cpu_model
-
     return f"numba {numba.__version__} fused kernels on {cpu_model()} ({numba.get_num_threads()} threads)"
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name, from /proc/cpuinfo where available."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

@@ -8,7 +8,7 @@
 >>> rec.save()                                                                # doctest: +SKIP
 
 Tables are stored as data (column formats plus raw cell values), so the
-paper's LaTeX is generated from the record (:mod:`pixelflow.latex`) and never
+paper's LaTeX is generated from the record (:mod:`pixelflow.workbook.latex`) and never
 typed by hand.
 """
 
@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pixelflow import provenance
-from pixelflow.outputs import check_notebook_name, check_scale, results_path, write_json
+from pixelflow.workbook import provenance
+from pixelflow.workbook.outputs import check_notebook_name, check_scale, results_path, write_json
 
 
 def column(name: str, fmt: str | None = None, align: str | None = None) -> dict:
@@ -35,7 +35,7 @@ class ResultsRecord:
     ----------
     notebook : str
         Notebook name without extension, e.g. ``"01_mnist"``: a plain name
-        (see :func:`pixelflow.outputs.check_notebook_name`), as it names the file written under
+        (see :func:`pixelflow.workbook.outputs.check_notebook_name`), as it names the file written under
         ``results/<scale>/``.
     scale : {"smoke", "paper"}
     parameters : dict

@@ -9,6 +9,8 @@ import platform
 import subprocess
 from pathlib import Path
 
+from pixelflow.backends.cpu import cpu_model
+
 PACKAGES = ("pixelflow", "numpy", "scipy", "scikit-learn", "scikit-fmm", "torch", "cupy-cuda13x", "cupy-cuda12x",
             "moderngl", "papermill", "matplotlib")
 
@@ -23,7 +25,7 @@ def _git(*args: str, cwd: Path) -> str | None:
 
 def git_state(root: Path | None = None) -> dict:
     """Commit hash and whether the working tree had uncommitted changes to tracked files."""
-    root = Path(root or Path(__file__).resolve().parent.parent)
+    root = Path(root or Path(__file__).resolve().parent.parent.parent)
     commit = _git("rev-parse", "HEAD", cwd=root)
     dirty = _git("status", "--porcelain", "--untracked-files=no", cwd=root)
     return {"commit": commit, "dirty": None if dirty is None else bool(dirty)}
@@ -38,18 +40,6 @@ def package_versions(names=PACKAGES) -> dict:
         except importlib.metadata.PackageNotFoundError:
             continue
     return versions
-
-
-def cpu_model() -> str:
-    """The CPU's marketing name, from /proc/cpuinfo where available."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def collect(backend=None) -> dict:

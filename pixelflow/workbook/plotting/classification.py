@@ -3,7 +3,7 @@
 Every function returns a :class:`matplotlib.figure.Figure` built without
 pyplot (so nothing is shown or kept open behind the caller's back); in a
 notebook, display it with ``display(fig)`` or by ending a cell with it, and
-save it with :func:`pixelflow.outputs.save_figure`.
+save it with :func:`pixelflow.workbook.outputs.save_figure`.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def accuracy_vs_steps_figure(
     ----------
     curves : rows with ``steps``, ``accuracy`` (fraction) and the ``series``
         key, e.g. the concatenated outputs of
-        :func:`pixelflow.protocol.steps_curve`.
+        :func:`pixelflow.workbook.protocols.steps_curve`.
     baselines : optional ``{label: accuracy fraction}`` drawn as dashed
         horizontal lines (e.g. raw pixels).
     """
@@ -160,7 +160,7 @@ def accuracy_vs_rule_figure(
     ----------
     results : rows with ``mean`` (fraction), optional ``std`` (fraction),
         ``rule`` (for the colour) and the ``label`` key; e.g.
-        :func:`pixelflow.protocol.evaluate` outputs with a label added.
+        :func:`pixelflow.workbook.protocols.evaluate` outputs with a label added.
     group : optional key splitting the bars into groups side by side (e.g.
         ``"input"`` = gray / RGB); bars of one label share a position.
     """
@@ -201,7 +201,7 @@ def search_results_figure(rows: Sequence[Mapping], *, top: int | None = 30, titl
 
     Parameters
     ----------
-    rows : :func:`pixelflow.protocol.search` output
+    rows : :func:`pixelflow.workbook.protocols.search` output
     top : show only the best ``top`` candidates (None: all)
     """
     rows = sorted(rows, key=lambda r: (-r["val_accuracy"], r["index"]))
@@ -227,7 +227,7 @@ def ablation_figure(rows: Sequence[Mapping], panels: Mapping[str, Sequence[tuple
 
     Parameters
     ----------
-    rows : search rows (:func:`pixelflow.protocol.search`)
+    rows : search rows (:func:`pixelflow.workbook.protocols.search`)
         Each feature map's best row over its readout hyperparameters is shown.
     panels : mapping of panel title to ``[(tick label, feature-map name), ...]``
         E.g. ``{"channels": [("8", "nca² 14 c8"), ("16", "nca² 14 c16")]}``.

@@ -1,6 +1,6 @@
 """LaTeX tables generated from results files (nothing in the paper is typed by hand).
 
-``python -m pixelflow.latex results/smoke paper/generated`` writes one
+``python -m pixelflow.workbook.latex results/smoke paper/generated`` writes one
 ``<table>.tex`` per table found in the results files, plus ``scale.tex``
 defining ``\\pfscale`` and ``\\pfcommit`` so the PDF says what it was built
 from.
@@ -18,7 +18,7 @@ import math
 import sys
 from pathlib import Path
 
-from pixelflow.outputs import write_atomic
+from pixelflow.workbook.outputs import write_atomic
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
@@ -76,7 +76,7 @@ def check_table(table, name: str = "table") -> None:
         The entry: a dict with ``caption`` and ``label`` (strings),
         ``columns`` (a non-empty list of dicts with a string ``name`` and
         optional ``format`` and ``align``) and ``rows`` (lists with exactly
-        one cell per column, as :meth:`pixelflow.results.ResultsRecord.add_table`
+        one cell per column, as :meth:`pixelflow.workbook.results.ResultsRecord.add_table`
         writes them).
     name : str
         How messages refer to the table (e.g. ``"01_mnist.json: table 'peer'"``).

@@ -1,6 +1,6 @@
 """Benchmark suite: throughput per backend × rule × grid × batch size.
 
-``python -m pixelflow.bench`` times ``Reservoir.transform`` for every
+``python -m pixelflow.workbook.bench`` times ``Reservoir.transform`` for every
 combination asked for, the ridge readout's fit, the Game of Life workloads and
 this machine's memory bandwidth, and writes ``results/bench_suite.json``
 (median of several repetitions, after a warm-up that also absorbs JIT
@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from pixelflow import provenance
+from pixelflow.workbook import provenance
 from pixelflow.backends import get_backend
 from pixelflow.config import ReservoirConfig
-from pixelflow.outputs import repository_root, write_json
+from pixelflow.workbook.outputs import repository_root, write_json
 from pixelflow.readouts import RidgeReadout
 from pixelflow.reservoir import Reservoir
 
@@ -191,7 +191,7 @@ def run_suite(backends, rules, grids, batches, steps, repeats, life: bool, bandw
     for backend, rule, grid, batch in tqdm(combos, desc="reservoirs", unit="workload"):
         rows.append(reservoir_row(backend, rule, grid, batch, steps, repeats))
     result = {
-        "benchmark": "pixelflow.bench",
+        "benchmark": "pixelflow.workbook.bench",
         "rows": rows,
         "readout": [readout_row(n, d, 10, repeats) for n, d in readout_sizes],
         "memory_bandwidth_bytes_per_s": memory_bandwidth(bandwidth_bytes),
@@ -227,7 +227,7 @@ def main(argv=None) -> int:
         get_backend(b)  # fail early, naming the valid backends
     result = run_suite(args.backends, args.rules, args.grids, args.batches, args.steps, args.repeats, not args.no_life,
                        cax_python=args.cax_python)
-    result["command"] = " ".join(["python -m pixelflow.bench", *(argv if argv is not None else sys.argv[1:])])
+    result["command"] = " ".join(["python -m pixelflow.workbook.bench", *(argv if argv is not None else sys.argv[1:])])
     write_json(args.out, result)
     for row in result["rows"]:
         print(f"{row['backend']:>6} {row['rule']:>18} {row['grid']:>3}x{row['grid']:<3} batch {row['batch']:>5}: "

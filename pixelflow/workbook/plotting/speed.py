@@ -1,6 +1,6 @@
 """Speed figures: backends side by side, and throughput against batch and grid size.
 
-Both take the rows of :mod:`pixelflow.speed` (``load_benchmarks``,
+Both take the rows of :mod:`pixelflow.workbook.speed` (``load_benchmarks``,
 ``throughput_sweep``) and return a matplotlib Figure.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
-from pixelflow.speed import PEER, with_ratios
+from pixelflow.workbook.speed import PEER, with_ratios
 
 
 def _label(row: dict) -> str:

@@ -24,13 +24,15 @@ from typing import Any
 
 import numpy as np
 
+from pixelflow.atomic import write_atomic
+
 SCALES = ("smoke", "paper")
 OUTPUT_ENV_VAR = "PIXELFLOW_OUTPUT"
 
 
 def repository_root() -> Path:
     """The checkout this package was imported from."""
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parent.parent.parent
 
 
 def output_root() -> Path:
@@ -100,22 +102,6 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     return obj
-
-
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write_json(path: Path, obj: Any) -> Path:

@@ -1,6 +1,6 @@
 """Run the workbook's notebooks headlessly with papermill.
 
-``python -m pixelflow.notebooks run notebooks/01_mnist.ipynb --scale smoke``
+``python -m pixelflow.workbook.notebooks run notebooks/01_mnist.ipynb --scale smoke``
 executes a notebook with its parameters injected, keeps the executed copy in
 ``results/<scale>/executed/`` and checks that it wrote its results file.
 
@@ -9,17 +9,17 @@ any file is touched; a bad one stops with a one-line message and leaves the
 results as they were. A notebook that runs and fails stops with its name and
 the failing cell; its results file from an earlier run is then moved aside to
 ``results/<scale>/<notebook>.json.stale`` (which neither ``make`` nor
-:mod:`pixelflow.latex` reads), so that it is not taken as current but can be
+:mod:`pixelflow.workbook.latex` reads), so that it is not taken as current but can be
 renamed back.
 
 Other names of a notebook's ``parameters`` cell are set with ``--param``
 (repeatable; the value is read as JSON, and taken as a string where it is not
 JSON), e.g. notebook 11 on a running dask cluster::
 
-    python -m pixelflow.notebooks run notebooks/11_scale_out.ipynb --scale paper \
+    python -m pixelflow.workbook.notebooks run notebooks/11_scale_out.ipynb --scale paper \
         --param scheduler=tcp://10.0.0.5:8786 --param seed=1
 
-``python -m pixelflow.notebooks refresh notebooks/*.ipynb`` re-executes at
+``python -m pixelflow.workbook.notebooks refresh notebooks/*.ipynb`` re-executes at
 smoke scale and stores the outputs in the notebooks themselves; those are the
 outputs ``pytest --nbval-lax`` checks.
 """
@@ -34,7 +34,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from pixelflow.outputs import SCALES, check_scale, output_root, results_path, write_atomic
+from pixelflow.workbook.outputs import SCALES, check_scale, output_root, results_path, write_atomic
 
 
 class NotebookFailed(RuntimeError):
@@ -65,7 +65,7 @@ def _execute(src: Path, dst: Path, parameters: dict, progress: bool) -> None:
 _RESERVED = ("scale", "backend")
 
 # Suffix of a results file moved aside after a failed run: not ``.json``, so
-# that neither make's pattern rule nor pixelflow.latex mistakes it for results.
+# that neither make's pattern rule nor pixelflow.workbook.latex mistakes it for results.
 STALE_SUFFIX = ".stale"
 
 
@@ -252,7 +252,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv=None) -> int:
-    parser = _Parser(prog="python -m pixelflow.notebooks", description="Run the pixelflow notebooks with papermill.")
+    parser = _Parser(prog="python -m pixelflow.workbook.notebooks", description="Run the pixelflow notebooks with papermill.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="execute notebooks and check they wrote results")
     run.add_argument("notebooks", nargs="+", type=Path)

@@ -125,7 +125,7 @@ def benchmark_rows(data, source: str = "<memory>") -> list[dict]:
 def load_benchmarks(results_dir) -> list[dict]:
     """Every row of every ``bench*.json`` directly in ``results_dir``, files in name order.
 
-    Read the committed files from ``pixelflow.outputs.repository_root() / "results"``.
+    Read the committed files from ``pixelflow.workbook.outputs.repository_root() / "results"``.
 
     Raises
     ------

@@ -50,11 +50,11 @@ from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from pixelflow import readouts as _readouts
 from pixelflow.config import ReservoirConfig
+from pixelflow.linalg import ridge
 from pixelflow.readouts import LogisticReadout, RidgeReadout
 from pixelflow.stack import StackConfig, make_reservoir
-from pixelflow.results import column
+from pixelflow.workbook.results import column
 
 __all__ = [
     "Candidate",
@@ -361,59 +361,23 @@ def _path_key(readout, y, n_samples: int, n_features: int):
 def _ridge_path(members, F_fit, y_fit, F_val):
     """Ridge classifiers differing only in ``alpha``: one pass over the features, one solve each.
 
-    With ``n_features <= n_samples`` the sufficient statistics are built once
-    (primal form), otherwise the kernel matrix (dual form), exactly as
-    :meth:`RidgeReadout.fit` builds them, with the readout module's own
-    helpers; each ``alpha`` then only needs its own Cholesky solve, and the
-    coefficients are those of a separate fit. Returns
+    :class:`pixelflow.linalg.ridge.RidgePath` builds what
+    :meth:`RidgeReadout.fit` builds once; each ``alpha`` then only needs its
+    own solve, and the coefficients are those of a separate fit. Returns
     ``[(y_pred, seconds), ...]`` with the shared pass split evenly.
     """
     t0 = time.perf_counter()
-    classes, y_index = np.unique(y_fit, return_inverse=True)
-    Y = _readouts._one_vs_all(y_index, len(classes))
-    n_targets = Y.shape[1]
-    n_samples, n_features = F_fit.shape
-    primal = n_features <= n_samples
+    classes, y_index = ridge.class_labels(y_fit, "RidgeReadout")
     first = members[0]
-    if primal:
-        stats = _readouts._accumulate_stats(F_fit, Y)
-    else:
-        chunk_rows = _readouts._rows_per_chunk(n_features)
-        x_mean, m2 = _readouts._column_moments(F_fit, chunk_rows)
-        mean = x_mean if first.fit_intercept else np.zeros(n_features)
-        if first.standardize:
-            scale = _readouts._feature_scale(m2 / n_samples, x_mean, n_samples)
-        else:
-            scale = np.ones(n_features)
-        y_offset = Y.mean(axis=0) if first.fit_intercept else np.zeros(n_targets)
-        kernel, zblock = _readouts._dual_kernel(F_fit, mean, scale, chunk_rows)
+    path = ridge.RidgePath(F_fit, ridge.one_vs_all(y_index, len(classes)), fit_intercept=first.fit_intercept,
+                           standardize=first.standardize)
     shared = (time.perf_counter() - t0) / len(members)
     out = []
     for r in members:
         t1 = time.perf_counter()
-        if primal:
-            own = dataclasses.replace(stats, xx=np.array(stats.xx, order="F", copy=True))
-            coef, intercept, _, _ = _readouts._ridge_from_stats(own, r.alpha, r.fit_intercept, r.standardize)
-            del own
-        else:
-            own = np.array(kernel, order="F", copy=True)
-            dual_coef = _readouts._cholesky_solve_inplace(own, Y - y_offset, r.alpha, "kernel")
-            del own
-            coef_z = np.zeros((n_features, n_targets))
-            for i in range(0, n_samples, chunk_rows):
-                zi = zblock(i)
-                coef_z += zi.T @ dual_coef[i : i + zi.shape[0]]
-            coef = coef_z.T / scale
-            intercept = y_offset - coef @ mean
+        coef, intercept = path.solve(r.alpha)
         seconds = shared + time.perf_counter() - t1
-        scores = np.empty((len(F_val), coef.shape[0]))
-        rows = _readouts._rows_per_chunk(F_val.shape[1])
-        for start in range(0, len(F_val), rows):
-            block = np.asarray(F_val[start : start + rows], dtype=np.float64)
-            scores[start : start + len(block)] = block @ coef.T
-        scores += intercept
-        pred = classes[(scores[:, 0] > 0).astype(np.intp)] if n_targets == 1 else classes[np.argmax(scores, axis=1)]
-        out.append((pred, seconds))
+        out.append((ridge.labels_from_scores(ridge.decision(F_val, coef, intercept), classes), seconds))
     return out
 
 

@@ -18,7 +18,7 @@ sample by sample, with the order of every sum written down:
 
 Each function is written once against ``xp`` (numpy or cupy) as a loop over
 the summed index; for numpy arrays a compiled kernel
-(:mod:`pixelflow.backends.cpu.fixed_order`) computes the same sums in the same
+(:mod:`pixelflow.linalg.kernels`) computes the same sums in the same
 order, and the tests check that the two agree bit for bit. Nothing here
 calls a BLAS, so the guarantee holds on every BLAS, thread count and CPU.
 Float64 accumulation also makes the result the correctly rounded sum in
@@ -34,9 +34,10 @@ def _compiled(xp):
     """The compiled kernels for host arrays, or None to run the ``xp`` loops."""
     if xp is not np:
         return None
-    from pixelflow.backends.cpu import fixed_order
+    # Imported on first use: numba takes a second to import.
+    from pixelflow.linalg import kernels
 
-    return fixed_order
+    return kernels
 
 
 def _float(x, name: str):
@@ -68,7 +69,7 @@ def matmul_rows(x, matrix, xp=np, compiled: bool = True):
     Examples
     --------
     >>> import numpy as np
-    >>> from pixelflow.fixed_order import matmul_rows
+    >>> from pixelflow.linalg.fixed_order import matmul_rows
     >>> x = np.arange(6, dtype=np.float32).reshape(2, 3)
     >>> m = np.ones((3, 2), dtype=np.float32)
     >>> matmul_rows(x, m)
@@ -111,7 +112,7 @@ def mix_channels(weights, x, xp=np, compiled: bool = True):
     Examples
     --------
     >>> import numpy as np
-    >>> from pixelflow.fixed_order import mix_channels
+    >>> from pixelflow.linalg.fixed_order import mix_channels
     >>> x = np.ones((1, 2, 2, 2), dtype=np.float32)
     >>> mix_channels(np.array([[1, 2], [3, -1]], dtype=np.float32), x)[0, :, 0, 0]
     array([3., 2.], dtype=float32)
@@ -156,7 +157,7 @@ def block_products(x, p: int, xp=np, compiled: bool = True):
     Examples
     --------
     >>> import numpy as np
-    >>> from pixelflow.fixed_order import block_products
+    >>> from pixelflow.linalg.fixed_order import block_products
     >>> x = np.stack([np.full((2, 2), 2.0), np.full((2, 2), 3.0)])[None].astype(np.float32)
     >>> block_products(x, 2)[0, :, 0, 0]  # pairs (0, 0), (0, 1), (1, 1)
     array([4., 6., 9.], dtype=float32)

@@ -1,7 +1,7 @@
 """The protocol's refit-and-test step out of core, and how close it comes to the in-memory one.
 
 :func:`evaluate_out_of_core` does for one seed what
-:func:`pixelflow.protocol.evaluate` does in memory -- features of every
+:func:`pixelflow.workbook.protocols.evaluate` does in memory -- features of every
 training image, the candidate's readout refitted on all of them, the test
 images predicted once -- with the images cut into row chunks, the features
 computed chunk by chunk and the ridge readout fitted from sufficient
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 
-from pixelflow.protocol import AUGMENTATIONS, Candidate, _accuracy, _check_augment, _check_threads, _threads
+from pixelflow.workbook.protocols.classification import AUGMENTATIONS, Candidate, _accuracy, _check_augment, _check_threads, _threads
 from pixelflow.readouts import RidgeReadout
 from pixelflow.scaleout.arrays import by_rows
 from pixelflow.scaleout.optional import require
@@ -40,7 +40,7 @@ def evaluate_out_of_core(candidate: Candidate, X_train, y_train, X_test, y_test,
     candidate : Candidate
         A reservoir (or stack) and a :class:`~pixelflow.readouts.RidgeReadout`;
         its reservoir seed is replaced by ``seed``, as
-        :func:`pixelflow.protocol.evaluate` does for each seed.
+        :func:`pixelflow.workbook.protocols.evaluate` does for each seed.
     X_train, y_train, X_test, y_test : array-like
         Images and labels; the images may be dask arrays (rechunked to
         ``rows`` samples per chunk) or anything :func:`by_rows` reads.
@@ -52,8 +52,8 @@ def evaluate_out_of_core(candidate: Candidate, X_train, y_train, X_test, y_test,
     blas_threads : int or None
         BLAS threads of the solve on the client (the protocol's default: one).
     augment : str or sequence of str, optional
-        Training-set augmentations (:data:`pixelflow.protocol.AUGMENTATIONS`,
-        e.g. ``"hflip"``), as in :func:`pixelflow.protocol.evaluate`: the
+        Training-set augmentations (:data:`pixelflow.workbook.protocols.AUGMENTATIONS`,
+        e.g. ``"hflip"``), as in :func:`pixelflow.workbook.protocols.evaluate`: the
         readout also sees each transformed copy of the training images, with
         the same labels, in the same row order.
 
@@ -109,7 +109,7 @@ def agreement(reference: dict[str, Any], other: dict[str, Any]) -> dict[str, Any
     Parameters
     ----------
     reference : dict
-        :func:`pixelflow.protocol.evaluate` with ``keep_readout=True`` (its
+        :func:`pixelflow.workbook.protocols.evaluate` with ``keep_readout=True`` (its
         first seed), or :func:`evaluate_out_of_core`.
     other : dict
         Likewise, e.g. the out-of-core evaluation.
@@ -154,17 +154,17 @@ def comparison_table(parts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         (one task's, :func:`~pixelflow.scaleout.ridge.stats_nbytes`),
         ``threads`` (``client.nthreads()``), ``workers``
         (:func:`~pixelflow.scaleout.cluster.memory_report`), ``reference``
-        (:func:`pixelflow.protocol.evaluate` with ``keep_readout``) and
+        (:func:`pixelflow.workbook.protocols.evaluate` with ``keep_readout``) and
         ``out_of_core`` (:func:`evaluate_out_of_core`).
 
     Returns
     -------
     dict
-        ``columns`` and ``rows`` for :meth:`~pixelflow.results.ResultsRecord.add_table`
-        and :func:`~pixelflow.protocol.text_table`; the cells are formatted
+        ``columns`` and ``rows`` for :meth:`~pixelflow.workbook.results.ResultsRecord.add_table`
+        and :func:`~pixelflow.workbook.protocols.text_table`; the cells are formatted
         text (each column mixes quantities).
     """
-    from pixelflow.results import column
+    from pixelflow.workbook.results import column
 
     if not parts:
         raise ValueError("comparison_table needs at least one part")

@@ -2,7 +2,7 @@
 
 :func:`grid` expands a base :class:`~pixelflow.config.ReservoirConfig` into
 every combination of some of its fields (rules × seeds × steps, say), and
-:func:`sweep` scores each configuration the way :mod:`pixelflow.protocol`
+:func:`sweep` scores each configuration the way :mod:`pixelflow.workbook.protocols`
 does: a ridge readout per ``alpha`` is fitted on the training rows outside a
 seeded, stratified validation split and scored on the validation rows; the
 ``alpha`` with the best validation accuracy (ties: the smaller index) is
@@ -38,7 +38,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from pixelflow.config import ReservoirConfig
-from pixelflow.protocol import (
+from pixelflow.workbook.protocols.classification import (
     _accuracy,
     _check_xy,
     _fit_and_score,
@@ -172,7 +172,7 @@ def sweep(
     standardize : bool
         Standardise features before the ridge penalty.
     val_fraction, split_seed
-        The validation split (:func:`pixelflow.protocol.validation_split`),
+        The validation split (:func:`pixelflow.workbook.protocols.validation_split`),
         the same for every configuration.
     backend : str
         Reservoir backend on the workers.

@@ -1,7 +1,7 @@
-"""Compiled kernels for :mod:`pixelflow.fixed_order` on host arrays.
+"""Compiled kernels for :mod:`pixelflow.linalg.fixed_order` on host arrays (numba).
 
 Each kernel treats one sample at a time and computes exactly the sums that
-:mod:`pixelflow.fixed_order` defines: float64 accumulators starting at
+:mod:`pixelflow.linalg.fixed_order` defines: float64 accumulators starting at
 ``+0.0``, terms added one after the other in increasing index order, one
 rounding at the end. No BLAS is involved.
 
@@ -82,7 +82,7 @@ _ROWS = _compile(_rows_kernel)
 
 
 def matmul_rows(x, matrix):
-    """``x @ matrix`` for C-contiguous host arrays; see :func:`pixelflow.fixed_order.matmul_rows`."""
+    """``x @ matrix`` for C-contiguous host arrays; see :func:`pixelflow.linalg.fixed_order.matmul_rows`."""
     out = np.empty((x.shape[0], matrix.shape[1]), dtype=x.dtype)
     _pick(_ROWS, x.dtype)(x, matrix, out)
     return out

@@ -1,0 +1,178 @@
+"""Fixed vs learned: the ``random_nca`` reservoir frozen or trained end to end, through one protocol.
+
+:func:`evaluate` runs the notebooks' protocol (validation split, ridge
+``alpha`` chosen on validation, refit on the full training set, test once per
+seed) for the fixed reservoir (:class:`pixelflow.Reservoir`) or a learned one
+(:class:`pixelflow.nca.learned_reservoir.LearnedReservoirClassifier`), with
+its cost; :func:`comparison_table` puts such results side by side.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from pixelflow.config import ReservoirConfig
+from pixelflow.inputs import check_batch
+from pixelflow.nca.learned_reservoir import (
+    LearnedReservoirClassifier,
+    check_alphas,
+    check_config,
+    check_int,
+    check_labels,
+    check_train,
+    select_alpha,
+)
+from pixelflow.nca.threads import torch_threads
+from pixelflow.readouts import RidgeReadout
+from pixelflow.reservoir import Reservoir
+from pixelflow.workbook.protocols.classification import _accuracy, validation_split
+from pixelflow.workbook.results import column
+
+__all__ = ["comparison_table", "evaluate"]
+
+
+# ---------------------------------------------------------------------------
+# The protocol, fixed or learned
+# ---------------------------------------------------------------------------
+
+
+def _run_seed(cfg, X_train, y_train, X_test, y_test, fit_idx, val_idx, train, alphas, options,
+              backend) -> dict[str, Any]:
+    """One seed of :func:`evaluate`: features (after training, if learned), alpha on validation, refit, test."""
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    out = {"n_trained_params": 0, "train_s": 0.0, "head_test_accuracy": None, "history": None}
+    if train is None:
+        features = Reservoir(cfg, backend=backend, progress=False).transform
+    else:
+        clf = LearnedReservoirClassifier(cfg, **options)
+        clf.fit(X_train[fit_idx], y_train[fit_idx], X_train[val_idx], y_train[val_idx])
+        features = clf.transform
+        out.update(n_trained_params=clf.n_trained_params_, train_s=clf.train_s_, history=clf.history_)
+    t1 = time.perf_counter()
+    # Features are batch-invariant: the full training set's are the fit and validation rows'.
+    F_train = np.empty((len(X_train), cfg.n_features), dtype=np.float32)
+    F_train[fit_idx] = features(X_train[fit_idx])
+    F_train[val_idx] = features(X_train[val_idx])
+    F_test = features(X_test)
+    t2 = time.perf_counter()
+    with torch_threads(1):
+        alpha, scores = select_alpha(alphas, F_train[fit_idx], y_train[fit_idx], F_train[val_idx], y_train[val_idx])
+        pred = RidgeReadout(alpha=alpha, standardize=True).fit(F_train, y_train).predict(F_test)
+    t3, cpu3 = time.perf_counter(), time.process_time()
+    if train is not None:
+        out["head_test_accuracy"] = _accuracy(y_test, clf.predict_head(X_test))
+    out.update(alpha=alpha, val_accuracy=max(scores), test_accuracy=_accuracy(y_test, pred), transform_s=t2 - t1,
+               readout_s=t3 - t2, cost_s=t3 - t0, cpu_s=cpu3 - cpu0)
+    return out
+
+
+def evaluate(
+    config: ReservoirConfig,
+    X_train,
+    y_train,
+    X_test,
+    y_test,
+    *,
+    train: Sequence[str] | None = None,
+    seeds: Sequence[int] = (0,),
+    alphas: Sequence[float] = (1.0,),
+    val_fraction: float = 0.2,
+    split_seed: int = 0,
+    epochs: int = 5,
+    lr: float = 1e-3,
+    batch_size: int = 64,
+    backend: str = "cpu",
+    progress: bool = True,
+) -> dict[str, Any]:
+    """The notebooks' protocol for the fixed (``train=None``) or a learned reservoir, once per seed.
+
+    For every seed the config's ``seed`` is replaced; the training data is
+    split by :func:`pixelflow.workbook.protocols.validation_split` (``val_fraction``,
+    ``split_seed``: the same split as the classification notebooks). A
+    learned reservoir is trained end to end on the fit rows only (validation
+    rows scored per epoch). Then, for both: a standardised ridge readout per
+    ``alpha`` is fitted on the fit rows' features and scored on the
+    validation rows; the best ``alpha`` (ties: the first) is refitted on the
+    features of the *full* training set and the test set is predicted once.
+    The fixed reservoir's features come from :class:`pixelflow.Reservoir`
+    on ``backend``; the learned one's from its torch module (one CPU thread).
+
+    Returns
+    -------
+    dict
+        ``train`` (the trained weights, ``None`` for fixed), ``n_features``,
+        ``n_trained_params`` (reservoir), ``n_readout_params``, ``epochs``,
+        ``n_fit``, ``n_val``, ``n_train``, ``n_test``, ``seeds`` and per seed
+        (lists): ``alpha``, ``val_accuracy`` (ridge, chosen alpha),
+        ``test_accuracy`` (ridge), ``head_test_accuracy`` (learned only),
+        ``history`` (learned only), ``train_s``, ``transform_s``,
+        ``readout_s`` (alpha search, refit, test prediction) and ``cost_s``
+        (wall time from the data to the test predictions: encoding, training,
+        all features, readout; head scoring excluded), ``cpu_s`` (CPU seconds
+        of the process over the same span, all threads: less sensitive than
+        wall time to other jobs on a shared machine); ``mean``, ``std``
+        (population std over seeds) of the test accuracy.
+    """
+    config = check_config(config)
+    if train is not None:
+        train = check_train(train)
+    alphas = check_alphas(list(alphas))
+    seeds = [check_int(s, "seed", 0) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct non-negative integers, got {seeds!r}")
+    X_train, X_test = check_batch(X_train), check_batch(X_test)
+    y_train = check_labels(y_train, len(X_train), "_train")
+    y_test = check_labels(y_test, len(X_test), "_test")
+    fit_idx, val_idx = validation_split(y_train, val_fraction, split_seed)
+    n_classes = len(np.unique(y_train))
+    out: dict[str, Any] = {
+        "train": list(train) if train is not None else None, "n_features": config.n_features,
+        "n_readout_params": (config.n_features + 1) * n_classes, "epochs": 0 if train is None else int(epochs),
+        "n_fit": len(fit_idx), "n_val": len(val_idx), "n_train": len(y_train), "n_test": len(y_test), "seeds": seeds,
+        **{k: [] for k in ("alpha", "val_accuracy", "test_accuracy", "head_test_accuracy", "history", "train_s",
+                           "transform_s", "readout_s", "cost_s", "cpu_s")},
+    }
+    for s in seeds:
+        result = _run_seed(dataclasses.replace(config, seed=s), X_train, y_train, X_test, y_test, fit_idx, val_idx,
+                           train, alphas, dict(epochs=epochs, lr=lr, batch_size=batch_size, seed=s, train=train,
+                                               readout_alpha=alphas[0], progress=progress), backend)
+        out["n_trained_params"] = result.pop("n_trained_params")
+        for key, value in result.items():
+            out[key].append(value)
+    acc = np.asarray(out["test_accuracy"])
+    out["mean"], out["std"] = float(acc.mean()), float(acc.std())
+    return out
+
+
+def _mean_std(values, scale: float = 1.0):
+    v = scale * np.asarray([x for x in values if x is not None], dtype=float)
+    if v.size == 0:
+        return None
+    return float(v[0]) if v.size == 1 else [float(v.mean()), float(v.std())]
+
+
+def comparison_table(results: dict[str, dict]) -> dict[str, Any]:
+    """Fixed and learned :func:`evaluate` results side by side, for ``add_table`` and ``text_table``.
+
+    Cells: method, trained reservoir weights, readout weights, epochs, the
+    chosen ``alpha`` of each seed, validation and test accuracy of the ridge
+    readout in % (mean ± std over seeds when there are several), test
+    accuracy of the jointly trained head, and the cost per seed (training +
+    features + readout) in wall seconds and in CPU seconds.
+    """
+    rows = []
+    for name, r in results.items():
+        rows.append([name, r["n_trained_params"], r["n_readout_params"], r["epochs"],
+                     ", ".join(f"{a:g}" for a in r["alpha"]), _mean_std(r["val_accuracy"], 100.0),
+                     _mean_std(r["test_accuracy"], 100.0), _mean_std(r["head_test_accuracy"], 100.0),
+                     _mean_std(r["cost_s"]), _mean_std(r["cpu_s"])])
+    columns = [column("Reservoir"), column("Trained res. weights", "d"), column("Readout weights", "d"),
+               column("Epochs", "d"), column("Ridge α"), column("Val. acc. (%)", ".2f"),
+               column("Test acc. (%)", ".2f"), column("Head test acc. (%)", ".2f"), column("Wall (s)", ".0f"),
+               column("CPU (s)", ".0f")]
+    return {"columns": columns, "rows": rows}
