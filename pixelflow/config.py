@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from pixelflow.checks import check_int
 from pixelflow.encoders import get_encoder
 from pixelflow.recording import Recording, check_maps
 from pixelflow.rules import get_rule
@@ -22,11 +23,7 @@ MAX_RECORDED_STEPS = 2**20
 
 
 def _check_int(name: str, value: Any, low: int, high: int | None = None) -> None:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"ReservoirConfig.{name} must be an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"ReservoirConfig.{name} must be {bound}, got {value}")
+    check_int(value, f"ReservoirConfig.{name}", low=low, high=high)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import skfmm
 
+from pixelflow.checks import check_real
 from pixelflow.backends import get_backend
 from pixelflow.config import ReservoirConfig
-from pixelflow.datasets.sequence import check_real
 from pixelflow.memory import ensure_fits
 from pixelflow.reservoir import Reservoir
 from pixelflow.rules.wave import CFL_LIMIT

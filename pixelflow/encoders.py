@@ -159,11 +159,49 @@ _ENCODERS: dict[str, Encoder] = {}
 
 
 def register_encoder(encoder: Encoder, overwrite: bool = False) -> Encoder:
-    """Add an encoder to the registry."""
+    """Make ``encoder`` selectable as ``ReservoirConfig(input_encoding=encoder.name)``.
+
+    Parameters
+    ----------
+    encoder : Encoder
+        Its ``encode(x, params, fixed, grid_hw, xp)`` maps a batch
+        ``(N, *sample_shape)`` to the drive ``(N, C_in, H, W)`` on the array
+        module ``xp``, one sample at a time (so that features stay
+        batch-invariant); ``input_channels`` says ``C_in``; ``build``
+        draws its fixed arrays from the reservoir's seed.
+    overwrite : bool
+        Replace an encoder already registered under that name.
+
+    Returns
+    -------
+    Encoder
+        ``encoder``, so that the call can wrap a definition.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pixelflow import Encoder, Reservoir, ReservoirConfig, register_encoder
+    >>> from pixelflow.encoders import unregister_encoder
+    >>> def flat(x, params, fixed, grid_hw, xp):
+    ...     return x.reshape(len(x), 1, *grid_hw)
+    >>> _ = register_encoder(Encoder("flat", flat))
+    >>> Reservoir(ReservoirConfig(4, 4, 2, 1, "wave", input_encoding="flat")).transform(np.ones((2, 16))).shape
+    (2, 32)
+    >>> unregister_encoder("flat")
+    """
+    if not isinstance(encoder, Encoder):
+        raise TypeError(f"register_encoder expects an Encoder, got {type(encoder).__name__}")
     if encoder.name in _ENCODERS and not overwrite:
         raise ValueError(f"an encoder named {encoder.name!r} is already registered; pass overwrite=True")
     _ENCODERS[encoder.name] = encoder
     return encoder
+
+
+def unregister_encoder(name: str) -> None:
+    """Remove a registered encoder (a built-in one too)."""
+    if name not in _ENCODERS:
+        raise ValueError(f"no encoder named {name!r} is registered; registered: {', '.join(sorted(_ENCODERS))}")
+    del _ENCODERS[name]
 
 
 def get_encoder(name: str) -> Encoder:

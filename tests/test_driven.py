@@ -258,7 +258,7 @@ def test_closed_loop_equals_teacher_forcing_on_its_own_predictions(rng):
 def test_closed_loop_refuses_a_readout_of_the_wrong_width():
     with pytest.raises(ValueError, match="d=2 inputs"):
         generate(_Echo(), _FirstColumn(), np.ones((1, 3, 2)), 2)
-    with pytest.raises(ValueError, match="horizon must be a positive integer"):
+    with pytest.raises(ValueError, match="horizon must be an integer >= 1, got 0"):
         generate(_Echo(), _Doubler(), np.ones((3, 2)), 0)
 
 

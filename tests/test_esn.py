@@ -152,20 +152,20 @@ def test_list_input_is_accepted():
 @pytest.mark.parametrize(
     "kwargs, exc, match",
     [
-        ({"units": 0}, ValueError, "units must be an int >= 1, got 0"),
-        ({"units": 10.0}, TypeError, "units must be an int, got 10.0"),
-        ({"units": True}, TypeError, "units must be an int"),
-        ({"sr": -0.1}, ValueError, "sr must be >= 0.0, got -0.1"),
-        ({"sr": float("nan")}, ValueError, "sr must be finite"),
-        ({"lr": 0.0}, ValueError, r"lr must be in \(0.0, 1.0\], got 0.0"),
-        ({"lr": 1.5}, ValueError, r"lr must be in \(0.0, 1.0\], got 1.5"),
-        ({"lr": "0.3"}, TypeError, "lr must be a real number, got '0.3'"),
-        ({"input_scaling": float("inf")}, ValueError, "input_scaling must be finite"),
-        ({"input_connectivity": 0.0}, ValueError, "input_connectivity must be in"),
-        ({"rc_connectivity": 1.1}, ValueError, "rc_connectivity must be in"),
-        ({"bias": None}, TypeError, "bias must be a real number"),
-        ({"seed": None}, TypeError, "seed must be an int, got None"),
-        ({"seed": -1}, ValueError, "seed must be an int >= 0, got -1"),
+        ({"units": 0}, ValueError, "units must be an integer >= 1, got 0"),
+        ({"units": 10.0}, TypeError, "units must be an integer, got 10.0"),
+        ({"units": True}, TypeError, "units must be an integer"),
+        ({"sr": -0.1}, ValueError, "sr must be a finite number >= 0, got -0.1"),
+        ({"sr": float("nan")}, ValueError, "sr must be a finite number >= 0, got nan"),
+        ({"lr": 0.0}, ValueError, r"lr must be a finite number in \(0, 1\], got 0.0"),
+        ({"lr": 1.5}, ValueError, r"lr must be a finite number in \(0, 1\], got 1.5"),
+        ({"lr": "0.3"}, TypeError, r"lr must be a finite number in \(0, 1\], got '0.3'"),
+        ({"input_scaling": float("inf")}, ValueError, "input_scaling must be a finite number >= 0, got inf"),
+        ({"input_connectivity": 0.0}, ValueError, "input_connectivity must be a finite number in"),
+        ({"rc_connectivity": 1.1}, ValueError, "rc_connectivity must be a finite number in"),
+        ({"bias": None}, TypeError, "bias must be a finite number, got None"),
+        ({"seed": None}, TypeError, "seed must be an integer, got None"),
+        ({"seed": -1}, ValueError, "seed must be an integer >= 0, got -1"),
     ],
 )
 def test_bad_constructor_arguments(kwargs, exc, match):
@@ -187,9 +187,9 @@ def test_bad_run_arguments(U):
         esn.run(np.array([["a"]]))
     with pytest.raises(ValueError, match=r"washout must be in \[0, T\) = \[0, 250\), got 250"):
         esn.run(U, washout=250)
-    with pytest.raises(ValueError, match="washout must be an int >= 0, got -1"):
+    with pytest.raises(ValueError, match="washout must be an integer >= 0, got -1"):
         esn.run(U, washout=-1)
-    with pytest.raises(TypeError, match="washout must be an int, got 1.5"):
+    with pytest.raises(TypeError, match="washout must be an integer, got 1.5"):
         esn.run(U, washout=1.5)
     with pytest.raises(TypeError, match="return_state must be a bool"):
         esn.run(U, return_state=1)

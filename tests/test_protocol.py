@@ -310,10 +310,10 @@ def test_blas_threads_option(ds):
     a = search(cands, ds.X_train, ds.y_train, progress=False)
     b = search(cands, ds.X_train, ds.y_train, progress=False, blas_threads=None)
     assert [r["val_accuracy"] for r in a] == [r["val_accuracy"] for r in b]
-    for bad in (0, 1.5, True):
-        with pytest.raises(ValueError, match="blas_threads"):
+    for bad, error in ((0, ValueError), (1.5, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="blas_threads must be an integer"):
             search(cands, ds.X_train, ds.y_train, progress=False, blas_threads=bad)
-        with pytest.raises(ValueError, match="blas_threads"):
+        with pytest.raises(error, match="blas_threads must be an integer"):
             evaluate(cands[0], *ds, progress=False, blas_threads=bad)
 
 

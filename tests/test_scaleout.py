@@ -383,7 +383,7 @@ def test_a_stack_on_the_cluster_and_what_the_workers_report(client, mnist_like):
 
 def test_stats_size_and_connect_arguments():
     assert stats_nbytes(14016, 10) == 8 * (14016**2 + 14016 * 10 + 14016 + 10)
-    with pytest.raises(ValueError, match="n_workers must be a positive integer, got n_workers=0"):
+    with pytest.raises(ValueError, match="n_workers must be an integer >= 1, got 0"):
         connect(None, n_workers=0)
     with pytest.raises(TypeError, match="scheduler must be an address"):
         connect(8786)
@@ -474,7 +474,7 @@ def test_bad_dask_inputs_are_named(images):
     bad[33, 4, 4] = np.nan
     with pytest.raises(ValueError, match="first bad row is 33"):
         local(Reservoir(ReservoirConfig(**CONFIGS["wave"])).transform(by_rows(bad, 10)))
-    with pytest.raises(ValueError, match="rows must be a positive integer"):
+    with pytest.raises(ValueError, match="rows must be an integer >= 1, got 0"):
         by_rows(images, 0)
 
 

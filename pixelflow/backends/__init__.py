@@ -1,5 +1,9 @@
 """Array backends: where a reservoir's arrays live and which module computes.
 
+A new backend is a factory registered with :func:`register_backend`; a
+fused kernel for a built-in rule is a module of a kernel library named after
+the rule, listed in :data:`pixelflow.backends.fused.KERNELS`.
+
 A backend is chosen by name in ``Reservoir(config, backend=...)``:
 
 ``"numpy"``
@@ -20,6 +24,15 @@ A backend is chosen by name in ``Reservoir(config, backend=...)``:
     sample), the rule functions on CuPy for every other rule.
 """
 
-from pixelflow.backends.array import ArrayBackend, available_backends, get_backend, to_device
+from pixelflow.backends.array import (
+    ArrayBackend,
+    KernelLibrary,
+    available_backends,
+    get_backend,
+    register_backend,
+    to_device,
+    unregister_backend,
+)
 
-__all__ = ["ArrayBackend", "available_backends", "get_backend", "to_device"]
+__all__ = ["ArrayBackend", "KernelLibrary", "available_backends", "get_backend", "register_backend", "to_device",
+           "unregister_backend"]

@@ -1,12 +1,38 @@
-"""Backends that run the xp-written rules on an array module (numpy, cupy)."""
+"""Backends that run the xp-written rules on an array module (numpy, cupy), and their registry.
+
+A backend is an :class:`ArrayBackend`: an array module, the moves between
+host and device, and optionally a kernel library (a module following
+:class:`KernelLibrary`) whose fused kernels replace a built-in rule's step
+loop. :func:`register_backend` adds one under a name; ``Reservoir(config,
+backend=name)`` selects it.
+"""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
+
+@runtime_checkable
+class KernelLibrary(Protocol):
+    """What a kernel library module provides (``pixelflow.backends.cpu``, ``.cuda``, ``.gl``).
+
+    Its kernels are listed in :data:`pixelflow.backends.fused.KERNELS` and
+    live in its modules named after their rules.
+    """
+
+    def fused_kernel(self, rule) -> Callable | None:
+        """``run(drive, ctx, recording, out)`` replacing the step loop of ``rule``, or None."""
+
+    def chunk_threads(self) -> int:
+        """Threads that evolve chunks of a rule's numpy path side by side (1: serial)."""
+
+    def describe(self) -> str:
+        """The library and device, for provenance records."""
 
 
 @dataclass(frozen=True)
@@ -25,26 +51,35 @@ class ArrayBackend:
     xp: Any
     kernels: str | None = None
 
-    def fused_kernel(self, rule):
-        """A fused kernel that replaces the step loop for ``rule``, or None.
+    def library(self) -> KernelLibrary | None:
+        """The kernel library module named by ``kernels`` (imported on first use), or None.
 
-        ``kernels`` names a module with a ``fused_kernel(rule)`` function
-        returning ``run(drive, ctx, recording, out)`` or None.
+        Raises
+        ------
+        TypeError
+            If the module lacks a function of :class:`KernelLibrary`.
         """
         if self.kernels is None:
             return None
-        return importlib.import_module(self.kernels).fused_kernel(rule)
+        module = importlib.import_module(self.kernels)
+        if not isinstance(module, KernelLibrary):
+            missing = [f for f in ("fused_kernel", "chunk_threads", "describe") if not callable(getattr(module, f, None))]
+            raise TypeError(f"kernel library {self.kernels!r} of backend {self.name!r} lacks {', '.join(missing)}")
+        return module
+
+    def fused_kernel(self, rule):
+        """A fused kernel that replaces the step loop for ``rule``, or None."""
+        library = self.library()
+        return None if library is None else library.fused_kernel(rule)
 
     def chunk_threads(self) -> int:
         """Threads that evolve chunks of a rule's numpy path at once (1: serial).
 
-        Only a CPU backend with a kernel library parallelises the numpy path
+        Only a host backend with a kernel library parallelises the numpy path
         across chunks (its fused kernels are multi-threaded themselves).
         """
-        if self.kernels is None or self.xp is not np:
-            return 1
-        module = importlib.import_module(self.kernels)
-        return module.chunk_threads() if hasattr(module, "chunk_threads") else 1
+        library = self.library()
+        return 1 if library is None or self.xp is not np else library.chunk_threads()
 
     def asarray(self, x, dtype=None):
         """Host array -> backend array (one transfer for a GPU)."""
@@ -56,10 +91,9 @@ class ArrayBackend:
 
     def describe(self) -> str:
         """Device description for provenance records."""
-        if self.kernels is not None:
-            module = importlib.import_module(self.kernels)
-            if hasattr(module, "describe"):
-                return module.describe()
+        library = self.library()
+        if library is not None:
+            return library.describe()
         if self.xp is np:
             return f"numpy {np.__version__} (CPU)"
         dev = self.xp.cuda.Device()
@@ -124,12 +158,49 @@ def _gl(name: str) -> ArrayBackend:
     return ArrayBackend(name, np, kernels="pixelflow.backends.gl")
 
 
-_FACTORIES = {"numpy": _numpy, "cpu": _cpu, "cuda": _cupy, "moderngl": _gl}
+_BACKENDS: dict[str, Callable[[str], ArrayBackend]] = {"numpy": _numpy, "cpu": _cpu, "cuda": _cupy, "moderngl": _gl}
+
+
+def register_backend(name: str, factory: Callable[[str], ArrayBackend], overwrite: bool = False) -> None:
+    """Make ``factory`` selectable as ``Reservoir(config, backend=name)``.
+
+    Parameters
+    ----------
+    name : str
+    factory : callable ``(name) -> ArrayBackend``
+        Called each time the backend is selected; raises ImportError or
+        RuntimeError when its libraries or device are missing.
+    overwrite : bool
+        Replace a backend already registered under ``name``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pixelflow.backends import ArrayBackend, register_backend, get_backend
+    >>> register_backend("host", lambda name: ArrayBackend(name, np))
+    >>> get_backend("host").describe().startswith("numpy")
+    True
+    >>> unregister_backend("host")
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"backend name must be a non-empty string, got {name!r}")
+    if not callable(factory):
+        raise TypeError(f"backend factory must be callable (name -> ArrayBackend), got {factory!r}")
+    if name in _BACKENDS and not overwrite:
+        raise ValueError(f"a backend named {name!r} is already registered; pass overwrite=True")
+    _BACKENDS[name] = factory
+
+
+def unregister_backend(name: str) -> None:
+    """Remove a backend registered with :func:`register_backend` (a built-in one too)."""
+    if name not in _BACKENDS:
+        raise ValueError(f"no backend named {name!r} is registered; registered: {', '.join(available_backends())}")
+    del _BACKENDS[name]
 
 
 def available_backends() -> list[str]:
     """Backend names that can be selected (whether or not their libraries are installed)."""
-    return sorted(_FACTORIES)
+    return sorted(_BACKENDS)
 
 
 def get_backend(name: str | ArrayBackend) -> ArrayBackend:
@@ -139,7 +210,10 @@ def get_backend(name: str | ArrayBackend) -> ArrayBackend:
     if not isinstance(name, str):
         raise TypeError(f"backend must be a string name, got {type(name).__name__}")
     try:
-        factory = _FACTORIES[name]
+        factory = _BACKENDS[name]
     except KeyError:
         raise ValueError(f"unknown backend {name!r}; valid: {', '.join(available_backends())}") from None
-    return factory(name)
+    backend = factory(name)
+    if not isinstance(backend, ArrayBackend):
+        raise TypeError(f"the factory of backend {name!r} returned {type(backend).__name__}, not an ArrayBackend")
+    return backend

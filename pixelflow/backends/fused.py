@@ -1,4 +1,4 @@
-"""What every fused-kernel library (cpu, cuda, moderngl) shares.
+"""What every fused-kernel library (cpu, cuda, moderngl) shares: the one kernel table.
 
 A fused kernel replaces a built-in rule's step loop; it is written against
 that rule's ``step``, ``init`` and ``build`` functions and tested against
@@ -23,39 +23,38 @@ BUILTINS = {
     "random_nca": (random_nca.random_nca, random_nca.init, random_nca.build),
 }
 
-
-# Kernel module names of the rules whose planes do not couple (every kernel
-# library implements these; moderngl adds random_nca).
-PLANE_KERNELS = {
-    "wave": "wave",
-    "diffusion_reaction": "gray_scott",
-    "life_like": "life",
+# The one kernel table: which kernel library has a fused kernel for which
+# built-in rule. A library's kernel for rule R is its module named R
+# (``pixelflow.backends.<library>.<R>``) with a ``run`` function.
+KERNELS = {
+    "wave": ("cpu", "cuda", "gl"),
+    "diffusion_reaction": ("cpu", "cuda", "gl"),
+    "life_like": ("cpu", "cuda", "gl"),
+    # Its channels couple: one shader mixes them; on cpu the numpy path on
+    # chunk threads is faster than per-sample kernels (measured 1.5-4x).
+    "random_nca": ("gl",),
 }
 
 
-def builtin_module(rule, modules: dict) -> str | None:
-    """``modules[rule.name]`` if ``rule`` is that built-in rule unchanged, else None.
-
-    Parameters
-    ----------
-    rule : Rule
-        The registered rule a reservoir runs.
-    modules : dict
-        Built-in rule name -> name of the module holding its kernel.
-    """
-    module = modules.get(rule.name)
-    if module is None:
-        return None
+def is_builtin(rule) -> bool:
+    """Whether ``rule`` is a built-in rule unchanged (a re-registered name is not)."""
+    if rule.name not in BUILTINS:
+        return False
     step, init, build = BUILTINS[rule.name]
-    if rule.step is not step or rule.init is not init or rule.build is not build:
+    return rule.step is step and rule.init is init and rule.build is build
+
+
+def kernel_module(rule, library: str) -> str | None:
+    """``pixelflow.backends.<library>.<rule>`` if that library has a kernel for this unchanged built-in rule."""
+    if library not in KERNELS.get(rule.name, ()) or not is_builtin(rule):
         return None
-    return module
+    return f"pixelflow.backends.{library}.{rule.name}"
 
 
-def builtin_kernel(rule, package: str, modules: dict):
-    """The ``run`` function of ``package.<module>`` for an unchanged built-in ``rule``, else None."""
-    module = builtin_module(rule, modules)
-    return None if module is None else importlib.import_module(f"{package}.{module}").run
+def builtin_kernel(rule, library: str):
+    """The ``run`` function of the library's kernel for ``rule``, else None."""
+    module = kernel_module(rule, library)
+    return None if module is None else importlib.import_module(module).run
 
 
 def recorded_mask(record_steps) -> np.ndarray:

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from pixelflow.checks import check_count
 from pixelflow.memory import ensure_fits
 
 from .sequence import SequenceTask
-from .subset import check_count
 
 N_INPUTS = 4  # a1, a2: the bit and its complement; a3: distractor; a4: cue
 N_OUTPUTS = 3  # y1, y2: the recalled bit and its complement; y3: waiting

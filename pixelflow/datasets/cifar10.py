@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 import pooch
 
+from pixelflow.checks import check_count, check_seed
 from .dataset import Dataset
 from .files import extract_tar_folder, find_data_dir, sha256_file
-from .subset import check_count, check_seed, subset_split
+from .subset import subset_split
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"

@@ -9,8 +9,8 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
+from pixelflow.checks import check_seed
 from .dataset import Dataset
-from .subset import check_seed
 
 
 def digits(*, test_size: float = 0.25, seed: int = 0) -> Dataset:

@@ -17,8 +17,8 @@ import math
 
 import numpy as np
 
-from .sequence import SequenceTask, check_real, check_steps, consecutive_parts
-from .subset import check_count, check_seed
+from pixelflow.checks import check_count, check_real, check_seed, check_steps
+from .sequence import SequenceTask, consecutive_parts
 
 TRANSFORMS = ("none", "tanh")
 

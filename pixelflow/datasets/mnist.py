@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from pixelflow.checks import check_count, check_seed
 from .dataset import Dataset
 from .files import RemoteFile, fetch_remote_files, find_data_dir, sha256_file
 from .idx import read_idx
-from .subset import check_count, check_seed, subset_split
+from .subset import subset_split
 
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 TRAIN_LABELS = "train-labels-idx1-ubyte.gz"

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .sequence import SequenceTask, check_real, check_steps, consecutive_parts
-from .subset import check_count, check_seed
+from pixelflow.checks import check_count, check_real, check_seed, check_steps
+from .sequence import SequenceTask, consecutive_parts
 
 ALPHA, BETA, GAMMA, DELTA = 0.3, 0.05, 1.5, 0.1
 

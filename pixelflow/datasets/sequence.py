@@ -1,5 +1,4 @@
-"""The :class:`SequenceTask` container returned by every sequence-task builder,
-and the argument checks those builders share.
+"""The :class:`SequenceTask` container returned by every sequence-task builder.
 
 A sequence task is a set of ``N`` input sequences of equal length ``T`` with
 their target sequences. One representation covers both kinds of task in this
@@ -24,87 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from pixelflow.checks import check_steps
+
 METRICS = ("memory_capacity", "nrmse", "success")
 PARTS = ("train", "validation", "test")
-
-
-def check_real(
-    value: object,
-    name: str,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-) -> float:
-    """Validate a finite real number, optionally bounded.
-
-    Parameters
-    ----------
-    value : object
-        The value to check.
-    name : str
-        Argument name used in the error message.
-    low, high : float or None, default None
-        Inclusive bounds (``low`` exclusive when ``low_open``); None for none.
-    low_open : bool, default False
-        Whether ``value == low`` is refused (for "must be > 0").
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    TypeError
-        If ``value`` is not a real number (bools are rejected too).
-    ValueError
-        If ``value`` is not finite or lies outside the bounds.
-    """
-    if low is None:
-        allowed = "a finite number"
-    elif high is None:
-        allowed = f"a finite number {'>' if low_open else '>='} {low:g}"
-    else:
-        allowed = f"a finite number in {'(' if low_open else '['}{low:g}, {high:g}]"
-    # bool is a Real, but tau=True is always a mistake.
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be {allowed}, got {value!r}")
-    value = float(value)
-    if (
-        not math.isfinite(value)
-        or (low is not None and (value <= low if low_open else value < low))
-        or (high is not None and value > high)
-    ):
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    return value
-
-
-def check_steps(value: object, name: str) -> int:
-    """Validate a number of time steps that may be zero (a washout, a lag).
-
-    Parameters
-    ----------
-    value : object
-        The value to check.
-    name : str
-        Argument name used in the error message.
-
-    Returns
-    -------
-    int
-
-    Raises
-    ------
-    TypeError
-        If ``value`` is not an integer (bools are rejected too).
-    ValueError
-        If ``value`` is negative.
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a non-negative int, got {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must be a non-negative int, got {value!r}")
-    return int(value)
 
 
 def consecutive_parts(

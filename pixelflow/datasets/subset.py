@@ -1,5 +1,4 @@
-"""Seeded, class-stratified subsets, and the checks on the sizes and seeds
-that the loaders accept."""
+"""Seeded, class-stratified subsets of a data set."""
 
 from __future__ import annotations
 
@@ -7,62 +6,7 @@ import numbers
 
 import numpy as np
 
-
-def check_count(value: object, name: str, *, allow_none: bool = False) -> int | None:
-    """Validate a sample count: a positive integer (or None when allowed).
-
-    Parameters
-    ----------
-    value : object
-        The value to check.
-    name : str
-        Argument name used in the error message.
-    allow_none : bool, default False
-        Whether ``None`` (meaning "all") is accepted.
-
-    Returns
-    -------
-    int or None
-        ``value`` as a Python int, or None.
-
-    Raises
-    ------
-    TypeError
-        If ``value`` is not an integer (bools are rejected too).
-    ValueError
-        If ``value`` is not positive.
-    """
-    if value is None and allow_none:
-        return None
-    # bool is an Integral, but n_train=True is always a mistake.
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        allowed = "a positive int or None" if allow_none else "a positive int"
-        raise TypeError(f"{name} must be {allowed}, got {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def check_seed(seed: object, name: str = "seed") -> int:
-    """Validate a seed: a non-negative integer (None is refused so that every
-    subset and synthetic draw is reproducible).
-
-    Parameters
-    ----------
-    seed : object
-        The value to check.
-    name : str, default "seed"
-        Argument name used in the error message.
-
-    Returns
-    -------
-    int
-    """
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"{name} must be a non-negative int, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"{name} must be a non-negative int, got {seed!r}")
-    return int(seed)
+from pixelflow.checks import check_count, check_seed
 
 
 def stratified_subset(y: np.ndarray, n: int, seed: int = 0) -> np.ndarray:

@@ -15,8 +15,8 @@ import numbers
 import numpy as np
 from sklearn.datasets import make_moons
 
+from pixelflow.checks import check_count, check_seed
 from .dataset import Dataset
-from .subset import check_count, check_seed
 
 # Noiseless moons span x in [-1, 2] and y in [-0.5, 1]; this maps that box
 # onto [0, 1]^2. Gaussian noise can put points slightly outside the square.

@@ -51,6 +51,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
+from pixelflow.checks import check_int, check_real
 from pixelflow.config import ReservoirConfig
 from pixelflow.nca.perceive import circular_pad
 from pixelflow.nca.threads import torch_threads
@@ -102,24 +103,12 @@ def check_train(train) -> tuple[str, ...]:
     return tuple(train)
 
 
-def check_int(value, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-def check_positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
-
-
 def check_alphas(readout_alpha) -> tuple[float, ...]:
     if isinstance(readout_alpha, Sequence) and not isinstance(readout_alpha, str):
         if not readout_alpha:
             raise ValueError("readout_alpha must be a positive number or a non-empty sequence of them, got []")
-        return tuple(check_positive(a, "readout_alpha") for a in readout_alpha)
-    return (check_positive(readout_alpha, "readout_alpha"),)
+        return tuple(check_real(a, "readout_alpha", low=0.0, low_open=True) for a in readout_alpha)
+    return (check_real(readout_alpha, "readout_alpha", low=0.0, low_open=True),)
 
 
 def check_labels(y, n: int, what: str) -> np.ndarray:
@@ -417,11 +406,11 @@ class LearnedReservoirClassifier(ClassifierMixin, BaseEstimator):
     def _validate(self):
         check_config(self.config)
         train = check_train(self.train)
-        epochs = check_int(self.epochs, "epochs", 0)
-        batch_size = check_int(self.batch_size, "batch_size", 1)
-        seed = check_int(self.seed, "seed", 0)
-        lr = check_positive(self.lr, "lr")
-        check_int(self.threads, "threads", 1)
+        epochs = check_int(self.epochs, "epochs", low=0)
+        batch_size = check_int(self.batch_size, "batch_size", low=1)
+        seed = check_int(self.seed, "seed", low=0)
+        lr = check_real(self.lr, "lr", low=0.0, low_open=True)
+        check_int(self.threads, "threads", low=1)
         return train, epochs, batch_size, seed, lr, check_alphas(self.readout_alpha)
 
     def fit(self, X, y, X_val=None, y_val=None):

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from pixelflow.nca.checks import positive_int
+from pixelflow.checks import check_int
 from pixelflow.nca.perceive import ConvPerceive, FixedPerceive, NeighbourhoodAttention
 from pixelflow.nca.update import CellUpdate
 
@@ -192,7 +192,7 @@ def conv_nca_matching(target: int, channels: int, hidden: int, fire_rate: float 
     Only the perception width varies, so the comparison with another rule of
     the same state size and hidden width isolates the perception module.
     """
-    positive_int(target, "target")
+    check_int(target, "target", low=1)
     # params(p) = (9 C + 1) p + (p + 1) hidden + hidden C + C, linear in p.
     per_p = 9 * channels + 1 + hidden
     fixed = hidden + hidden * channels + channels

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from pixelflow.nca.checks import positive_int
+from pixelflow.checks import check_int
 
 # Neighbour offsets (dy, dx) in row-major order; index 4 is the cell itself.
 OFFSETS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
@@ -68,7 +68,7 @@ class FixedPerceive(nn.Module):
 
     def __init__(self, channels: int):
         super().__init__()
-        self.channels = positive_int(channels, "channels")
+        self.channels = check_int(channels, "channels", low=1)
         self.out_channels = 4 * channels
 
     def forward(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
@@ -94,8 +94,8 @@ class ConvPerceive(nn.Module):
 
     def __init__(self, channels: int, out_channels: int):
         super().__init__()
-        self.channels = positive_int(channels, "channels")
-        self.out_channels = positive_int(out_channels, "out_channels")
+        self.channels = check_int(channels, "channels", low=1)
+        self.out_channels = check_int(out_channels, "out_channels", low=1)
         self.conv = nn.Conv2d(channels, out_channels, 3, padding=1, padding_mode="circular")
 
     def forward(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
@@ -129,9 +129,9 @@ class NeighbourhoodAttention(nn.Module):
 
     def __init__(self, channels: int, heads: int = 4, head_dim: int = 8):
         super().__init__()
-        self.channels = positive_int(channels, "channels")
-        self.heads = positive_int(heads, "heads")
-        self.head_dim = positive_int(head_dim, "head_dim")
+        self.channels = check_int(channels, "channels", low=1)
+        self.heads = check_int(heads, "heads", low=1)
+        self.head_dim = check_int(head_dim, "head_dim", low=1)
         inner = heads * head_dim
         self.out_channels = channels + inner
         self.qkv = nn.Conv2d(channels, 3 * inner, 1)

@@ -28,7 +28,7 @@ import torch
 from tqdm.auto import tqdm
 
 from pixelflow.nca import checkpoint as ckpt
-from pixelflow.nca.checks import positive_int
+from pixelflow.checks import check_int
 from pixelflow.nca.model import NCA
 from pixelflow.nca.pool import SamplePool
 from pixelflow.nca.threads import torch_threads
@@ -131,11 +131,11 @@ class Trainer:
         for name in ("initial", "loss"):
             if not callable(getattr(self.task, name, None)):
                 raise TypeError(f"task must have a callable {name}(); got {type(self.task).__name__}")
-        positive_int(self.iterations, "iterations")
-        positive_int(self.batch_size, "batch_size")
-        positive_int(self.checkpoint_every, "checkpoint_every")
+        check_int(self.iterations, "iterations", low=1)
+        check_int(self.batch_size, "batch_size", low=1)
+        check_int(self.checkpoint_every, "checkpoint_every", low=1)
         if self.threads is not None:
-            positive_int(self.threads, "threads")
+            check_int(self.threads, "threads", low=1)
         self._steps = _step_range(self.steps)
         if not (self.lr > 0):
             raise ValueError(f"lr must be positive, got {self.lr!r}")
@@ -144,7 +144,7 @@ class Trainer:
         if self.clip is not None and not (self.clip > 0):
             raise ValueError(f"clip must be positive or None, got {self.clip!r}")
         if self.pool_size:
-            positive_int(self.pool_size, "pool_size")
+            check_int(self.pool_size, "pool_size", low=1)
             if self.pool_size < self.batch_size:
                 raise ValueError(f"pool_size ({self.pool_size}) must be at least batch_size ({self.batch_size})")
         if not (0 <= self.damage < self.batch_size) or (self.damage and not self.pool_size):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from pixelflow.nca.checks import positive_int
+from pixelflow.checks import check_int
 
 
 class CellUpdate(nn.Module):
@@ -28,10 +28,10 @@ class CellUpdate(nn.Module):
 
     def __init__(self, in_channels: int, channels: int, hidden: int = 96, hidden_layers: int = 1):
         super().__init__()
-        positive_int(in_channels, "in_channels")
-        positive_int(channels, "channels")
-        positive_int(hidden, "hidden")
-        positive_int(hidden_layers, "hidden_layers")
+        check_int(in_channels, "in_channels", low=1)
+        check_int(channels, "channels", low=1)
+        check_int(hidden, "hidden", low=1)
+        check_int(hidden_layers, "hidden_layers", low=1)
         layers, width = [], in_channels
         for _ in range(hidden_layers):
             layers += [nn.Conv2d(width, hidden, 1), nn.ReLU()]

@@ -23,6 +23,7 @@ import threading
 
 import numpy as np
 
+from pixelflow.checks import check_int
 from pixelflow.inputs import is_dask_array
 from pixelflow.scaleout.optional import require
 
@@ -54,8 +55,7 @@ def by_rows(X, rows: int):
         Chunked along the first axis only.
     """
     da = require("dask.array", "pixelflow.scaleout.by_rows")
-    if isinstance(rows, bool) or not isinstance(rows, numbers.Integral) or rows < 1:
-        raise ValueError(f"rows must be a positive integer, got rows={rows!r}")
+    check_int(rows, "rows", low=1)
     if not hasattr(X, "shape"):
         X = np.asarray(X)
     if len(X.shape) < 1:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import numbers
 
+from pixelflow.checks import check_int
 from pixelflow.scaleout.optional import require
 
 __all__ = ["connect", "memory_report", "on", "worker_memory"]
@@ -68,8 +69,7 @@ def connect(scheduler: str | None = None, *, n_workers: int = 2, threads_per_wor
             raise TypeError(f"scheduler must be an address like 'tcp://host:8786' or None, got {scheduler!r}")
         return distributed.Client(scheduler, set_as_default=False)
     for name, value in (("n_workers", n_workers), ("threads_per_worker", threads_per_worker)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {name}={value!r}")
+        check_int(value, name, low=1)
     env = {} if numba_threads is None else {"NUMBA_NUM_THREADS": str(int(numba_threads))}
     return distributed.Client(n_workers=int(n_workers), threads_per_worker=int(threads_per_worker), processes=True,
                               memory_limit=memory_limit, env=env, dashboard_address=dashboard_address,

@@ -16,9 +16,9 @@ import warnings
 
 import numpy as np
 
+from pixelflow.checks import check_count, check_seed
 from pixelflow.datasets import mnist as _mnist
 from pixelflow.datasets import stratified_subset
-from pixelflow.datasets.subset import check_count, check_seed
 
 __all__ = ["MNISTSplitWarning", "load"]
 

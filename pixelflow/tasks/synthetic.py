@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pixelflow.datasets.subset import check_count, check_seed
+from pixelflow.checks import check_count, check_seed
 from pixelflow.datasets.synthetic import make_two_moons
 
 __all__ = ["checkerboard", "two_moons"]

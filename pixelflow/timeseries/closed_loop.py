@@ -12,6 +12,8 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+
+from pixelflow.checks import check_int
 from tqdm.auto import tqdm
 
 
@@ -62,8 +64,7 @@ def generate(model, readout, warmup, horizon: int, *, progress: bool = False, **
         prediction beyond ``DIVERGED``) is NaN from that step on; the other
         sequences of the batch run on unaffected.
     """
-    if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral) or horizon < 1:
-        raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
+    check_int(horizon, "horizon", low=1)
     warmup = np.asarray(warmup, dtype=np.float64)
     if warmup.ndim not in (2, 3):
         raise ValueError(f"warmup must have shape (T, d) or (N, T, d); got shape {warmup.shape}")

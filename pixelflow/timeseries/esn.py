@@ -18,6 +18,8 @@ import numbers
 
 import numpy as np
 
+from pixelflow.checks import check_int, check_real
+
 PIP_HINT = "pip install 'pixelflow[timeseries]'"
 
 # The node API used here (a Node's ``state`` dict, ``bias`` as a float) is
@@ -49,30 +51,6 @@ def _import_reservoirpy():
             f"EchoStateNetwork needs reservoirpy>=0.4.2, found {reservoirpy.__version__}: {PIP_HINT}"
         )
     return reservoirpy, Reservoir
-
-
-def _check_real(name: str, value, *, low: float | None = None, low_open: bool = False,
-                high: float | None = None) -> None:
-    """Raise unless ``value`` is a finite real in [low, high] (or (low, high] with ``low_open``)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if low is None:
-        return
-    too_low = value <= low if low_open else value < low
-    too_high = high is not None and value > high
-    if too_low or too_high:
-        left = "(" if low_open else "["
-        allowed = f"in {left}{low}, {high}]" if high is not None else f"{'>' if low_open else '>='} {low}"
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-
-
-def _check_int(name: str, value, *, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
-    if value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
 
 
 def _as_float_array(name: str, value) -> np.ndarray:
@@ -158,14 +136,14 @@ class EchoStateNetwork:
     def __init__(self, units: int = 500, sr: float = 0.9, lr: float = 0.3, input_scaling: float = 1.0,
                  input_connectivity: float = 0.1, rc_connectivity: float = 0.1, bias: float = 0.0,
                  seed: int = 0):
-        _check_int("units", units, low=1)
-        _check_real("sr", sr, low=0.0)
-        _check_real("lr", lr, low=0.0, low_open=True, high=1.0)
-        _check_real("input_scaling", input_scaling, low=0.0)
-        _check_real("input_connectivity", input_connectivity, low=0.0, low_open=True, high=1.0)
-        _check_real("rc_connectivity", rc_connectivity, low=0.0, low_open=True, high=1.0)
-        _check_real("bias", bias)
-        _check_int("seed", seed, low=0)
+        check_int(units, "units", low=1)
+        check_real(sr, "sr", low=0.0)
+        check_real(lr, "lr", low=0.0, low_open=True, high=1.0)
+        check_real(input_scaling, "input_scaling", low=0.0)
+        check_real(input_connectivity, "input_connectivity", low=0.0, low_open=True, high=1.0)
+        check_real(rc_connectivity, "rc_connectivity", low=0.0, low_open=True, high=1.0)
+        check_real(bias, "bias")
+        check_int(seed, "seed", low=0)
         self.units = units
         self.sr = sr
         self.lr = lr
@@ -281,7 +259,7 @@ class EchoStateNetwork:
         batched = U.ndim == 3
         Ub = U if batched else U[None]
         n, T, d = Ub.shape
-        _check_int("washout", washout, low=0)
+        check_int(washout, "washout", low=0)
         if washout >= T:
             raise ValueError(f"washout must be in [0, T) = [0, {T}), got {washout}")
         if not isinstance(return_state, (bool, np.bool_)):

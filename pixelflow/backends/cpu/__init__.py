@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import platform
 
-from pixelflow.backends.fused import PLANE_KERNELS, builtin_kernel
+from pixelflow.backends.fused import builtin_kernel
 
-# random_nca has no fused kernel: per-sample numba versions (per-cell mixing,
-# or perception in numba plus a BLAS product per sample) measured 1.5-4x
-# slower per core than the batched numpy path, whose tanh is vectorised. On
-# `cpu` it runs the numpy path on several threads instead (chunk_threads).
+# random_nca has no fused kernel here (see pixelflow.backends.fused.KERNELS):
+# it runs the numpy path on several threads instead (chunk_threads).
 
 
 def fused_kernel(rule):
     """The fused ``run`` function for ``rule``, or None to use the numpy path."""
-    return builtin_kernel(rule, __name__, PLANE_KERNELS)
+    return builtin_kernel(rule, "cpu")
 
 
 def chunk_threads() -> int:

@@ -17,13 +17,18 @@ rule, a re-registered built-in) runs the rule function on CuPy arrays.
 
 from __future__ import annotations
 
-from pixelflow.backends.fused import PLANE_KERNELS, builtin_kernel
+from pixelflow.backends.fused import builtin_kernel
 
 
 
 def fused_kernel(rule):
     """The fused ``run(drive, ctx, recording, out)`` for ``rule``, or None to use the rule function."""
-    return builtin_kernel(rule, __name__, PLANE_KERNELS)
+    return builtin_kernel(rule, "cuda")
+
+
+def chunk_threads() -> int:
+    """One: a chunk is one launch on the device."""
+    return 1
 
 
 def describe() -> str:

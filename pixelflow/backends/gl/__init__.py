@@ -35,14 +35,7 @@ import warnings
 
 import numpy as np
 
-from pixelflow.backends.fused import builtin_module
-
-_KERNEL_MODULES = {
-    "wave": "wave",
-    "diffusion_reaction": "gray_scott",
-    "life_like": "life",
-    "random_nca": "random_nca",
-}
+from pixelflow.backends.fused import kernel_module
 
 
 _WARNED: set = set()
@@ -56,10 +49,10 @@ def _warn_once(message: str) -> None:
 
 def fused_kernel(rule):
     """The GL ``run(drive, ctx, recording, out)`` for ``rule``, or None to use the numpy path."""
-    module = builtin_module(rule, _KERNEL_MODULES)
+    module = kernel_module(rule, "gl")
     if module is None:
         return None
-    kernel = importlib.import_module(f"pixelflow.backends.gl.{module}").run
+    kernel = importlib.import_module(module).run
 
     def run(drive, ctx, recording, out):
         """Evolve ``drive`` (N, C_in, H, W) on the GPU; write the recorded, pooled features into ``out``."""
@@ -84,6 +77,11 @@ def fused_kernel(rule):
                 numpy_path(rule, drive, ctx, recording, out)
 
     return run
+
+
+def chunk_threads() -> int:
+    """One: the GL context serves one chunk at a time."""
+    return 1
 
 
 def describe() -> str:

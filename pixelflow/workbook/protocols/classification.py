@@ -50,6 +50,7 @@ from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
+from pixelflow.checks import check_int
 from pixelflow.config import ReservoirConfig
 from pixelflow.linalg import ridge
 from pixelflow.readouts import LogisticReadout, RidgeReadout
@@ -112,8 +113,7 @@ def validation_split(y, fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarra
         math.isfinite(fraction) and 0 < fraction < 1
     ):
         raise ValueError(f"fraction must be a number in (0, 1), got {fraction!r}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    check_int(seed, "seed", low=0)
     _, counts = np.unique(y, return_counts=True)
     if len(counts) < 2:
         raise ValueError("y needs at least 2 classes for a stratified validation split")
@@ -320,10 +320,8 @@ def _accuracy(y_true, y_pred) -> float:
 
 
 def _check_threads(blas_threads) -> None:
-    if blas_threads is not None and (
-        isinstance(blas_threads, bool) or not isinstance(blas_threads, numbers.Integral) or blas_threads < 1
-    ):
-        raise ValueError(f"blas_threads must be a positive integer or None, got {blas_threads!r}")
+    if blas_threads is not None:
+        check_int(blas_threads, "blas_threads", low=1)
 
 
 def _threads(blas_threads: int | None):

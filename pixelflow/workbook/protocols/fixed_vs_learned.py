@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from pixelflow.checks import check_int
 from pixelflow.config import ReservoirConfig
 from pixelflow.inputs import check_batch
 from pixelflow.nca.learned_reservoir import (
     LearnedReservoirClassifier,
     check_alphas,
     check_config,
-    check_int,
     check_labels,
     check_train,
     select_alpha,
@@ -122,7 +122,7 @@ def evaluate(
     if train is not None:
         train = check_train(train)
     alphas = check_alphas(list(alphas))
-    seeds = [check_int(s, "seed", 0) for s in seeds]
+    seeds = [check_int(s, "seed", low=0) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct non-negative integers, got {seeds!r}")
     X_train, X_test = check_batch(X_train), check_batch(X_test)

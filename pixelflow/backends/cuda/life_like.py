@@ -1,7 +1,7 @@
 """Fused CUDA kernel for ``life_like`` rules: boards of bytes ping-ponged, every step in one block.
 
 The next value of a cell is bit ``neighbours + 9 * alive`` of the rule's
-18-bit mask (:func:`pixelflow.backends.cpu.life.rule_mask`), the index of the
+18-bit mask (:func:`pixelflow.backends.cpu.life_like.rule_mask`), the index of the
 rule table of :func:`pixelflow.rules.life_like.life_like`. Step 0 records
 the raw (continuous) input; the first step binarises it at ``threshold``.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
-from pixelflow.backends.cpu.life import rule_mask
+from pixelflow.backends.cpu.life_like import rule_mask
 from pixelflow.backends.cuda.planes import (contiguous, device_output, record_plane, record_zero, recording_arrays, threads_for,
                                             to_host)
 
