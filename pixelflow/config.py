@@ -139,7 +139,9 @@ class ReservoirConfig:
             raise ValueError(f"ReservoirConfig.record must be 'final', 'all' or step indices, got {rec!r}")
         items = [rec] if isinstance(rec, numbers.Integral) else rec
         if not isinstance(items, Sequence) or not items:
-            raise TypeError(f"ReservoirConfig.record must be 'final', 'all', an int or a non-empty sequence, got {rec!r}")
+            raise TypeError(
+                f"ReservoirConfig.record must be 'final', 'all', an int or a non-empty sequence, got {rec!r}"
+            )
         steps = set()
         for s in items:
             if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral):

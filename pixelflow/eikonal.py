@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import skfmm
 
-from pixelflow.checks import check_real
 from pixelflow.backends import get_backend
+from pixelflow.checks import check_real
 from pixelflow.config import ReservoirConfig
 from pixelflow.memory import ensure_fits
 from pixelflow.reservoir import Reservoir

@@ -244,7 +244,9 @@ register_encoder(
         "project",
         _project,
         {
-            "scale": Param(1.0, "standard deviation of a projected value for a unit-norm input", low=0.0, low_open=True),
+            "scale": Param(
+                1.0, "standard deviation of a projected value for a unit-norm input", low=0.0, low_open=True
+            ),
             "planes": Param(1, "number of grid planes (input channels) the projection fills", low=1),
         },
         input_channels=lambda shape, params: params.planes,

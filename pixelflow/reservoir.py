@@ -1,4 +1,5 @@
-"""Reservoir: encode a batch, evolve it under a fixed CA rule, record features (on an :class:`~pixelflow.engine.Engine`)."""
+"""Reservoir: encode a batch, evolve it under a fixed CA rule, record features (on an
+:class:`~pixelflow.engine.Engine`)."""
 
 from __future__ import annotations
 

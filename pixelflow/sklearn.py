@@ -91,7 +91,9 @@ class ReservoirTransformer(TransformerMixin, BaseEstimator):
                     f"X has {X.shape[1]} features, but ReservoirTransformer is expecting "
                     f"{self.n_features_in_} features as input"
                 )
-            raise ValueError(f"X has samples of shape {X.shape[1:]}, but the transformer was fitted on {self.input_shape_}")
+            raise ValueError(
+                f"X has samples of shape {X.shape[1:]}, but the transformer was fitted on {self.input_shape_}"
+            )
         return self.reservoir_.transform(X)
 
     def get_feature_names_out(self, input_features=None):

@@ -22,7 +22,6 @@ task per row chunk (:mod:`pixelflow.scaleout.arrays`), as for a single
 from __future__ import annotations
 
 import contextlib
-
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass

@@ -43,7 +43,9 @@ def conv3(a, k, boundary):
     out = np.zeros_like(a)
     for i in range(h):
         for j in range(w):
-            out[i, j] = sum(k[di + 1, dj + 1] * neighbour(a, i + di, j + dj, boundary) for di in (-1, 0, 1) for dj in (-1, 0, 1))
+            out[i, j] = sum(
+                k[di + 1, dj + 1] * neighbour(a, i + di, j + dj, boundary) for di in (-1, 0, 1) for dj in (-1, 0, 1)
+            )
     return out
 
 
@@ -90,7 +92,10 @@ def life_step(s, birth, survive, threshold=0.5, boundary="periodic"):
         h, w = alive.shape
         for i in range(h):
             for j in range(w):
-                n = sum(neighbour(alive, i + di, j + dj, boundary) for di in (-1, 0, 1) for dj in (-1, 0, 1) if (di, dj) != (0, 0))
+                n = sum(
+                    neighbour(alive, i + di, j + dj, boundary)
+                    for di in (-1, 0, 1) for dj in (-1, 0, 1) if (di, dj) != (0, 0)
+                )
                 out[ch, i, j] = (n in survive) if alive[i, j] else (n in birth)
     return out
 

@@ -115,7 +115,8 @@ def test_no_private_name_is_imported_from_another_package():
 
 def test_a_plain_transform_imports_neither_dask_nor_the_workbook():
     code = ("import sys, numpy as np, pixelflow\n"
-            "pixelflow.Reservoir(pixelflow.ReservoirConfig(8, 8, 4, 2, 'random_nca', feature_maps=('state', 'products')))"
+            "pixelflow.Reservoir(pixelflow.ReservoirConfig(8, 8, 4, 2, 'random_nca', "
+            "feature_maps=('state', 'products')))"
             ".transform(np.zeros((3, 8, 8)))\n"
             "pixelflow.RidgeReadout().fit(np.eye(4), [0, 1, 0, 1])\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed') "
@@ -145,3 +146,11 @@ def test_the_rules_catch_what_they_are_for(tmp_path, monkeypatch):
                   test_no_private_name_is_imported_from_another_package):
         with pytest.raises(AssertionError):
             check()
+
+
+def test_the_code_passes_the_linter():
+    """ruff, configured in pyproject.toml (pycodestyle, pyflakes, import order, lines <= 120 characters)."""
+    root = ROOT.parent
+    out = subprocess.run([sys.executable, "-m", "ruff", "check", "pixelflow", "tests"], cwd=root,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]

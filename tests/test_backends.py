@@ -8,7 +8,9 @@ import pytest
 from pixelflow import Reservoir, ReservoirConfig
 from pixelflow.backends import get_backend
 
-RULES = [("wave", 4, {"boundary": "absorbing"}), ("diffusion_reaction", 4, {}), ("life_like", 2, {}), ("random_nca", 6, {})]
+RULES = [
+    ("wave", 4, {"boundary": "absorbing"}), ("diffusion_reaction", 4, {}), ("life_like", 2, {}), ("random_nca", 6, {})
+]
 
 
 def _cuda_usable() -> str | None:
@@ -66,7 +68,7 @@ def test_fused_cpu_rows_do_not_depend_on_batch(rng):
 
 
 def test_user_rules_and_overridden_builtins_use_the_numpy_path(rng):
-    from pixelflow import register_rule, unregister_rule
+    from pixelflow import register_rule
     from pixelflow.rules import get_rule
 
     original = get_rule("wave")
@@ -134,7 +136,9 @@ def test_numpy_path_runs_chunks_on_threads_with_identical_rows(rng, monkeypatch)
     assert wave.engine.kernel is not None
 
 
-@pytest.mark.parametrize("rule, channels", [("wave", 4), ("diffusion_reaction", 4), ("life_like", 2), ("random_nca", 4)])
+@pytest.mark.parametrize(
+    "rule, channels", [("wave", 4), ("diffusion_reaction", 4), ("life_like", 2), ("random_nca", 4)]
+)
 def test_feature_maps_match_the_numpy_path_and_their_definition(rng, rule, channels):
     X = rng.random((9, 16, 16)) * 2 - 0.5
     maps = ("state", "square", "abs", "relu")

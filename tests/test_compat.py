@@ -46,7 +46,9 @@ def test_pixelflow_rc_readme_quickstart_runs_unchanged():
 def test_pixelflow_rc_rule_parameter_names_are_accepted():
     from pixelflow import ReservoirConfig
 
-    ReservoirConfig(rule="diffusion_reaction", rule_params={"feed": 0.05, "kill": 0.06, "dt": 1.0, "du": 0.16, "dv": 0.08})
+    ReservoirConfig(
+        rule="diffusion_reaction", rule_params={"feed": 0.05, "kill": 0.06, "dt": 1.0, "du": 0.16, "dv": 0.08}
+    )
     ReservoirConfig(rule="wave", rule_params={"c": 0.5, "damping": 0.999, "dt": 1.0})
     ReservoirConfig(rule="life_like", rule_params={"threshold": 0.5})
 
@@ -197,7 +199,7 @@ def test_rulespec_rule_runs_in_the_reservoir(rc_rule_names):
 
 
 def test_register_rule_replaces_like_pixelflow_rc_and_refuses_bad_specs(rc_rule_names):
-    from pixelflow.core import ReservoirConfig, Reservoir, RuleSpec, register_rule
+    from pixelflow.core import Reservoir, ReservoirConfig, RuleSpec, register_rule
 
     register_rule(_blur_spec("rc_tmp"))
     rc_rule_names.append("rc_tmp")

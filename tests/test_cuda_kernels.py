@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from cuda_sim_cases import CASES
 
 HERE = Path(__file__).parent

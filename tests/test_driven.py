@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
+from test_backends import CUDA_SKIP
 
 from pixelflow import Reservoir, ReservoirConfig, RidgeReadout
 from pixelflow.timeseries.closed_loop import generate
-
-from test_backends import CUDA_SKIP
 
 # (rule, channels, rule params, writes the rule supports)
 RULES = [

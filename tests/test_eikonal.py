@@ -122,7 +122,8 @@ def test_an_impossible_time_horizon_is_refused_before_allocating(monkeypatch):
     monkeypatch.setattr(pixelflow.eikonal, "Reservoir", no_run)
     monkeypatch.setattr(pixelflow.eikonal, "ReservoirConfig", no_run)
     # ~3e13 recorded states: this used to be a bare MemoryError with an empty message.
-    with pytest.raises(ValueError, match=r"max_time=1e\+13 .*needs .* GiB but only .* available; pass a shorter max_time"):
+    with pytest.raises(ValueError,
+                       match=r"max_time=1e\+13 .*needs .* GiB but only .* available; pass a shorter max_time"):
         wave_arrival_times(np.ones((16, 16)), (3, 3), max_time=1e13)
     with pytest.raises(ValueError, match=r"max_time=1e\+300 .*more memory than any machine has"):
         wave_arrival_times(np.ones((16, 16)), (3, 3), max_time=1e300)

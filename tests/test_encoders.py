@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 import reference_rules as ref
+
 from pixelflow import Reservoir, ReservoirConfig
 from pixelflow.encoders import image_layout
 from pixelflow.resize import resize_matrix
@@ -17,7 +17,9 @@ def drive(X, encoding, width=32, height=32, channels=8, **params):
     return res.engine.context(np.asarray(X, dtype=np.float64)).drive
 
 
-@pytest.mark.parametrize("shape_in, shape_out", [((28, 28), (32, 32)), ((28, 28), (14, 7)), ((5, 9), (12, 4)), ((8, 8), (8, 8))])
+@pytest.mark.parametrize(
+    "shape_in, shape_out", [((28, 28), (32, 32)), ((28, 28), (14, 7)), ((5, 9), (12, 4)), ((8, 8), (8, 8))]
+)
 @pytest.mark.parametrize("method", ["nearest", "area"])
 def test_tile_resize_matches_reference(rng, shape_in, shape_out, method):
     X = rng.random((3, *shape_in))

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from pixelflow.workbook.latex import escape, format_cell, render_table, write_tables
-from pixelflow.workbook.results import column
+from pixelflow.workbook.tables import column
 
 
 def test_escape_special_characters():
@@ -93,7 +93,8 @@ def _table(**changes):
 @pytest.mark.parametrize("rows, cells", [([["a", 1.25, "lost"]], 3), ([["a"]], 1)])
 def test_a_row_must_have_one_cell_per_column(rows, cells):
     # A longer row used to lose its extra cells silently (zip truncation).
-    with pytest.raises(ValueError, match=rf"table 'peer': row 0 has {cells} cells but the table has 2 columns \(A, B\)"):
+    with pytest.raises(ValueError,
+                       match=rf"table 'peer': row 0 has {cells} cells but the table has 2 columns \(A, B\)"):
         render_table(_table(rows=rows), "table 'peer'")
 
 
@@ -101,7 +102,8 @@ def test_a_row_must_have_one_cell_per_column(rows, cells):
     (_table(columns=None), r"'columns' must be a non-empty list"),
     ({k: v for k, v in _table().items() if k != "columns"}, r"has no 'columns'"),
     ([["a", 1.25]], r"must be an object with caption, label, columns and rows, got list"),
-    (_table(rows=[["a", 1.5]], columns=[column("A"), column("B", "d")]), r"row 0, column 'B': cannot format 1\.5 with 'd'"),
+    (_table(rows=[["a", 1.5]], columns=[column("A"), column("B", "d")]),
+     r"row 0, column 'B': cannot format 1\.5 with 'd'"),
     (_table(columns=[column("A"), {"format": ".1f"}]), r"column 1 must be an object with a string 'name'"),
     (_table(columns=[column("A"), column("B", ".1f", "x")]), r"column 'B' has align 'x'"),
     (_table(rows="ab"), r"'rows' must be a list of rows"),

@@ -461,7 +461,8 @@ def test_spectrum_peaks_at_the_same_physical_frequency_at_every_resolution():
 
     f1, p1 = radial_spectrum(stripes(32, 8), factor=1)
     f2, p2 = radial_spectrum(stripes(64, 16), factor=2)
-    assert f1[np.argmax(p1)] == pytest.approx(1 / 8, abs=1 / 32) and f2[np.argmax(p2)] == pytest.approx(1 / 8, abs=1 / 64)
+    assert (f1[np.argmax(p1)] == pytest.approx(1 / 8, abs=1 / 32)
+            and f2[np.argmax(p2)] == pytest.approx(1 / 8, abs=1 / 64))
     assert p1.sum() == pytest.approx(1.0)
     assert spectrum_distance((f1, p1), (f1, p1)) == 0.0
     assert spectrum_distance((f2, p2), (f1, p1)) < spectrum_distance(radial_spectrum(stripes(32, 4)), (f1, p1))
@@ -542,7 +543,8 @@ def test_load_or_fit_reuses_a_model_only_for_the_same_recipe(tmp_path):
     again, _, trained = load_or_fit("gravel", recipe, ext, tmp_path, progress=False)
     assert not trained
     assert all(torch.equal(p, q) for p, q in zip(model.parameters(), again.parameters()))
-    _, _, trained = load_or_fit("gravel", TextureRecipe(**{**recipe.__dict__, "seed": 1}), ext, tmp_path, progress=False)
+    _, _, trained = load_or_fit("gravel", TextureRecipe(**{**recipe.__dict__, "seed": 1}), ext, tmp_path,
+                                progress=False)
     assert trained
 
 

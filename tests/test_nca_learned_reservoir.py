@@ -16,9 +16,9 @@ from pixelflow.nca.learned_reservoir import (  # noqa: E402
     LearnedReservoirClassifier,
     mixed_kernel,
 )
-from pixelflow.workbook.protocols.fixed_vs_learned import comparison_table, evaluate  # noqa: E402
-from pixelflow.workbook.protocols import text_table  # noqa: E402
 from pixelflow.stencils import perceive  # noqa: E402
+from pixelflow.workbook.protocols import text_table  # noqa: E402
+from pixelflow.workbook.protocols.fixed_vs_learned import comparison_table, evaluate  # noqa: E402
 
 
 def nca(**kw):
@@ -177,12 +177,13 @@ def test_evaluate_fixed_and_learned_and_their_table(data):
     assert all(c >= t for c, t in zip(learned["cost_s"], learned["train_s"]))
     assert len(learned["cpu_s"]) == 2 and min(learned["cpu_s"]) > 0
     # The fixed protocol is the ridge readout on the core reservoir's features.
-    from pixelflow.workbook.protocols import validation_split
     from pixelflow.readouts import RidgeReadout
+    from pixelflow.workbook.protocols import validation_split
 
     F, F_test = Reservoir(nca()).transform(X), Reservoir(nca()).transform(X_test)
     fit, val = validation_split(y, 0.2, 0)
-    alpha = max((1.0, 10.0), key=lambda a: (RidgeReadout(a, standardize=True).fit(F[fit], y[fit]).score(F[val], y[val]), -a))
+    alpha = max((1.0, 10.0),
+                key=lambda a: (RidgeReadout(a, standardize=True).fit(F[fit], y[fit]).score(F[val], y[val]), -a))
     assert fixed["alpha"] == [alpha]
     assert fixed["test_accuracy"][0] == RidgeReadout(alpha, standardize=True).fit(F, y).score(F_test, y_test)
     table = comparison_table({"fixed": fixed, "learned (mix)": learned})

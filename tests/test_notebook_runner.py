@@ -48,7 +48,8 @@ def test_failure_names_notebook_and_cell_and_moves_earlier_results_aside(tmp_pat
     nb = make_notebook(tmp_path / "91_bad.ipynb", "raise RuntimeError('broken on purpose')")
     aside = out_root / "results" / "smoke" / "91_bad.json.stale"
     with pytest.raises(NotebookFailed, match=r"notebook 91_bad failed in cell \d+.*RuntimeError: broken on purpose; "
-                                             rf"91_bad.json was moved aside to {aside} so that it is not taken as current"):
+                                             rf"91_bad.json was moved aside to {aside} "
+                                             r"so that it is not taken as current"):
         run_notebook(nb, progress=False)
     # Not where make or pixelflow.workbook.latex look, but not lost either.
     assert not stale.exists()

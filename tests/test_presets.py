@@ -6,12 +6,12 @@ import json
 import numpy as np
 import pytest
 
-from pixelflow.workbook import presets
 from pixelflow.datasets import digits
-from pixelflow.workbook.outputs import repository_root
-from pixelflow.workbook.protocols import evaluate
 from pixelflow.readouts import RidgeReadout
 from pixelflow.stack import StackConfig, config_from_dict
+from pixelflow.workbook import presets
+from pixelflow.workbook.outputs import repository_root
+from pixelflow.workbook.protocols import evaluate
 
 
 def test_every_preset_is_valid_and_round_trips():

@@ -9,9 +9,9 @@ from numpy.testing import assert_array_equal
 from threadpoolctl import threadpool_limits
 
 from pixelflow import LogisticReadout, ReservoirConfig, RidgeReadout
-from pixelflow.linalg import ridge
-from pixelflow.workbook.protocols import classification as protocol
 from pixelflow.datasets import digits
+from pixelflow.linalg import ridge
+from pixelflow.workbook import protocols
 from pixelflow.workbook.plotting import classification as plots
 from pixelflow.workbook.protocols import (
     Candidate,
@@ -20,6 +20,7 @@ from pixelflow.workbook.protocols import (
     evaluate,
     features,
     final_table,
+    fitting,
     ridge_grid,
     search,
     search_table,
@@ -27,6 +28,8 @@ from pixelflow.workbook.protocols import (
     text_table,
     validation_split,
 )
+from pixelflow.workbook.protocols import classification as protocol
+from pixelflow.workbook.tables import format_value
 
 NCA = ReservoirConfig(8, 8, 4, 2, "random_nca", record="all", seed=0)
 WAVE = ReservoirConfig(8, 8, 2, 3, "wave", record="all")
@@ -94,7 +97,8 @@ def test_search_scores_on_the_validation_split_only(ds, monkeypatch):
         seen.append(np.asarray(X).copy())
         return real(config, X, backend)
 
-    monkeypatch.setattr(protocol, "features", spy)
+    for module in (protocol, fitting):  # search computes validation features, training_features the fit rows'
+        monkeypatch.setattr(module, "features", spy)
     X, y = ds.X_train, ds.y_train
     cands = candidates({"raw": None, "nca": NCA}, ridge_grid([1.0]))
     rows = search(cands, X, y, val_fraction=0.25, seed=1, progress=False)
@@ -123,7 +127,8 @@ def test_search_result_does_not_depend_on_test_data(ds):
 def test_search_transforms_each_config_once(ds, monkeypatch):
     calls = []
     real = protocol.features
-    monkeypatch.setattr(protocol, "features", lambda c, X, b="cpu": calls.append(c) or real(c, X, b))
+    for module in (protocol, fitting):
+        monkeypatch.setattr(module, "features", lambda c, X, b="cpu": calls.append(c) or real(c, X, b))
     cands = candidates({"nca": NCA, "wave": WAVE}, ridge_grid([0.1, 1.0, 10.0]) + [LogisticReadout(C=0.1)])
     search(cands, ds.X_train, ds.y_train, progress=False)
     assert len(calls) == 4  # fit and validation rows of two configs
@@ -138,7 +143,7 @@ def test_ridge_alpha_path_matches_separate_fits(ds, n_fit, standardize, monkeypa
     fit, val = validation_split(ds.y_train)
     fit = fit[:n_fit]
     alphas = [0.01, 1.0, 100.0]
-    shared = protocol._ridge_path([RidgeReadout(alpha=a, standardize=standardize) for a in alphas],
+    shared = fitting.ridge_path([RidgeReadout(alpha=a, standardize=standardize) for a in alphas],
                                   X[fit], ds.y_train[fit], X[val])
     for a, (pred, _) in zip(alphas, shared):
         model = RidgeReadout(alpha=a, standardize=standardize).fit(X[fit], ds.y_train[fit])
@@ -263,7 +268,7 @@ def test_tables_render(ds):
     assert len(t["rows"]) == 2 and len(t["rows"][0]) == len(t["columns"])
     text = text_table(**t)
     assert "α ∈ {0.1, 10}" in text and "Val. acc." in text
-    assert [protocol._fmt_value(v) for v in (1e6, 1e-5, 0.5, 10000.0)] == ["1e6", "1e-5", "0.5", "10000"]
+    assert [format_value(v) for v in (1e6, 1e-5, 0.5, 10000.0)] == ["1e6", "1e-5", "0.5", "10000"]
     results = [evaluate(c, *ds, progress=False) for c in (cands[0], cands[2])]
     f = final_table(results, ["raw pixels", "wave"])
     assert f["rows"][0][:2] == ["raw pixels", "raw"] and f["rows"][0][4] == "1 (det.)"
@@ -282,7 +287,8 @@ def test_figures_are_figures(ds):
     assert cm.sum() == 200 and np.trace(cm) == np.sum(y == pred)
     rows = [{"index": i, "label": f"c{i}", "rule": r, "val_accuracy": a}
             for i, (r, a) in enumerate([("raw", 0.8), ("wave", 0.85), ("random_nca", 0.9)])]
-    curves = [{"name": n, "rule": n, "steps": t, "val_accuracy": 0.5 + 0.05 * t} for n in ("wave", "life_like") for t in (0, 1, 2)]
+    curves = [{"name": n, "rule": n, "steps": t, "val_accuracy": 0.5 + 0.05 * t}
+              for n in ("wave", "life_like") for t in (0, 1, 2)]
     results = [{"label": "a", "rule": "wave", "mean": 0.9, "std": 0.01, "input": "gray"},
                {"label": "a", "rule": "wave", "mean": 0.92, "std": 0.0, "input": "rgb"}]
     figs = [
@@ -300,9 +306,9 @@ def test_validation_accuracy_lookup(ds):
     cands = candidates({"raw": None}, ridge_grid([0.1, 10.0]))
     rows = search(cands, ds.X_train, ds.y_train, progress=False)
     chosen = best(rows, cands)
-    assert protocol.validation_accuracy(rows, cands, chosen) == max(r["val_accuracy"] for r in rows)
+    assert protocols.validation_accuracy(rows, cands, chosen) == max(r["val_accuracy"] for r in rows)
     with pytest.raises(ValueError, match="not one of"):
-        protocol.validation_accuracy(rows, cands, Candidate("raw", None, RidgeReadout()))
+        protocols.validation_accuracy(rows, cands, Candidate("raw", None, RidgeReadout()))
 
 
 def test_blas_threads_option(ds):
@@ -318,7 +324,7 @@ def test_blas_threads_option(ds):
 
 
 def test_hflip_augmentation_fits_on_both_copies_and_validates_on_originals(ds):
-    from pixelflow.workbook.protocols.classification import _training_features
+    from pixelflow.workbook.protocols.fitting import training_features as _training_features
 
     cand = Candidate("wave", WAVE, RidgeReadout(alpha=1.0))
     row = search([cand], ds.X_train, ds.y_train, progress=False, augment="hflip")[0]
@@ -358,8 +364,8 @@ def test_ablation_figure_shows_each_maps_best_readout():
 def test_logistic_grid_converges_past_the_rounding_of_the_blas(ds):
     # At the estimator's default tol the solver stops where a BLAS's rounding
     # still moves predictions; the protocol's readouts go on to LOGISTIC_TOL.
-    grid = protocol.logistic_grid((0.01, 1.0))
-    assert [r.tol for r in grid] == [protocol.LOGISTIC_TOL] * 2 and protocol.LOGISTIC_TOL <= 1e-6
+    grid = protocols.logistic_grid((0.01, 1.0))
+    assert [r.tol for r in grid] == [protocols.LOGISTIC_TOL] * 2 and protocols.LOGISTIC_TOL <= 1e-6
     X = ds.X_train.reshape(len(ds.X_train), -1)
     for r in grid:
         loose = LogisticReadout(C=r.C).fit(X, ds.y_train)
@@ -367,6 +373,6 @@ def test_logistic_grid_converges_past_the_rounding_of_the_blas(ds):
         model, ref = r.model_[-1], loose.model_[-1]
         assert model.n_iter_[0] < r.max_iter and model.n_iter_[0] >= ref.n_iter_[0]
         # A relative perturbation of 1e-9 in X (far above BLAS rounding) leaves the predictions alone.
-        again = protocol.logistic_grid((r.C,))[0].fit(X * (1 + 1e-9), ds.y_train)
+        again = protocols.logistic_grid((r.C,))[0].fit(X * (1 + 1e-9), ds.y_train)
         assert_array_equal(again.predict(ds.X_test.reshape(len(ds.X_test), -1)),
                            r.predict(ds.X_test.reshape(len(ds.X_test), -1)))

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from pixelflow.workbook import outputs
-from pixelflow.workbook.results import ResultsRecord, column
+from pixelflow.workbook.results import ResultsRecord
+from pixelflow.workbook.tables import column
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 import reference_rules as ref
+
 from pixelflow import Reservoir, ReservoirConfig
 from pixelflow.rules.life_like import normalise_life_rule, parse_life_rule
 
@@ -49,7 +49,8 @@ def test_wave_refuses_unstable_time_step():
 @pytest.mark.parametrize("boundary", ["periodic", "zero"])
 def test_gray_scott_matches_reference(rng, species, boundary):
     X = rng.random((2, 6, 8))
-    params = {"feed": 0.04, "kill": 0.06, "du": 0.2, "dv": 0.1, "dt": 1.0, "input_species": species, "boundary": boundary}
+    params = {"feed": 0.04, "kill": 0.06, "du": 0.2, "dv": 0.1, "dt": 1.0, "input_species": species,
+              "boundary": boundary}
     got = trajectory("diffusion_reaction", 4, X, rule_params=params)
     for n in range(len(X)):
         s = np.zeros((4, 6, 8))
@@ -93,7 +94,8 @@ def test_life_glider_moves_one_cell_diagonally_in_four_steps():
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("B3/S23", "B3/S23"), ("b3s23", "B3/S23"), ("S23/B3", "B3/S23"), ("23/3", "B3/S23"), ("B63/S32", "B36/S23"), ("B/S", "B/S")],
+    [("B3/S23", "B3/S23"), ("b3s23", "B3/S23"), ("S23/B3", "B3/S23"), ("23/3", "B3/S23"), ("B63/S32", "B36/S23"),
+     ("B/S", "B/S")],
 )
 def test_life_rule_notation(text, expected):
     assert normalise_life_rule(text) == expected
@@ -124,7 +126,9 @@ def test_random_nca_matches_reference(rng, boundary):
             s = ref.random_nca_step(s, u, mix, bias, inject, gain=1.7, leak=0.4, input_scale=0.8, boundary=boundary)
 
 
-@pytest.mark.parametrize("rule, channels", [("wave", 4), ("diffusion_reaction", 4), ("life_like", 2), ("random_nca", 6)])
+@pytest.mark.parametrize(
+    "rule, channels", [("wave", 4), ("diffusion_reaction", 4), ("life_like", 2), ("random_nca", 6)]
+)
 def test_float32_tracks_float64(rng, rule, channels):
     X = rng.random((3, 12, 12))
     cfg = dict(width=12, height=12, channels=channels, steps=6, rule=rule, record="all")

@@ -14,11 +14,11 @@ import dask.array as da
 
 from pixelflow import Reservoir, ReservoirConfig, RidgeReadout
 from pixelflow.engine import Engine
-from pixelflow.scaleout import by_rows, connect, is_dask_array, memory_report, on
-from pixelflow.workbook.protocols.sweeps import grid, sweep
 from pixelflow.linalg.ridge import stats_nbytes
+from pixelflow.scaleout import by_rows, connect, is_dask_array, memory_report, on
 from pixelflow.scaleout.ridge import chunked_stats
 from pixelflow.stack import ReservoirStack, StackConfig
+from pixelflow.workbook.protocols.sweeps import grid, sweep
 
 # Coefficients of the chunked fit vs the in-memory fit, relative to the largest
 # coefficient: only the order of the float64 sums differs. Measured: <= 3e-13 on

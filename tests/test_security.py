@@ -19,10 +19,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from pixelflow.workbook import outputs  # noqa: E402
 from pixelflow.datasets import cifar10  # noqa: E402
 from pixelflow.nca import Trainer, load_model, save_model, texture_nca  # noqa: E402
 from pixelflow.nca import checkpoint as ckpt  # noqa: E402
+from pixelflow.workbook import outputs  # noqa: E402
 from pixelflow.workbook.results import ResultsRecord  # noqa: E402
 
 

@@ -8,8 +8,8 @@ from numpy.testing import assert_array_equal
 
 from pixelflow import Reservoir, ReservoirConfig, RidgeReadout
 from pixelflow.datasets import digits
-from pixelflow.workbook.protocols import Candidate, evaluate, search, steps_curve
 from pixelflow.stack import ReservoirStack, StackConfig, config_from_dict, make_reservoir
+from pixelflow.workbook.protocols import Candidate, evaluate, search, steps_curve
 
 FINE = ReservoirConfig(8, 8, 4, 3, "random_nca", record=(1, 3), pool=2,
                        feature_maps=(("products", 4), ("state", 2)), seed=0)
@@ -50,7 +50,9 @@ def test_a_member_that_refuses_the_input_leaves_every_member_usable(rng):
 
 
 def test_a_failure_inside_a_later_member_unlocks_the_earlier_ones(rng, monkeypatch):
-    stack = ReservoirStack(StackConfig((ReservoirConfig(8, 8, 4, 2, "wave"), ReservoirConfig(8, 8, 4, 2, "random_nca"))))
+    stack = ReservoirStack(
+        StackConfig((ReservoirConfig(8, 8, 4, 2, "wave"), ReservoirConfig(8, 8, 4, 2, "random_nca")))
+    )
 
     def broken(X):
         raise MemoryError("no room")
@@ -122,9 +124,9 @@ def test_module_examples_hold():
     """The usage examples in the docstrings of the stack, presets and protocol modules run as written."""
     import doctest
 
+    import pixelflow.stack
     import pixelflow.workbook.presets
     import pixelflow.workbook.protocols.classification
-    import pixelflow.stack
 
     for module in (pixelflow.stack, pixelflow.workbook.presets, pixelflow.workbook.protocols.classification):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)

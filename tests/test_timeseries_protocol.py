@@ -6,8 +6,19 @@ import pytest
 from pixelflow import Reservoir, RidgeReadout
 from pixelflow.datasets import bit_memory_task, mackey_glass_task, narma_task
 from pixelflow.timeseries import nrmse
-from pixelflow.workbook.protocols.sequences import (ESN, KINDS, SPACES, Candidate, Forecast, assess, evaluate, grid_side,
-                                           sample, score_value, search)
+from pixelflow.workbook.protocols.sequences import (
+    ESN,
+    KINDS,
+    SPACES,
+    Candidate,
+    Forecast,
+    assess,
+    evaluate,
+    grid_side,
+    sample,
+    score_value,
+    search,
+)
 
 pytest.importorskip("reservoirpy")
 

@@ -57,6 +57,8 @@ def test_rule_returning_wrong_shape_is_reported(rng):
     register_rule("test_bad", lambda s, ctx: s[:, :1], overwrite=True)
     try:
         with pytest.raises(ValueError, match="rule 'test_bad' step returned shape"):
-            Reservoir(ReservoirConfig(width=4, height=4, channels=2, steps=1, rule="test_bad")).transform(np.ones((1, 4, 4)))
+            Reservoir(ReservoirConfig(width=4, height=4, channels=2, steps=1, rule="test_bad")).transform(
+                np.ones((1, 4, 4))
+            )
     finally:
         unregister_rule("test_bad")

@@ -63,7 +63,9 @@ class ArrayBackend:
             return None
         module = importlib.import_module(self.kernels)
         if not isinstance(module, KernelLibrary):
-            missing = [f for f in ("fused_kernel", "chunk_threads", "describe") if not callable(getattr(module, f, None))]
+            missing = [
+                f for f in ("fused_kernel", "chunk_threads", "describe") if not callable(getattr(module, f, None))
+            ]
             raise TypeError(f"kernel library {self.kernels!r} of backend {self.name!r} lacks {', '.join(missing)}")
         return module
 

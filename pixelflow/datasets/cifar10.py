@@ -12,6 +12,7 @@ import numpy as np
 import pooch
 
 from pixelflow.checks import check_count, check_seed
+
 from .dataset import Dataset
 from .files import extract_tar_folder, find_data_dir, sha256_file
 from .subset import subset_split

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from pixelflow.checks import check_count, check_real, check_seed, check_steps
+
 from .sequence import SequenceTask, consecutive_parts
 
 

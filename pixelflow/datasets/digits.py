@@ -10,6 +10,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from pixelflow.checks import check_seed
+
 from .dataset import Dataset
 
 

@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from pixelflow.checks import check_count, check_real, check_seed, check_steps
+
 from .sequence import SequenceTask, consecutive_parts
 
 TRANSFORMS = ("none", "tanh")

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from pixelflow.checks import check_count, check_seed
+
 from .dataset import Dataset
 from .files import RemoteFile, fetch_remote_files, find_data_dir, sha256_file
 from .idx import read_idx

@@ -16,7 +16,6 @@ sequences: ``task.targets[:, task.test]`` are the test targets.
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass, field
 from typing import Any

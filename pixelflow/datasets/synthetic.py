@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.datasets import make_moons
 
 from pixelflow.checks import check_count, check_seed
+
 from .dataset import Dataset
 
 # Noiseless moons span x in [-1, 2] and y in [-0.5, 1]; this maps that box

@@ -1,1 +1,2 @@
-"""Linear algebra of the library: batch-invariant products (:mod:`.fixed_order`) and ridge regression (:mod:`.ridge`)."""
+"""Linear algebra of the library: batch-invariant products (:mod:`.fixed_order`) and ridge
+regression (:mod:`.ridge`)."""

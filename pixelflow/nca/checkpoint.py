@@ -21,8 +21,8 @@ from pathlib import Path
 
 import torch
 
-from pixelflow.nca.model import BUILDERS, NCA
 from pixelflow.atomic import write_atomic
+from pixelflow.nca.model import BUILDERS, NCA
 
 FORMAT = "pixelflow.nca/1"
 
@@ -154,7 +154,9 @@ def save_model(model: NCA, path: str | os.PathLike, **extra) -> Path:
         objects (e.g. NumPy arrays or dataclasses); nothing is written then.
     """
     if not isinstance(model, NCA) or model.spec.get("builder") not in BUILDERS:
-        raise TypeError("save_model needs an NCA made by texture_nca, attention_nca or conv_nca (it records model.spec)")
+        raise TypeError(
+            "save_model needs an NCA made by texture_nca, attention_nca or conv_nca (it records model.spec)"
+        )
     extra = _plain(extra, "save_model extra")
     return save({"format": FORMAT, "spec": model.spec, "weights": model.state_dict(), "extra": extra}, path)
 

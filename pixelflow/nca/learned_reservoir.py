@@ -34,14 +34,10 @@ them trained through a linear head by backpropagation. This module holds
 
 from __future__ import annotations
 
-import dataclasses
-import math
-import numbers
 import sys
 import time
 from collections.abc import Sequence
 from types import SimpleNamespace
-from typing import Any
 
 import numpy as np
 import torch
@@ -53,17 +49,17 @@ from tqdm import tqdm
 
 from pixelflow.checks import check_int, check_real
 from pixelflow.config import ReservoirConfig
+from pixelflow.inputs import check_batch
 from pixelflow.nca.perceive import circular_pad
 from pixelflow.nca.threads import torch_threads
-from pixelflow.inputs import check_batch
 from pixelflow.readouts import RidgeReadout, ridge_path_accuracy
 from pixelflow.recording import apply_map
 from pixelflow.reservoir import Reservoir
 from pixelflow.rules import get_rule
 from pixelflow.stencils import LAPLACIAN_9, SOBEL_X, SOBEL_Y
 
-__all__ = ["TRAINABLE", "LearnedReservoir", "LearnedReservoirClassifier", "comparison_table", "evaluate", "mixed_kernel",
-           "pooled_products"]
+__all__ = ["TRAINABLE", "LearnedReservoir", "LearnedReservoirClassifier", "check_alphas", "check_config",
+           "check_labels", "check_train", "mixed_kernel", "pooled_products", "select_alpha"]
 
 #: The rule weights that can be trained, as named by ``random_nca``'s ``build``.
 TRAINABLE = ("mix", "bias", "inject")

@@ -45,7 +45,9 @@ def save_animation(frames, path: str | os.PathLike, fps: int = 12, upscale: int 
         try:
             import imageio_ffmpeg
         except ImportError:
-            raise ImportError("writing .mp4 needs imageio-ffmpeg (pip install imageio-ffmpeg); .gif needs nothing") from None
+            raise ImportError(
+                "writing .mp4 needs imageio-ffmpeg (pip install imageio-ffmpeg); .gif needs nothing"
+            ) from None
         if data.ndim == 3:
             data = np.repeat(data[..., None], 3, axis=-1)
         # H.264 with yuv420p needs even sides.

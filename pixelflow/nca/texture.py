@@ -80,8 +80,12 @@ def disc_mask(h: int, w: int, centres: torch.Tensor, radius: float) -> torch.Ten
 
 # Target textures by name: (loader, what the paper calls it).
 TEXTURES = {
-    "gray_scott": (lambda: gray_scott_texture(128), "Gray-Scott labyrinth (our diffusion_reaction rule, F=0.055, k=0.062)"),
-    "gravel": (lambda: package_texture("gravel", 64, zoom_out=4), "gravel photograph (scikit-image data.gravel, 4x reduced)"),
+    "gray_scott": (
+        lambda: gray_scott_texture(128), "Gray-Scott labyrinth (our diffusion_reaction rule, F=0.055, k=0.062)"
+    ),
+    "gravel": (
+        lambda: package_texture("gravel", 64, zoom_out=4), "gravel photograph (scikit-image data.gravel, 4x reduced)"
+    ),
 }
 
 

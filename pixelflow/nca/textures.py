@@ -41,7 +41,9 @@ def gray_scott_texture(size: int = 128, feed: float = 0.055, kill: float = 0.062
     return ((v - v.min()) / max(v.max() - v.min(), 1e-12)).astype(np.float32)
 
 
-def package_texture(name: str = "gravel", size: int = 128, zoom_out: int = 2, origin: tuple | None = None) -> np.ndarray:
+def package_texture(
+    name: str = "gravel", size: int = 128, zoom_out: int = 2, origin: tuple | None = None
+) -> np.ndarray:
     """A photographed texture bundled with scikit-image, centre-cropped and block-averaged.
 
     Parameters

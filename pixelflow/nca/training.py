@@ -27,8 +27,8 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from pixelflow.nca import checkpoint as ckpt
 from pixelflow.checks import check_int
+from pixelflow.nca import checkpoint as ckpt
 from pixelflow.nca.model import NCA
 from pixelflow.nca.pool import SamplePool
 from pixelflow.nca.threads import torch_threads

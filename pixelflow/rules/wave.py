@@ -28,7 +28,9 @@ from pixelflow.stencils import laplacian
 CFL_LIMIT = 1 / math.sqrt(2)
 
 PARAMS = {
-    "c": Param(0.5, "wave speed in cells per unit time (scalar or (H, W) field)", low=0.0, low_open=True, array_ok=True),
+    "c": Param(
+        0.5, "wave speed in cells per unit time (scalar or (H, W) field)", low=0.0, low_open=True, array_ok=True
+    ),
     "damping": Param(0.999, "velocity multiplier per step", low=0.0, high=1.0, low_open=True),
     "dt": Param(1.0, "time step", low=0.0, low_open=True),
     "boundary": Param("periodic", "grid edges", choices=("periodic", "absorbing")),

@@ -43,11 +43,11 @@ each; a call may itself use several threads (numba's ``NUMBA_NUM_THREADS`` on
 the ``cpu`` backend), so keep workers × those threads near the core count.
 """
 
-from pixelflow.scaleout.arrays import by_rows
-from pixelflow.scaleout.cluster import connect, memory_report, on
 from pixelflow.inputs import is_dask_array
+from pixelflow.scaleout.arrays import by_rows
+from pixelflow.scaleout.cluster import connect, describe, memory_report, on
 
-__all__ = ["by_rows", "connect", "is_dask_array", "memory_report", "on"]
+__all__ = ["by_rows", "connect", "describe", "is_dask_array", "memory_report", "on"]
 
 # Names that moved up to the workbook, with where they live now (the library
 # never imports the workbook, so they are pointed to, not re-exported).

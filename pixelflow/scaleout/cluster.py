@@ -22,7 +22,6 @@ cannot unpickle a function defined in a notebook).
 from __future__ import annotations
 
 import contextlib
-import numbers
 
 from pixelflow.checks import check_int
 from pixelflow.scaleout.optional import require
@@ -142,3 +141,14 @@ def memory_report(client) -> list[dict]:
     """:func:`worker_memory` of every worker, in the order of their addresses (the address under ``worker``)."""
     report = client.run(worker_memory)
     return [{"worker": address, **report[address]} for address in sorted(report)]
+
+
+def describe(client) -> str:
+    """The dashboard link, workers, threads per worker and memory limits of a client's cluster, as text."""
+    threads = client.nthreads()
+    limits = ", ".join(
+        f"{w['memory_limit'] / 1e6:,.0f} MB" if w["memory_limit"] else "none" for w in memory_report(client)
+    )
+    return (f"dashboard: {client.dashboard_link}\n"
+            f"{len(threads)} workers, {sorted(set(threads.values()))} thread(s) each; "
+            f"memory limit per worker: {limits}")

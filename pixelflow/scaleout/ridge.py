@@ -46,9 +46,9 @@ import itertools
 import numpy as np
 from sklearn.utils.validation import check_array
 
+from pixelflow.inputs import is_dask_array
 from pixelflow.linalg.ridge import RidgeStats, accumulate, class_labels, one_vs_all, regression_targets, resolve_task
 from pixelflow.scaleout.arrays import map_rows, sample_rows, shared
-from pixelflow.inputs import is_dask_array
 from pixelflow.scaleout.optional import require
 
 __all__ = ["chunked_stats", "gather", "map_readout"]

@@ -9,13 +9,10 @@ workbook — :class:`pixelflow.Reservoir` and
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
-
-from pixelflow.checks import check_int
 from tqdm.auto import tqdm
 
+from pixelflow.checks import check_int
 
 # A prediction beyond this has left any range a reservoir was driven with; fed
 # back into a float32 CA state it would overflow. Such a free run has diverged.

@@ -13,9 +13,6 @@ it is imported only when a network is first run.
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import numpy as np
 
 from pixelflow.checks import check_int, check_real

@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from pixelflow.workbook import provenance
 from pixelflow.backends import get_backend
 from pixelflow.config import ReservoirConfig
-from pixelflow.workbook.outputs import repository_root, write_json
 from pixelflow.readouts import RidgeReadout
 from pixelflow.reservoir import Reservoir
+from pixelflow.workbook import provenance
+from pixelflow.workbook.outputs import repository_root, write_json
 
 CHANNELS = {"wave": 4, "diffusion_reaction": 4, "life_like": 4, "random_nca": 8}
 
@@ -147,7 +147,8 @@ def cax_life_row(python: str, boards: int, size: int, steps: int, repeats: int) 
     script = repository_root() / "benchmarks" / "cax_life.py"
     with tempfile.TemporaryDirectory() as tmp:
         np.save(Path(tmp) / "boards.npy", X)
-        proc = subprocess.run([os.path.abspath(python), str(script), str(Path(tmp) / "boards.npy"), "--steps", str(steps),
+        proc = subprocess.run([os.path.abspath(python), str(script), str(Path(tmp) / "boards.npy"),
+                               "--steps", str(steps),
                                "--repeats", str(repeats), "--final", str(Path(tmp) / "final.npy")],
                               capture_output=True, text=True, check=True, cwd=tmp)
         final = np.load(Path(tmp) / "final.npy")
@@ -234,7 +235,8 @@ def main(argv=None) -> int:
               f"{row['samples_per_s']:>10,.0f} samples/s  {row['cell_updates_per_s'] / 1e6:>8,.1f} M cell-updates/s")
     for row in result["memory"]:
         print(f"memory {row['backend']}: transform of {row['n']:,} samples grew the peak RSS by "
-              f"{row['peak_growth_during_transform_bytes'] / 2**20:,.0f} MiB for a {row['output_bytes'] / 2**20:,.0f} MiB output")
+              f"{row['peak_growth_during_transform_bytes'] / 2**20:,.0f} MiB "
+              f"for a {row['output_bytes'] / 2**20:,.0f} MiB output")
     for row in result.get("life", []):
         versus = f"  ({row['speedup_vs_cax']:.1f}x CAX)" if "speedup_vs_cax" in row else ""
         print(f"life {row['library']} {row['backend']} {row['boards']} x {row['size']}^2: "

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
-from pixelflow.workbook.outputs import write_atomic
+from pixelflow.atomic import write_atomic
+from pixelflow.workbook.tables import cell
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
@@ -31,7 +31,8 @@ _UNICODE = {"α": r"\ensuremath{\alpha}", "β": r"\ensuremath{\beta}", "γ": r"\
             "±": r"\ensuremath{\pm}", "×": r"\ensuremath{\times}", "≤": r"\ensuremath{\leq}",
             "≥": r"\ensuremath{\geq}", "≈": r"\ensuremath{\approx}", "→": r"\ensuremath{\to}",
             "−": r"\ensuremath{-}", "∞": r"\ensuremath{\infty}", "·": r"\ensuremath{\cdot}",
-            "²": r"\textsuperscript{2}", "³": r"\textsuperscript{3}", "⁻": r"\textsuperscript{\textminus}", "–": "--", "—": "---", "…": r"\ldots{}",
+            "²": r"\textsuperscript{2}", "³": r"\textsuperscript{3}", "⁻": r"\textsuperscript{\textminus}",
+            "–": "--", "—": "---", "…": r"\ldots{}",
             "√": r"\ensuremath{\surd}", "✓": r"\ensuremath{\checkmark}"}
 
 
@@ -40,28 +41,22 @@ def escape(text: str) -> str:
     return "".join(_SPECIAL.get(ch) or _UNICODE.get(ch, ch) for ch in str(text))
 
 
-def _math_number(value, fmt: str) -> str:
+def _math_number(text: str) -> str:
     """A formatted number for math mode: ``2.3e-05`` becomes ``2.3\\times10^{-5}``."""
-    text = format(value, fmt)
     mantissa, e, exponent = text.partition("e")
-    if not e or not math.isfinite(value):
-        return text
-    return f"{mantissa}\\times10^{{{int(exponent)}}}"
+    return f"{mantissa}\\times10^{{{int(exponent)}}}" if e else text
 
 
 def format_cell(value, fmt: str | None) -> str:
-    """One cell: formatted number, ``mean \\pm std`` for pairs, en dash for missing."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """One cell (:func:`pixelflow.workbook.tables.cell`): a number, ``mean \\pm std`` for pairs, en dash if missing."""
+    kind, *parts = cell(value, fmt)
+    if kind == "missing":
         return "--"
-    if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
-        mean, std = value
-        return f"${_math_number(mean, fmt or 'g')} \\pm {_math_number(std, fmt or 'g')}$"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return escape(value)
-    if not fmt:
-        return escape(value)
-    text = format(value, fmt)
-    return f"${_math_number(value, fmt)}$" if "e" in text and math.isfinite(value) else text
+    if kind == "pair":
+        return f"${_math_number(parts[0])} \\pm {_math_number(parts[1])}$"
+    if kind == "number":
+        return f"${_math_number(parts[0])}$" if "e" in parts[0] else parts[0]
+    return escape(parts[0])
 
 
 _ALIGN = ("l", "c", "r")

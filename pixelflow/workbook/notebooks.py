@@ -252,7 +252,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv=None) -> int:
-    parser = _Parser(prog="python -m pixelflow.workbook.notebooks", description="Run the pixelflow notebooks with papermill.")
+    parser = _Parser(prog="python -m pixelflow.workbook.notebooks",
+                     description="Run the pixelflow notebooks with papermill.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="execute notebooks and check they wrote results")
     run.add_argument("notebooks", nargs="+", type=Path)

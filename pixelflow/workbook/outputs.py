@@ -18,7 +18,6 @@ import json
 import math
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +122,7 @@ def save_figure(fig, notebook: str, name: str, scale: str, dpi: int = 150) -> di
     out = {}
     for fmt in ("png", "pdf"):
         buf = io.BytesIO()
-        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", metadata={"CreationDate": None} if fmt == "pdf" else None)
+        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight",
+                    metadata={"CreationDate": None} if fmt == "pdf" else None)
         out[fmt] = write_atomic(figure_dir(scale) / f"{stem}.{fmt}", buf.getvalue())
     return out

@@ -22,9 +22,9 @@ from typing import Any
 
 from pixelflow import datasets
 from pixelflow.config import ReservoirConfig
-from pixelflow.workbook.protocols import AUGMENTATIONS, Candidate, evaluate, summary
 from pixelflow.readouts import LogisticReadout, RidgeReadout
 from pixelflow.stack import StackConfig, config_from_dict, make_reservoir
+from pixelflow.workbook.protocols import AUGMENTATIONS, Candidate, evaluate, summary
 
 READOUTS = {"ridge": RidgeReadout, "logistic": LogisticReadout}
 

@@ -14,6 +14,7 @@ typed by hand.
 
 from __future__ import annotations
 
+import json
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,11 +22,6 @@ from typing import Any
 
 from pixelflow.workbook import provenance
 from pixelflow.workbook.outputs import check_notebook_name, check_scale, results_path, write_json
-
-
-def column(name: str, fmt: str | None = None, align: str | None = None) -> dict:
-    """A table column: header ``name``, number format (e.g. ``".2f"``) and LaTeX alignment."""
-    return {"name": name, "format": fmt, "align": align or ("r" if fmt else "l")}
 
 
 class ResultsRecord:
@@ -69,7 +65,9 @@ class ResultsRecord:
         finally:
             self.wall_time_s[name] = self.wall_time_s.get(name, 0.0) + time.perf_counter() - t0
 
-    def add_table(self, name: str, *, caption: str, columns: list[dict], rows: list[list], label: str | None = None) -> None:
+    def add_table(
+        self, name: str, *, caption: str, columns: list[dict], rows: list[list], label: str | None = None
+    ) -> None:
         """Add a table for the paper.
 
         Cells are raw values: numbers are formatted with their column's
@@ -98,3 +96,32 @@ class ResultsRecord:
         """Write ``results/<scale>/<notebook>.json`` atomically and return its path."""
         # Checked again here, where it becomes a path: the attribute may have been reassigned.
         return write_json(results_path(check_notebook_name(self.notebook), self.scale), self.as_dict(backend))
+
+
+def load_results(notebook: str, scale: str) -> dict | None:
+    """The results file another notebook wrote at ``scale``, or None when it has not run.
+
+    For a notebook that compares itself with an earlier one (09 and 11 with
+    01): read, never recomputed.
+    """
+    path = results_path(notebook, scale)
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())
+
+
+def search_rows(record: dict, name: str) -> list[dict]:
+    """The rows named ``name`` in every search table a results record holds (``metrics["search"]``)."""
+    searches = record.get("metrics", {}).get("search", {})
+    return [r for rows in searches.values() for r in rows if isinstance(r, dict) and r.get("name") == name]
+
+
+def final_accuracy(record: dict, config: dict, split: str) -> float | None:
+    """The test accuracy a record measured for ``config`` (its ``to_dict()``) on ``split``, or None."""
+    if not any(d.get("split") == split for d in record.get("data", [])):
+        return None
+    for result in record.get("metrics", {}).get("final", {}).values():
+        for cfg, acc in zip(result.get("configs", []), result.get("test_accuracy", [])):
+            if cfg == config:
+                return acc
+    return None

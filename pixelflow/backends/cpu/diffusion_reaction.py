@@ -93,5 +93,6 @@ def run(drive, ctx, recording, out):
     p = ctx.params
     f = drive.dtype.type
     evolve(np.ascontiguousarray(drive), ctx.grid.channels, p.input_species == "v", f(p.feed), f(p.kill),
-           f(p.du), f(p.dv), f(p.dt), MODES[p.boundary], *layout(recording, ctx.grid.channels, ctx.grid.height, ctx.grid.width), out,
+           f(p.du), f(p.dv), f(p.dt), MODES[p.boundary],
+           *layout(recording, ctx.grid.channels, ctx.grid.height, ctx.grid.width), out,
            block_size(len(drive)))

@@ -20,7 +20,6 @@ from __future__ import annotations
 from pixelflow.backends.fused import builtin_kernel
 
 
-
 def fused_kernel(rule):
     """The fused ``run(drive, ctx, recording, out)`` for ``rule``, or None to use the rule function."""
     return builtin_kernel(rule, "cuda")

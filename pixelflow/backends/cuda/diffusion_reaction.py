@@ -11,8 +11,16 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
-from pixelflow.backends.cuda.planes import (contiguous, device_output, laplacian, record_plane, record_zero, recording_arrays,
-                                            threads_for, to_host)
+from pixelflow.backends.cuda.planes import (
+    contiguous,
+    device_output,
+    laplacian,
+    record_plane,
+    record_zero,
+    recording_arrays,
+    threads_for,
+    to_host,
+)
 
 
 @cuda.jit

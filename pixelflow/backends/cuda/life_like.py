@@ -12,8 +12,15 @@ import numpy as np
 from numba import cuda
 
 from pixelflow.backends.cpu.life_like import rule_mask
-from pixelflow.backends.cuda.planes import (contiguous, device_output, record_plane, record_zero, recording_arrays, threads_for,
-                                            to_host)
+from pixelflow.backends.cuda.planes import (
+    contiguous,
+    device_output,
+    record_plane,
+    record_zero,
+    recording_arrays,
+    threads_for,
+    to_host,
+)
 
 
 @cuda.jit
@@ -65,7 +72,8 @@ def evolve(drive, boards, threshold, mask, mode, one, record, codes, pools, offs
                     if c < cin:
                         record_plane(drive, i, c, one, out, i, base, c, codes, pools, offsets, scales, h, w, tid, nt)
                     else:
-                        record_zero(out, i, base, c, pools, offsets, h, w, tid, nt)  # channels beyond the input start at 0
+                        # channels beyond the input start at 0
+                        record_zero(out, i, base, c, pools, offsets, h, w, tid, nt)
                 else:
                     record_plane(boards, cur * n + i, c, one, out, i, base, c, codes, pools, offsets, scales, h, w,
                                  tid, nt)

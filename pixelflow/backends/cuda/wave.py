@@ -10,12 +10,21 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
-from pixelflow.backends.cuda.planes import (contiguous, device_output, laplacian, record_plane, record_zero, recording_arrays,
-                                            threads_for, to_host)
+from pixelflow.backends.cuda.planes import (
+    contiguous,
+    device_output,
+    laplacian,
+    record_plane,
+    record_zero,
+    recording_arrays,
+    threads_for,
+    to_host,
+)
 
 
 @cuda.jit
-def evolve(drive, amp, vel, channels, dtc2, damping, dt, clip, sponge, mode, one, record, codes, pools, offsets, scales, out):
+def evolve(drive, amp, vel, channels, dtc2, damping, dt, clip, sponge, mode, one, record, codes, pools, offsets, scales,
+           out):
     i = cuda.blockIdx.x
     tid = cuda.threadIdx.x
     nt = cuda.blockDim.x

@@ -37,7 +37,6 @@ import numpy as np
 
 from pixelflow.backends.fused import kernel_module
 
-
 _WARNED: set = set()
 
 

@@ -18,7 +18,6 @@ import numpy as np
 from pixelflow.backends.gl import atlas, shaders
 from pixelflow.backends.gl.runner import Features, PingPong, Unsupported, bind, set_uniforms
 
-
 # Channel groups the bias array of the uniform block has room for (C <= 256).
 BIAS_SLOTS = 64
 

@@ -80,8 +80,10 @@ class Features:
         self.maps = recording.maps
         steps = out.reshape(len(out), len(recording.steps), -1)
         offsets = recording.offsets(channels, height, width)
-        self.views = [steps[:, :, offsets[m] : offsets[m + 1]].reshape(len(out), len(recording.steps), planes, rows, cols)
-                      for m, (_, planes, rows, cols) in enumerate(recording.blocks(channels, height, width))]
+        self.views = [
+            steps[:, :, offsets[m] : offsets[m + 1]].reshape(len(out), len(recording.steps), planes, rows, cols)
+            for m, (_, planes, rows, cols) in enumerate(recording.blocks(channels, height, width))
+        ]
 
     def write(self, slot: int, channels, planes: np.ndarray) -> None:
         """Map and pool ``(N, k, H, W)`` planes exactly as the numpy path does into ``channels``."""

@@ -167,7 +167,8 @@ void main() {{
     vec4 u = here(U);
     vec4 v = here(V);
     vec4 uvv = u * v * v;
-{_laplacian("lap_u", "U")}{_laplacian("lap_v", "V")}    u_out = clamp(u + dt * (du * lap_u - uvv + feed * (1.0 - u)), 0.0, 1.0);
+{_laplacian("lap_u", "U")}{_laplacian("lap_v", "V")}\
+    u_out = clamp(u + dt * (du * lap_u - uvv + feed * (1.0 - u)), 0.0, 1.0);
     v_out = clamp(v + dt * (dv * lap_v + uvv - fk * v), 0.0, 1.0);
 }}
 """

@@ -87,7 +87,8 @@ def confusion_figure(
     fig = Figure(figsize=(size, size), layout="constrained")
     ax = fig.add_subplot()
     im = ax.imshow(values, cmap="Blues", vmin=0, vmax=100 if normalize else None)
-    ax.set_xticks(range(n), names, rotation=45 if max(map(len, names)) > 2 else 0, ha="right" if max(map(len, names)) > 2 else "center")
+    ax.set_xticks(range(n), names, rotation=45 if max(map(len, names)) > 2 else 0,
+                  ha="right" if max(map(len, names)) > 2 else "center")
     ax.set_yticks(range(n), names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")

@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["images_grid_figure", "loss_curves_figure", "score_by_step_figure", "spectra_figure"]
+__all__ = ["accuracy_vs_cost_figure", "images_grid_figure", "loss_curves_figure", "score_by_step_figure",
+           "spectra_figure", "training_curves_figure"]
 
 
 def _smooth(values: Sequence[float], window: int) -> np.ndarray:
@@ -96,5 +97,51 @@ def spectra_figure(spectra: Mapping[str, tuple[np.ndarray, np.ndarray]], nyquist
     ax.set_ylabel("normalised power")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def training_curves_figure(results: Mapping[str, dict], fixed: dict, title: str) -> Figure:
+    """End-to-end training of learned reservoirs: loss and validation accuracy per epoch, fixed reservoir as a line.
+
+    ``results`` maps a name to a fixed-vs-learned ``evaluate`` result with
+    ``history`` (learned runs only are drawn); ``fixed`` is the fixed one.
+    """
+    fig = Figure(figsize=(10, 3.8))
+    ax_loss, ax_val = fig.subplots(1, 2)
+    learned = [(name, r) for name, r in results.items() if r.get("train") is not None]
+    for (name, r), colour in zip(learned, ("C1", "C2", "C3", "C4")):
+        for k, history in enumerate(r["history"]):
+            epochs = [h["epoch"] for h in history]
+            label = name if k == 0 else None
+            ax_loss.plot(epochs, [h["train_loss"] for h in history], "o-", color=colour, label=label)
+            ax_val.plot(epochs, [100 * h["val_accuracy"] for h in history], "o-", color=colour,
+                        label=label and f"{name}, head")
+            ax_val.plot(epochs[-1], 100 * r["val_accuracy"][k], "*", ms=12, color=colour,
+                        label=label and f"{name}, ridge")
+    ax_val.axhline(100 * np.mean(fixed["val_accuracy"]), ls="--", color="C0", label="fixed, ridge")
+    ax_loss.set(xlabel="epoch", ylabel="training loss (cross-entropy)", title="end-to-end training, fit rows")
+    ax_val.set(xlabel="epoch", ylabel="validation accuracy (%)", title="validation rows")
+    fig.suptitle(title, fontsize=10)
+    for ax in (ax_loss, ax_val):
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    ax_loss.legend(fontsize=8)
+    ax_val.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_vs_cost_figure(results: Mapping[str, dict], title: str) -> Figure:
+    """Test accuracy against wall time per seed: each seed as a dot, mean ± std as a square."""
+    fig = Figure(figsize=(5.5, 3.8))
+    ax = fig.subplots()
+    for (name, r), colour in zip(results.items(), ("C0", "C1", "C2", "C3")):
+        ax.plot(r["cost_s"], 100 * np.asarray(r["test_accuracy"]), "o", color=colour, alpha=0.4)
+        ax.errorbar(np.mean(r["cost_s"]), 100 * r["mean"], yerr=100 * r["std"], xerr=np.std(r["cost_s"]), fmt="s",
+                    ms=8, color=colour, capsize=3, label=f"{name} ({r['epochs']} ep.)")
+    ax.set_xlim(left=0)
+    ax.set(xlabel="wall time per seed, images → test predictions (s, CPU)", ylabel="test accuracy (%), ridge readout")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -1,8 +1,10 @@
 """How the notebooks compare methods, one module per kind of experiment.
 
-* :mod:`.classification` -- images: validation split, candidates, search,
-  selection, test evaluation per seed, steps curves, tables (its public
-  names are also importable from here);
+* the classification protocol of the image notebooks (01-03), importable
+  from here: :mod:`.data` (validation split, augmentations),
+  :mod:`.candidates` (what is tried), :mod:`.fitting` (features and
+  readout fits), :mod:`.classification` (search, selection, test
+  evaluation per seed, steps curves), :mod:`.tables` (its tables);
 * :mod:`.sequences` -- driven reservoirs against an echo state network on
   sequence tasks (notebook 10);
 * :mod:`.fixed_vs_learned` -- the ``random_nca`` reservoir fixed vs trained
@@ -11,26 +13,19 @@
   Dask cluster (notebook 11).
 """
 
-from pixelflow.workbook.protocols.classification import (
-    AUGMENTATIONS,
+from pixelflow.workbook.protocols.candidates import (
     LOGISTIC_TOL,
     Candidate,
-    best,
     candidates,
-    evaluate,
-    features,
-    final_table,
     logistic_grid,
     readout_description,
     ridge_grid,
-    search,
-    search_table,
-    steps_curve,
-    summary,
-    text_table,
-    validation_accuracy,
-    validation_split,
 )
+from pixelflow.workbook.protocols.classification import best, evaluate, search, steps_curve, summary
+from pixelflow.workbook.protocols.data import AUGMENTATIONS, validation_split
+from pixelflow.workbook.protocols.fitting import features
+from pixelflow.workbook.protocols.tables import final_table, search_table, validation_accuracy
+from pixelflow.workbook.tables import text_table
 
 __all__ = [
     "AUGMENTATIONS",

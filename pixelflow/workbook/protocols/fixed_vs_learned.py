@@ -30,8 +30,9 @@ from pixelflow.nca.learned_reservoir import (
 from pixelflow.nca.threads import torch_threads
 from pixelflow.readouts import RidgeReadout
 from pixelflow.reservoir import Reservoir
-from pixelflow.workbook.protocols.classification import _accuracy, validation_split
-from pixelflow.workbook.results import column
+from pixelflow.workbook.protocols.data import validation_split
+from pixelflow.workbook.protocols.fitting import accuracy
+from pixelflow.workbook.tables import column
 
 __all__ = ["comparison_table", "evaluate"]
 
@@ -65,8 +66,8 @@ def _run_seed(cfg, X_train, y_train, X_test, y_test, fit_idx, val_idx, train, al
         pred = RidgeReadout(alpha=alpha, standardize=True).fit(F_train, y_train).predict(F_test)
     t3, cpu3 = time.perf_counter(), time.process_time()
     if train is not None:
-        out["head_test_accuracy"] = _accuracy(y_test, clf.predict_head(X_test))
-    out.update(alpha=alpha, val_accuracy=max(scores), test_accuracy=_accuracy(y_test, pred), transform_s=t2 - t1,
+        out["head_test_accuracy"] = accuracy(y_test, clf.predict_head(X_test))
+    out.update(alpha=alpha, val_accuracy=max(scores), test_accuracy=accuracy(y_test, pred), transform_s=t2 - t1,
                readout_s=t3 - t2, cost_s=t3 - t0, cpu_s=cpu3 - cpu0)
     return out
 

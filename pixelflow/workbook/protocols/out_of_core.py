@@ -21,11 +21,13 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 
-from pixelflow.workbook.protocols.classification import AUGMENTATIONS, Candidate, _accuracy, _check_augment, _check_threads, _threads
 from pixelflow.readouts import RidgeReadout
 from pixelflow.scaleout.arrays import by_rows
 from pixelflow.scaleout.optional import require
 from pixelflow.stack import make_reservoir
+from pixelflow.workbook.protocols.candidates import Candidate
+from pixelflow.workbook.protocols.data import AUGMENTATIONS, check_augment
+from pixelflow.workbook.protocols.fitting import accuracy, check_threads, limit_blas
 
 __all__ = ["agreement", "comparison_table", "evaluate_out_of_core"]
 
@@ -72,13 +74,13 @@ def evaluate_out_of_core(candidate: Candidate, X_train, y_train, X_test, y_test,
         raise ValueError("evaluate_out_of_core needs a reservoir candidate, not raw pixels")
     if not isinstance(candidate.readout, RidgeReadout):
         raise TypeError(f"only a RidgeReadout is fitted out of core, got {type(candidate.readout).__name__}")
-    _check_threads(blas_threads)
+    check_threads(blas_threads)
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
     for what, X, y in (("train", X_train, y_train), ("test", X_test, y_test)):
         if y.ndim != 1 or len(X) != len(y):
             raise ValueError(f"X_{what} and y_{what} must have the same number of samples; "
                              f"got {len(X)} images and labels of shape {y.shape}")
-    augment = _check_augment(augment)
+    augment = check_augment(augment)
     chosen = candidate.with_seed(seed)
     reservoir = make_reservoir(chosen.config, backend=backend, progress=False)
     X_train, X_test = by_rows(X_train, rows), by_rows(X_test, rows)
@@ -89,7 +91,7 @@ def evaluate_out_of_core(candidate: Candidate, X_train, y_train, X_test, y_test,
         copies = [AUGMENTATIONS[name](X_train).map_blocks(np.ascontiguousarray) for name in augment]
         X_train = da.concatenate([X_train, *copies])
         y_fit = np.tile(y_train, 1 + len(augment))
-    with _threads(blas_threads):
+    with limit_blas(blas_threads):
         t0 = time.perf_counter()
         readout = clone(chosen.readout).fit(reservoir.transform(X_train), y_fit)
         fit_s = time.perf_counter() - t0
@@ -99,7 +101,7 @@ def evaluate_out_of_core(candidate: Candidate, X_train, y_train, X_test, y_test,
     return {"name": candidate.name, "n_features": int(reservoir.feature_dim), "n_train": int(len(y_train)),
             "n_fit": int(len(y_fit)), "augment": "+".join(augment) or None, "n_test": int(len(y_test)),
             "rows": int(rows), "chunks": [len(X_train.chunks[0]), len(X_test.chunks[0])],
-            "test_accuracy": _accuracy(y_test, y_pred), "y_pred": np.asarray(y_pred), "fitted_readout": readout,
+            "test_accuracy": accuracy(y_test, y_pred), "y_pred": np.asarray(y_pred), "fitted_readout": readout,
             "fit_s": fit_s, "predict_s": predict_s, "config": chosen.config.to_dict()}
 
 
@@ -164,7 +166,7 @@ def comparison_table(parts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         and :func:`~pixelflow.workbook.protocols.text_table`; the cells are formatted
         text (each column mixes quantities).
     """
-    from pixelflow.workbook.results import column
+    from pixelflow.workbook.tables import column
 
     if not parts:
         raise ValueError("comparison_table needs at least one part")

@@ -277,3 +277,18 @@ def assess(kind: str, params: dict, task, *, seeds: Sequence[int], features: int
     return {"test": test.tolist(), "mean": float(test.mean()),
             "sem": float(test.std(ddof=1) / np.sqrt(len(test))) if len(test) > 1 else float("nan"),
             "alphas": [r["alpha"] for r in results], "outputs": results[0]["outputs"]}
+
+
+def verdict(ca: dict, esn: dict, higher_is_better: bool) -> str:
+    """Which of two :func:`assess` results is better on the test parts, and whether by more than 2 s.e.
+
+    Returns ``"CA better"``, ``"ESN better"`` or ``"tie"``; a difference
+    within twice the combined standard error of the two means is marked
+    ``" (< 2 s.e.)"`` (only when both have several seeds).
+    """
+    diff = (ca["mean"] - esn["mean"]) * (1 if higher_is_better else -1)
+    se = float(np.hypot(ca["sem"], esn["sem"])) if len(ca["test"]) > 1 else float("nan")
+    out = "tie" if diff == 0 else ("CA better" if diff > 0 else "ESN better")
+    if diff != 0 and np.isfinite(se) and abs(diff) <= 2 * se:
+        out += " (< 2 s.e.)"
+    return out

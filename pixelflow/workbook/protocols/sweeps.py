@@ -38,17 +38,12 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from pixelflow.config import ReservoirConfig
-from pixelflow.workbook.protocols.classification import (
-    _accuracy,
-    _check_xy,
-    _fit_and_score,
-    features,
-    ridge_grid,
-    validation_split,
-)
 from pixelflow.readouts import RidgeReadout
 from pixelflow.scaleout.arrays import process_lock
 from pixelflow.scaleout.optional import require
+from pixelflow.workbook.protocols.candidates import ridge_grid
+from pixelflow.workbook.protocols.data import check_xy, validation_split
+from pixelflow.workbook.protocols.fitting import accuracy, features, fit_and_score
 
 __all__ = ["ALPHAS", "grid", "sweep"]
 
@@ -117,12 +112,12 @@ def _run_one(config: ReservoirConfig, data: _Data, *, alphas, standardize: bool,
         F_train = features(config, data.X_train, backend)
         F_test = features(config, data.X_test, backend)
         y_fit, y_val = data.y_train[data.fit_idx], data.y_train[data.val_idx]
-        scored = _fit_and_score(ridge_grid(alphas, standardize), F_train[data.fit_idx], y_fit,
+        scored = fit_and_score(ridge_grid(alphas, standardize), F_train[data.fit_idx], y_fit,
                                 F_train[data.val_idx], y_val)
         val = [acc for acc, _, _ in scored]
         best = int(np.argmax(val))
         readout = RidgeReadout(alpha=float(alphas[best]), standardize=standardize).fit(F_train, data.y_train)
-        test = _accuracy(data.y_test, readout.predict(F_test))
+        test = accuracy(data.y_test, readout.predict(F_test))
         seconds = time.perf_counter() - t0
     return {"rule": config.rule, "seed": config.seed, "steps": config.steps, "n_features": int(F_train.shape[1]),
             "alpha": float(alphas[best]), "val_accuracy": val[best], "test_accuracy": test,
@@ -204,8 +199,8 @@ def sweep(
     if not isinstance(standardize, (bool, np.bool_)):
         raise TypeError(f"standardize must be a bool, got standardize={standardize!r}")
     options = {"alphas": _check_alphas(alphas), "standardize": bool(standardize), "backend": str(backend)}
-    X_train, y_train = _check_xy(X_train, y_train, "train")
-    X_test, y_test = _check_xy(X_test, y_test, "test")
+    X_train, y_train = check_xy(X_train, y_train, "train")
+    X_test, y_test = check_xy(X_test, y_test, "test")
     data = _Data(X_train, y_train, X_test, y_test, *validation_split(y_train, val_fraction, split_seed))
     bar = tqdm(total=len(configs), desc="sweep", unit="config", file=sys.stderr, disable=not progress)
     with bar:

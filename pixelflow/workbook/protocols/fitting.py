@@ -1,0 +1,134 @@
+"""Features and readout fits, the same way for every protocol: one feature pass per config, one ridge path
+per alpha grid."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
+
+from pixelflow.checks import check_int
+from pixelflow.config import ReservoirConfig
+from pixelflow.linalg import ridge
+from pixelflow.readouts import RidgeReadout
+from pixelflow.stack import StackConfig, make_reservoir
+from pixelflow.workbook.protocols.data import AUGMENTATIONS
+
+__all__ = ["accuracy", "check_threads", "features", "fit", "fit_and_score", "limit_blas", "ridge_path",
+           "training_features"]
+
+
+def features(config: ReservoirConfig | StackConfig | None, X, backend: str = "cpu") -> np.ndarray:
+    """Feature matrix of ``X``: reservoir features, or flattened float32 pixels for ``None``.
+
+    For raw pixels no copy is made when ``X`` is already a C-contiguous
+    float32 array.
+    """
+    if config is None:
+        X = np.asarray(X)
+        return np.ascontiguousarray(X.reshape(len(X), -1), dtype=np.float32)
+    return make_reservoir(config, backend=backend, progress=False).transform(X)
+
+
+def training_features(config, X, y, augment: tuple, backend: str):
+    """Features and labels of the training rows, followed by those of each augmented copy."""
+    F = features(config, X, backend)
+    if not augment:
+        return F, y
+    parts = [F] + [features(config, np.ascontiguousarray(AUGMENTATIONS[name](X)), backend) for name in augment]
+    return np.concatenate(parts), np.tile(y, len(parts))
+
+
+def accuracy(y_true, y_pred) -> float:
+    return float(np.mean(np.asarray(y_pred) == np.asarray(y_true)))
+
+
+def check_threads(blas_threads) -> None:
+    if blas_threads is not None:
+        check_int(blas_threads, "blas_threads", low=1)
+
+
+def limit_blas(blas_threads: int | None):
+    """Limit BLAS / OpenMP threads for readout fitting (None: leave as they are)."""
+    check_threads(blas_threads)
+    if blas_threads is None:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=int(blas_threads))
+
+
+def fit(readout, F, y):
+    """Clone and fit; returns (estimator, seconds, converged)."""
+    est = clone(readout)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        est.fit(F, y)
+    seconds = time.perf_counter() - t0
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    for w in caught:  # re-emit everything that is not about convergence
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return est, seconds, converged
+
+
+def path_key(readout, y, n_samples: int, n_features: int):
+    """Group key for ridge readouts that may share one pass over the features, else None."""
+    if type(readout) is not RidgeReadout or readout.task not in ("auto", "classification"):
+        return None
+    if y.dtype.kind not in "iub":
+        return None  # regression targets: fit separately
+    return (bool(readout.standardize), bool(readout.fit_intercept))
+
+
+def ridge_path(members, F_fit, y_fit, F_val):
+    """Ridge classifiers differing only in ``alpha``: one pass over the features, one solve each.
+
+    :class:`pixelflow.linalg.ridge.RidgePath` builds what
+    :meth:`RidgeReadout.fit` builds once; each ``alpha`` then only needs its
+    own solve, and the coefficients are those of a separate fit. Returns
+    ``[(y_pred, seconds), ...]`` with the shared pass split evenly.
+    """
+    t0 = time.perf_counter()
+    classes, y_index = ridge.class_labels(y_fit, "RidgeReadout")
+    first = members[0]
+    path = ridge.RidgePath(F_fit, ridge.one_vs_all(y_index, len(classes)), fit_intercept=first.fit_intercept,
+                           standardize=first.standardize)
+    shared = (time.perf_counter() - t0) / len(members)
+    out = []
+    for r in members:
+        t1 = time.perf_counter()
+        coef, intercept = path.solve(r.alpha)
+        seconds = shared + time.perf_counter() - t1
+        out.append((ridge.labels_from_scores(ridge.decision(F_val, coef, intercept), classes), seconds))
+    return out
+
+
+def fit_and_score(readouts, F_fit, y_fit, F_val, y_val, on_done: Callable[[int], None] | None = None):
+    """Validation accuracy of every readout on one feature matrix.
+
+    Returns ``[(accuracy, fit seconds, converged), ...]`` in input order.
+    """
+    results: list = [None] * len(readouts)
+    groups: dict = {}
+    for i, r in enumerate(readouts):
+        key = path_key(r, y_fit, *F_fit.shape)
+        groups.setdefault(key if key is not None else ("single", i), []).append(i)
+    for key, idx in groups.items():
+        if key[0] != "single" and len(idx) > 1:
+            for i, (pred, seconds) in zip(idx, ridge_path([readouts[i] for i in idx], F_fit, y_fit, F_val)):
+                results[i] = (accuracy(y_val, pred), seconds, True)
+                if on_done:
+                    on_done(i)
+            continue
+        for i in idx:
+            est, seconds, converged = fit(readouts[i], F_fit, y_fit)
+            results[i] = (accuracy(y_val, est.predict(F_val)), seconds, converged)
+            if on_done:
+                on_done(i)
+    return results
