@@ -32,6 +32,8 @@ from typing import Callable, Mapping, Sequence
 
 import pooch
 
+from pixelflow.checks import check_int
+
 DATA_ENV_VAR = "PIXELFLOW_DATA"
 
 
@@ -77,8 +79,7 @@ def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
     str
         64-character lowercase hex digest.
     """
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0:
-        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    check_int(chunk_size, "chunk_size", low=1)
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(chunk_size), b""):

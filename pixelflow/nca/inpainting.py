@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from pixelflow.checks import check_int
 from pixelflow.nca.threads import torch_threads
 
 IMAGE, MASK = 0, 1
@@ -59,8 +60,8 @@ class InpaintingTask:
 
     def __init__(self, images, channels: int, hidden: float = 0.5):
         self.images = _images(images)
-        if isinstance(channels, bool) or not isinstance(channels, int) or channels < 3:
-            raise ValueError(f"channels must be an integer >= 3 (image, mask, hidden state), got {channels!r}")
+        # Three at least: the image, the mask and one hidden channel.
+        check_int(channels, "channels", low=3)
         self.channels = channels
         self.hidden = _fraction(hidden)
 

@@ -117,8 +117,7 @@ class NCA(nn.Module):
                 dt: float = 1.0, constrain: Callable[[torch.Tensor], torch.Tensor] | None = None,
                 mean_field: bool = False):
         """Yield the state after each of ``steps`` steps (for frames and step-wise measurements)."""
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+        check_int(steps, "steps", low=0)
         if x.ndim != 4 or x.shape[1] != self.channels:
             raise ValueError(f"state must have shape (N, {self.channels}, H, W), got {tuple(x.shape)}")
         if steps == 0:

@@ -13,13 +13,13 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from pixelflow.checks import check_int
 from pixelflow.nca.threads import torch_threads
 
 
 def upsample(images: torch.Tensor, factor: int) -> torch.Tensor:
     """Bilinear upsampling of ``(N, H, W)`` images by an integer ``factor`` (periodic edges)."""
-    if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
-        raise ValueError(f"factor must be a positive integer, got {factor!r}")
+    check_int(factor, "factor", low=1)
     x = torch.as_tensor(images, dtype=torch.float32)[:, None]
     # Pad one cell around so the periodic texture interpolates across its seam, then crop.
     big = F.interpolate(F.pad(x, (1, 1, 1, 1), mode="circular"), scale_factor=factor, mode="bilinear",
@@ -119,8 +119,7 @@ def transfer(model, base: int, k: int, steps: int, method: str, n: int = 4, seed
     """Textures on a ``base * k`` grid by one of :data:`METHODS` (k = 1 gives the training-resolution result)."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+    check_int(k, "k", low=1)
     if method == "rescaled perception":
         return grow(model, base * k, steps, scale=k, n=n, seed=seed)
     if method == "rescaled, dt=1/k":

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pixelflow.checks import check_int
 from pixelflow.nca.checkpoint import load_model, save_model
 from pixelflow.nca.model import texture_nca
 from pixelflow.nca.style import StyleLoss, overflow_loss
@@ -39,8 +40,7 @@ class TextureTask:
                  overflow_weight: float = 10.0, damage_radius: float = 0.25):
         if visible not in (1, 3) or visible > channels:
             raise ValueError(f"visible must be 1 or 3 and at most channels={channels}, got {visible!r}")
-        if isinstance(size, bool) or not isinstance(size, int) or size < 8:
-            raise ValueError(f"size must be an integer >= 8, got {size!r}")
+        check_int(size, "size", low=8)
         self.style = style
         self.channels = channels
         self.size = size

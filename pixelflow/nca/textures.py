@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from pixelflow.checks import check_int
+
 # Textures that scikit-image ships inside its wheel (no download).
 PACKAGE_TEXTURES = ("brick", "grass", "gravel")
 
 
 def _check_size(size) -> int:
-    if isinstance(size, bool) or not isinstance(size, int) or size < 8:
-        raise ValueError(f"size must be an integer >= 8, got {size!r}")
+    check_int(size, "size", low=8)
     return size
 
 
@@ -28,8 +29,7 @@ def gray_scott_texture(size: int = 128, feed: float = 0.055, kill: float = 0.062
     from pixelflow import Reservoir, ReservoirConfig
 
     size = _check_size(size)
-    if isinstance(spots, bool) or not isinstance(spots, int) or spots < 1:
-        raise ValueError(f"spots must be a positive integer, got {spots!r}")
+    check_int(spots, "spots", low=1)
     rng = np.random.default_rng(seed)
     drive = np.zeros((1, size, size), np.float64)
     for i, j in rng.integers(0, size - 6, (spots, 2)):
