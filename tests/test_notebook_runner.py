@@ -1,6 +1,7 @@
 """The papermill runner: parameters injected, results required, failures named, no stale results."""
 
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -199,3 +200,26 @@ def test_every_notebook_is_checked_before_the_first_runs(tmp_path, out_root, cap
     assert main(["run", str(nb), str(tmp_path / "97_typo.ipynb")]) == 1
     _one_line_error(capsys, "97_typo.ipynb does not exist")
     assert not out_root.exists()  # 96_first did not run
+
+
+def test_stored_outputs_name_no_machine_paths():
+    from pixelflow.workbook.notebooks import strip_machine_paths
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["papermill"] = {"input_path": "/home/me/pixelflow/notebooks/x.ipynb", "output_path": "/tmp/a/x.ipynb",
+                                "parameters": {}}
+    cell = nbformat.v4.new_code_cell("print(1)")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=(
+        "results written to /tmp/tmp.AB12/results/smoke/x.json\n"
+        "/home/me/pixelflow/.venv/lib/python3.11/site-packages/tqdm/auto.py:21: TqdmWarning\n"
+        "accuracy 98.21 % of 1/2 of the data\n"))]
+    nb.cells.append(cell)
+    strip_machine_paths(nb)
+    assert nb.metadata["papermill"] == {"parameters": {}}
+    assert cell.outputs[0]["text"] == ("results written to results/smoke/x.json\n"
+                                       "site-packages/tqdm/auto.py:21: TqdmWarning\n"
+                                       "accuracy 98.21 % of 1/2 of the data\n")
+    # The committed notebooks are stored that way.
+    for path in sorted(Path(__file__).resolve().parent.parent.joinpath("notebooks").glob("[0-9][0-9]_*.ipynb")):
+        text = path.read_text()
+        assert "/work/" not in text and '"/tmp/' not in text and "input_path" not in text, path.name

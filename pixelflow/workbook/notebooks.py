@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -234,13 +235,43 @@ def run_notebook(path, scale: str = "smoke", backend: str = "cpu", progress: boo
     return executed
 
 
+# Absolute paths a run prints (where results were written, a warning's source
+# file): only the part from a project folder, or from site-packages, is kept.
+_MACHINE_PATHS = (
+    (re.compile(r"(?:/[\w.\-]+)+/(results|figures|notebooks|paper)/"), r"\1/"),
+    (re.compile(r"(?:/[\w.\-]+)+/site-packages/"), "site-packages/"),
+)
+
+
+def strip_machine_paths(nb) -> None:
+    """Remove what names the machine a notebook ran on from its stored outputs and metadata (in place).
+
+    Papermill's record of the input and output paths is dropped, and absolute
+    paths in text outputs become relative to the project folder they point
+    into, so a committed notebook does not depend on where it was run.
+    """
+    nb.metadata.get("papermill", {}).pop("input_path", None)
+    nb.metadata.get("papermill", {}).pop("output_path", None)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                text = output["text"]
+                for pattern, replacement in _MACHINE_PATHS:
+                    text = pattern.sub(replacement, text)
+                output["text"] = text
+
+
 def refresh_outputs(path, progress: bool = True) -> Path:
-    """Re-execute at smoke scale (default parameters) and store the outputs in place."""
+    """Re-execute at smoke scale (default parameters) and store the outputs in place, without machine paths."""
+    import nbformat
+
     src = check_notebook(path)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / src.name
         _execute(src, out, {}, progress)
-        write_atomic(src, out.read_bytes())
+        nb = nbformat.read(out, as_version=4)
+        strip_machine_paths(nb)
+        write_atomic(src, nbformat.writes(nb).encode())
     return src
 
 
