@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import numbers
 
-__all__ = ["check_count", "check_int", "check_real", "check_seed", "check_steps"]
+__all__ = ["check_count", "check_int", "check_items", "check_real", "check_seed", "check_steps"]
 
 
 def check_int(value: object, name: str, *, low: int | None = None, high: int | None = None) -> int:
@@ -56,6 +56,16 @@ def check_int(value: object, name: str, *, low: int | None = None, high: int | N
     return int(value)
 
 
+def _at_least(value: object, name: str, low: int, allowed: str, allowed_types: str | None = None) -> int:
+    """``value`` as an int if it is an integer >= ``low``; errors say it must be ``allowed``."""
+    # bool is an Integral, but n_train=True is always a mistake.
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be {allowed_types or allowed}, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return int(value)
+
+
 def check_count(value: object, name: str, *, allow_none: bool = False) -> int | None:
     """Validate a sample count: a positive integer (or None when allowed).
 
@@ -82,13 +92,7 @@ def check_count(value: object, name: str, *, allow_none: bool = False) -> int | 
     """
     if value is None and allow_none:
         return None
-    # bool is an Integral, but n_train=True is always a mistake.
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        allowed = "a positive int or None" if allow_none else "a positive int"
-        raise TypeError(f"{name} must be {allowed}, got {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
+    return _at_least(value, name, 1, "a positive int", "a positive int or None" if allow_none else None)
 
 
 def check_seed(seed: object, name: str = "seed") -> int:
@@ -106,14 +110,7 @@ def check_seed(seed: object, name: str = "seed") -> int:
     -------
     int
     """
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"{name} must be a non-negative int, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"{name} must be a non-negative int, got {seed!r}")
-    return int(seed)
-
-
-
+    return _at_least(seed, name, 0, "a non-negative int")
 
 
 def check_steps(value: object, name: str) -> int:
@@ -137,11 +134,7 @@ def check_steps(value: object, name: str) -> int:
     ValueError
         If ``value`` is negative.
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a non-negative int, got {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must be a non-negative int, got {value!r}")
-    return int(value)
+    return _at_least(value, name, 0, "a non-negative int")
 
 
 def check_real(
@@ -193,3 +186,30 @@ def check_real(
     ):
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
     return value
+
+
+def check_items(items, kind: type, caller: str, noun: str) -> list:
+    """``items`` as a non-empty list of ``kind`` instances.
+
+    Parameters
+    ----------
+    items : iterable
+    kind : type
+    caller, noun : str
+        For the messages: "``caller`` needs at least one ``noun``",
+        "``caller`` expects ``kind`` objects, got ...".
+
+    Raises
+    ------
+    ValueError
+        If ``items`` is empty.
+    TypeError
+        Naming the type of the first item that is not a ``kind``.
+    """
+    items = list(items)
+    if not items:
+        raise ValueError(f"{caller} needs at least one {noun}")
+    for item in items:
+        if not isinstance(item, kind):
+            raise TypeError(f"{caller} expects {kind.__name__} objects, got {type(item).__name__}")
+    return items

@@ -58,3 +58,13 @@ def test_reals_are_finite_and_bounded_with_open_ends():
 def test_docstring_examples_run():
     result = doctest.testmod(pixelflow.checks)
     assert result.attempted >= 2 and result.failed == 0
+
+
+def test_a_list_of_items_of_one_kind():
+    from pixelflow.checks import check_items
+
+    assert check_items(iter([1, 2]), int, "f", "number") == [1, 2]
+    with pytest.raises(ValueError, match="^f needs at least one number$"):
+        check_items([], int, "f", "number")
+    with pytest.raises(TypeError, match="^f expects int objects, got str$"):
+        check_items([1, "2"], int, "f", "number")

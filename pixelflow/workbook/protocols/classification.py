@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from pixelflow.checks import check_items
 from pixelflow.stack import StackConfig
 from pixelflow.workbook.protocols.candidates import Candidate, config_key, describe_candidate, with_seed
 from pixelflow.workbook.protocols.data import check_augment, check_xy, validation_split
@@ -106,12 +107,7 @@ def search(
         every candidate of that config) and ``fit_s`` (readout fit; a shared
         ridge pass is split evenly).
     """
-    candidates = list(candidates)
-    if not candidates:
-        raise ValueError("search needs at least one candidate")
-    for c in candidates:
-        if not isinstance(c, Candidate):
-            raise TypeError(f"search expects Candidate objects, got {type(c).__name__}")
+    candidates = check_items(candidates, Candidate, "search", "candidate")
     check_threads(blas_threads)
     augment = check_augment(augment)
     X_train, y_train = check_xy(X_train, y_train, "train")

@@ -37,6 +37,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from pixelflow.checks import check_items
 from pixelflow.config import ReservoirConfig
 from pixelflow.readouts import RidgeReadout
 from pixelflow.scaleout.arrays import process_lock
@@ -190,12 +191,7 @@ def sweep(
     the scheduler. Each worker process runs one configuration at a time; use
     worker processes (``threads_per_worker=1``) for parallelism.
     """
-    configs = list(configs)
-    if not configs:
-        raise ValueError("sweep needs at least one configuration")
-    for c in configs:
-        if not isinstance(c, ReservoirConfig):
-            raise TypeError(f"sweep expects ReservoirConfig objects, got {type(c).__name__}")
+    configs = check_items(configs, ReservoirConfig, "sweep", "configuration")
     if not isinstance(standardize, (bool, np.bool_)):
         raise TypeError(f"standardize must be a bool, got standardize={standardize!r}")
     options = {"alphas": _check_alphas(alphas), "standardize": bool(standardize), "backend": str(backend)}
