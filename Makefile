@@ -2,11 +2,14 @@
 # everything they need on a fresh Debian/Ubuntu machine: a virtual
 # environment with the right extras and, when run as root, Debian packages.
 #
-#   make paper [SCALE=smoke|paper] [BACKEND=cpu]   notebooks -> results -> tables -> PDF
+#   make paper [SCALE=smoke|paper] [BACKEND=cpu]   stale notebooks -> results -> tables -> PDF
+#   make paper-status                               which notebooks are fresh, stale, draft or missing, and why
+#   make paper-pdf                                  the PDF from the results as they are (runs no notebook)
 #   make test                                      unit tests + nbval over the notebooks
 #   make notebooks-refresh                          re-store the notebooks' smoke outputs
 #   make bench-peer                                 speed vs pixelflow-rc (results/bench_peer_mnist.json)
 #   make bench                                      backend suite + Life beside CAX (results/bench_suite.json)
+#   make gpu-check                                  GPU tests, 70k MNIST timing, backend suite on an NVIDIA GPU (results/gpu/)
 
 PYTHON  ?= python3
 # Installed before the rest, so nothing pulls a CUDA build of torch onto a CPU
@@ -26,13 +29,9 @@ DEBIAN_TEST  := dataset-fashion-mnist libegl1 libegl-mesa0 libgl1-mesa-dri
 DEBIAN_PAPER := lmodern latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-RESULTS   := $(patsubst notebooks/%.ipynb,results/$(SCALE)/%.json,$(NOTEBOOKS))
-PKG_SRC   := $(shell find pixelflow -name '*.py' -not -path '*/__pycache__/*')
-PARAMS    := results/$(SCALE)/.parameters
-TABLES    := paper/generated/.stamp
 PDF       := paper/pixelflow.pdf
 
-.PHONY: all test paper notebooks-refresh bench-peer bench system-deps-test system-deps-paper clean-paper clean-venv FORCE
+.PHONY: all test paper paper-pdf paper-status notebooks-refresh bench-peer bench gpu-check system-deps-test system-deps-paper clean-paper clean-venv
 
 all: test
 
@@ -72,39 +71,36 @@ test: $(VENV)/.stamp system-deps-test
 
 # ---------------------------------------------------------------- the paper
 
-# Rewritten only when a parameter changes, so notebooks rerun only then.
-$(PARAMS): FORCE
-	@mkdir -p $(@D)
-	@echo "backend=$(BACKEND)" | cmp -s - $@ || echo "backend=$(BACKEND)" > $@
+# A notebook reruns only when a hash it recorded in its results file changes:
+# its code cells, the package source files it loaded, the results files it read,
+# its data, or its parameters (pixelflow/workbook/dependencies.py). With the
+# committed paper-scale results, `make paper SCALE=paper` in a fresh clone runs
+# no notebook; `make paper-status` says which would run and why.
+paper: $(VENV)/.stamp system-deps-test system-deps-paper
+	$(PY) -m pixelflow.workbook.build run --scale $(SCALE) --backend $(BACKEND)
+	$(MAKE) --no-print-directory paper-pdf
 
-# A notebook reruns when it, the package source or its parameters change.
-results/$(SCALE)/%.json: notebooks/%.ipynb $(PKG_SRC) $(PARAMS) | $(VENV)/.stamp system-deps-test
-	$(PY) -m pixelflow.workbook.notebooks run $< --scale $(SCALE) --backend $(BACKEND)
-
-# The speed notebook also reads the benchmark files.
-results/$(SCALE)/05_speedups.json: $(wildcard results/bench*.json)
-
-# Resolution transfer reuses the texture models that 06 saves under results/<scale>/models.
-results/$(SCALE)/08_resolution_transfer.json: results/$(SCALE)/06_texture_nca.json
-
-# Written beside the old tables and swapped in only when every results file was read.
-$(TABLES): $(RESULTS)
+# The PDF from the results as they are, running nothing; a stale, draft or
+# missing result puts a DRAFT mark and the list of what is not current in it.
+# Tables are written beside the old ones and swapped in only when every
+# results file was read.
+paper-pdf: $(VENV)/.stamp system-deps-paper
 	rm -rf paper/generated.new
-	$(PY) -m pixelflow.workbook.latex results/$(SCALE) paper/generated.new --figures ../figures/$(SCALE)
+	$(PY) -m pixelflow.workbook.latex results/$(SCALE) paper/generated.new --figures ../figures/$(SCALE) \
+	  --backend $(BACKEND)
 	rm -rf paper/generated && mv paper/generated.new paper/generated
-	touch $@
+	cd paper && latexmk -pdf -interaction=nonstopmode -halt-on-error -quiet pixelflow.tex
+	cp $(PDF) paper/pixelflow-$(SCALE).pdf
+	@echo "built $(PDF) (copy: paper/pixelflow-$(SCALE).pdf) from the $(SCALE) results"
 
-$(PDF): paper/pixelflow.tex paper/references.bib $(TABLES) | system-deps-paper
-	cd paper && latexmk -pdf -g -interaction=nonstopmode -halt-on-error -quiet pixelflow.tex
-	@echo "built $(PDF) from the $(SCALE) results"
-
-paper: $(VENV)/.stamp $(PDF)
+paper-status: $(VENV)/.stamp
+	$(PY) -m pixelflow.workbook.build status --scale $(SCALE) --backend $(BACKEND)
 
 notebooks-refresh: $(VENV)/.stamp
 	$(PY) -m pixelflow.workbook.notebooks refresh $(NOTEBOOKS)
 
 clean-paper:
-	rm -rf paper/generated
+	rm -rf paper/generated paper/pixelflow-smoke.pdf
 	cd paper && latexmk -C -quiet pixelflow.tex 2>/dev/null || true
 
 # ---------------------------------------------------------------- benchmarks
@@ -129,7 +125,11 @@ bench-peer: $(VENV)/.stamp .venv-peer/.stamp
 bench: $(VENV)/.stamp .venv-cax/.stamp
 	$(PY) -m pixelflow.workbook.bench --cax-python .venv-cax/bin/python
 
+# Within 8 minutes on one H100/H200, no internet needed; without a usable NVIDIA
+# GPU it says why and exits 0. No Debian packages: without internet apt-get would stop it.
+gpu-check: $(VENV)/.stamp
+	$(PY) -m pixelflow.workbook.gpu_check
+
 clean-venv:
 	rm -rf $(VENV) .venv-peer .venv-cax
 
-FORCE:

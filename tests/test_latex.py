@@ -171,4 +171,4 @@ def test_cli_exits_non_zero_with_one_line_and_writes_nothing(tmp_path, capsys):
     assert not out.exists()
     _record(results, "01_mnist", {"01_mnist_peer": _table()})
     assert main([str(results), str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["01_mnist_peer.tex", "scale.tex"]
+    assert sorted(p.name for p in out.iterdir()) == ["01_mnist_peer.tex", "numbers.tex", "scale.tex", "status.tex"]

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from pixelflow.atomic import write_atomic
+from pixelflow.workbook.numbers import MISSING_MARK, number_macros
 from pixelflow.workbook.tables import cell
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -188,13 +189,65 @@ def _commit(record: dict, path: Path) -> str:
     return commit
 
 
-def write_tables(results_dir: Path, out_dir: Path, figures_dir: str | None = None) -> list[Path]:
+def commit_statement(records: dict[str, dict]) -> str:
+    """One sentence: the one commit every results file came from, or that there is none.
+
+    >>> commit_statement({"a": {"provenance": {"git": {"commit": "0123456789abcdef"}}}})
+    'All results come from commit 0123456789.'
+    """
+    commits = sorted({_commit(record, Path(name)) for name, record in records.items()})
+    if len(commits) == 1 and commits[0] != "unknown":
+        return f"All results come from commit {commits[0][:10]}."
+    return (f"The results do not come from one commit: they come from {len(commits)} "
+            f"({', '.join(c[:10] for c in commits)}).")
+
+
+def status_macros(records: dict[str, dict], scale: str, backend: str = "cpu") -> str:
+    r"""``status.tex``: ``\ifpfdraft``, ``\pfcommitstatement`` and ``\pfdraftnotice``.
+
+    The build is a draft when a notebook of the workbook has no results file
+    here, or its results are stale or a draft
+    (:func:`pixelflow.workbook.build.record_status`); the notice then lists
+    each such notebook and why, and the paper prints it on the title page
+    beside a DRAFT watermark on every page.
+    """
+    from pixelflow.workbook import build
+
+    hashes: dict = {}
+    rows = [build.record_status(nb, record, scale, backend, hashes) for nb, record in sorted(records.items())]
+    rows += [build.NotebookStatus(nb, build.MISSING, [f"no results file for {nb}"])
+             for nb in build.notebooks() if nb not in records]
+    rows = sorted((r for r in rows if r.state != build.FRESH), key=lambda r: r.notebook)
+    lines = [r"\newif\ifpfdraft", r"\pfdraft" + ("true" if rows else "false"),
+             rf"\newcommand{{\pfcommitstatement}}{{{escape(commit_statement(records))}}}"]
+    if not rows:
+        lines.append(r"\newcommand{\pfdraftnotice}{}")
+    else:
+        items = "".join(rf"\item \texttt{{{escape(r.notebook)}}} ({r.state}): "
+                        + escape("; ".join(r.reasons[:3]) + (" ..." if len(r.reasons) > 3 else "")) + "\n"
+                        for r in rows)
+        lines.append(
+            r"\newcommand{\pfdraftnotice}{\begin{center}\fbox{\begin{minipage}{0.92\linewidth}\small"
+            + r"\textbf{DRAFT.} These results are not all current: "
+            + escape(f"{len(rows)} notebook(s) would rerun before the paper holds.")
+            + "\n" + r"\begin{itemize}\setlength{\itemsep}{0pt}" + "\n" + items
+            + r"\end{itemize}\end{minipage}}\end{center}}")
+    return "\n".join(lines) + "\n"
+
+
+def write_tables(results_dir: Path, out_dir: Path, figures_dir: str | None = None,
+                 backend: str | None = "cpu") -> list[Path]:
     """Render every table of every ``results_dir/*.json`` into ``out_dir``.
 
-    Also writes ``scale.tex`` defining ``\\pfscale`` (the scale the results
+    Also writes ``numbers.tex``, a macro for every number the prose quotes
+    (:func:`pixelflow.workbook.numbers.number_macros`), and ``scale.tex`` defining ``\\pfscale`` (the scale the results
     came from), ``\\pfcommit`` (their git commits) and ``\\pffigdir``
     (``figures_dir``, as the paper should reference it), so the PDF says what
     it was built from.
+
+    With a ``backend`` (the one a rerun would use), also ``status.tex``
+    (:func:`status_macros`): whether the build is a draft, and the one commit
+    the results came from.
 
     Every results file is read and every table rendered before the first file
     is written, so a bad input leaves ``out_dir`` as it was.
@@ -216,9 +269,10 @@ def write_tables(results_dir: Path, out_dir: Path, figures_dir: str | None = Non
         raise ValueError(f"results directory {results_dir} holds no results files (*.json)")
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"output directory {out_dir} exists and is not a directory")
-    rendered, owner, scales, commits = {}, {}, set(), set()
+    rendered, owner, scales, commits, records = {}, {}, set(), set(), {}
     for path in paths:
         record = _read_record(path)
+        records[path.stem] = record
         if "tables" not in record:
             continue
         tables = record["tables"]
@@ -238,8 +292,17 @@ def write_tables(results_dir: Path, out_dir: Path, figures_dir: str | None = Non
     scale = ", ".join(sorted(scales)) or results_dir.name
     commit = ", ".join(c[:10] for c in sorted(commits)) or "unknown"
     figdir = figures_dir if figures_dir is not None else f"../figures/{scale}"
+    status_tex = status_macros(records, scale, backend) if backend is not None else None
+    numbers = number_macros(records)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [write_atomic(out_dir / f"{name}.tex", tex.encode()) for name, tex in rendered.items()]
+    write_atomic(out_dir / "numbers.tex", numbers.text.encode())
+    if numbers.missing:
+        print(f"{len(numbers.missing)} number(s) of the prose are missing from these results (printed as "
+              f"{MISSING_MARK}): {', '.join(numbers.missing[:8])}{' ...' if len(numbers.missing) > 8 else ''}",
+              file=sys.stderr)
+    if status_tex is not None:
+        write_atomic(out_dir / "status.tex", status_tex.encode())
     write_atomic(
         out_dir / "scale.tex",
         (
@@ -256,9 +319,11 @@ def main(argv=None) -> int:
     parser.add_argument("results_dir", type=Path)
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--figures", help="figure folder as the paper references it (default ../figures/<scale>)")
+    parser.add_argument("--backend", default="cpu", help="the backend a rerun would use (results from another "
+                        "are stale)")
     args = parser.parse_args(argv)
     try:
-        written = write_tables(args.results_dir, args.out_dir, args.figures)
+        written = write_tables(args.results_dir, args.out_dir, args.figures, args.backend)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -35,7 +35,9 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from pixelflow.workbook.outputs import SCALES, check_scale, output_root, results_path, write_atomic
+from pixelflow.workbook import dependencies
+from pixelflow.workbook.outputs import SCALES, check_scale, output_root, repository_root, results_path, write_atomic
+from pixelflow.workbook.results import UncommittedChanges
 
 
 class NotebookFailed(RuntimeError):
@@ -185,6 +187,40 @@ def _move_aside(results: Path) -> str:
             f"(rename it back to keep it)")
 
 
+def check_committed(src: Path, results: Path) -> None:
+    """Refuse, before a paper-scale run starts, when the code it would run has uncommitted changes.
+
+    The files checked are the notebook and what its last results recorded as
+    depending on, or the whole package when there are none; the results file
+    itself checks again, exactly, when it is saved. ``ALLOW_DIRTY=1`` lets the
+    run go on (its results are then written as a draft).
+
+    Raises
+    ------
+    UncommittedChanges
+        Naming the changed files.
+    """
+    if os.environ.get(dependencies.ALLOW_DIRTY_ENV_VAR) == "1":
+        return
+    if repository_root() not in src.parents:
+        raise UncommittedChanges(
+            f"not running {src} at paper scale: it is not in the repository {repository_root()}, so no commit "
+            f"holds it; set {dependencies.ALLOW_DIRTY_ENV_VAR}=1 to write its results marked as a draft")
+    paths = [src.relative_to(repository_root()).as_posix()]
+    try:
+        build = json.loads(results.read_text(encoding="utf-8")).get("build") or {}
+        sources = [*build.get("sources", {}), *build.get("inputs", {})]
+    except (OSError, ValueError, AttributeError):
+        sources = []
+    paths += sources or ["pixelflow"]
+    files = dependencies.uncommitted(paths)
+    if files:
+        raise UncommittedChanges(
+            f"not running {src.stem} at paper scale: paper-scale results come only from committed code, and "
+            f"{', '.join(files[:6])}{' ...' if len(files) > 6 else ''} differ from the commit. Commit them, or "
+            f"set {dependencies.ALLOW_DIRTY_ENV_VAR}=1 to write the results marked as a draft")
+
+
 def run_notebook(path, scale: str = "smoke", backend: str = "cpu", progress: bool = True,
                  params: Mapping[str, object] | None = None) -> Path:
     """Execute one notebook; return the path of the executed copy.
@@ -206,6 +242,9 @@ def run_notebook(path, scale: str = "smoke", backend: str = "cpu", progress: boo
     ValueError
         A bad argument (see :func:`check_run`); raised before any file is
         touched.
+    UncommittedChanges
+        At paper scale, before anything runs, when the code has uncommitted
+        changes (see :func:`check_committed`).
     NotebookFailed
         The notebook raised, or finished without writing its results file.
         A results file left from an earlier run is then renamed to
@@ -213,6 +252,8 @@ def run_notebook(path, scale: str = "smoke", backend: str = "cpu", progress: boo
     """
     src, params = check_run(path, scale, backend, params)
     results = results_path(src.stem, scale)
+    if scale == "paper":
+        check_committed(src, results)
     before = _signature(results)
     executed = output_root() / "results" / scale / "executed" / src.name
     executed.parent.mkdir(parents=True, exist_ok=True)
@@ -320,7 +361,7 @@ def main(argv=None) -> int:
             else:
                 print(f"refreshing {nb}", flush=True)
                 refresh_outputs(nb)
-        except (NotebookFailed, ValueError) as exc:
+        except (NotebookFailed, UncommittedChanges, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
     return 0

@@ -15,13 +15,18 @@ typed by hand.
 from __future__ import annotations
 
 import json
+import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pixelflow.workbook import provenance
+from pixelflow.workbook import dependencies, provenance
 from pixelflow.workbook.outputs import check_notebook_name, check_scale, results_path, write_json
+
+
+class UncommittedChanges(RuntimeError):
+    """A paper-scale result would come from code that no commit holds."""
 
 
 class ResultsRecord:
@@ -36,6 +41,16 @@ class ResultsRecord:
     scale : {"smoke", "paper"}
     parameters : dict
         The papermill parameters of the run.
+
+    Notes
+    -----
+    From its creation the record notes which files under ``results/`` the
+    process reads and the hash of every package source file; :meth:`save`
+    writes them with the notebook's hash as the ``build`` stamp
+    (:mod:`pixelflow.workbook.dependencies`). At paper scale :meth:`save`
+    refuses (:class:`UncommittedChanges`) when a file the run depends on has
+    uncommitted changes or changed while it ran, unless ``ALLOW_DIRTY=1``,
+    which writes the results marked as a draft.
     """
 
     def __init__(self, notebook: str, scale: str, parameters: dict[str, Any]):
@@ -48,6 +63,10 @@ class ResultsRecord:
         self.wall_time_s: dict[str, float] = {}
         self.presets: dict[str, Any] = {}
         self._started = time.perf_counter()
+        # Hashes as the run starts: a file edited while a notebook runs is recorded as it was
+        # when the run imported it, so the results are stale for the edited file.
+        self._sources_at_start = dependencies.package_sources()
+        self._reads = dependencies.ReadLog().start()
 
     def add_data(self, dataset, role: str | None = None) -> None:
         """Record a dataset's provenance (split, sizes, file hashes)."""
@@ -79,6 +98,21 @@ class ResultsRecord:
                 raise ValueError(f"table {name!r}: row {i} has {len(row)} cells, expected {width}")
         self.tables[name] = {"caption": caption, "label": label or f"tab:{name}", "columns": columns, "rows": rows}
 
+    def build_stamp(self) -> dict:
+        """What this run depends on so far (see :func:`pixelflow.workbook.dependencies.stamp`)."""
+        own = results_path(check_notebook_name(self.notebook), self.scale)
+        build = dependencies.stamp(self.notebook, self._reads.inputs(exclude=[own]))
+        build["sources"] = {path: self._sources_at_start.get(path, sha) for path, sha in build["sources"].items()}
+        return build
+
+    def uncommitted(self, build: dict) -> list[str]:
+        """The files this run depends on that no commit holds as they ran (empty when clean)."""
+        files = dependencies.uncommitted(dependencies.dependency_paths(build))
+        if files is None:
+            return ["(git cannot tell whether the code is committed)"]
+        edited = dependencies.changed_files(build["sources"])
+        return sorted(set(files) - set(edited)) + [f"{path} (edited while the notebook ran)" for path in edited]
+
     def as_dict(self, backend=None) -> dict:
         return {
             "notebook": self.notebook,
@@ -93,9 +127,33 @@ class ResultsRecord:
         }
 
     def save(self, backend=None) -> Path:
-        """Write ``results/<scale>/<notebook>.json`` atomically and return its path."""
+        """Write ``results/<scale>/<notebook>.json`` atomically and return its path.
+
+        Raises
+        ------
+        UncommittedChanges
+            At paper scale, when a file the run depends on differs from the
+            commit and ``ALLOW_DIRTY=1`` is not set; nothing is written.
+        """
         # Checked again here, where it becomes a path: the attribute may have been reassigned.
-        return write_json(results_path(check_notebook_name(self.notebook), self.scale), self.as_dict(backend))
+        path = results_path(check_notebook_name(self.notebook), self.scale)
+        build = self.build_stamp()
+        draft = None
+        if self.scale == "paper":
+            files = self.uncommitted(build)
+            if files and os.environ.get(dependencies.ALLOW_DIRTY_ENV_VAR) != "1":
+                raise UncommittedChanges(
+                    f"not writing {path}: paper-scale results come only from committed code, and "
+                    f"{len(files)} file(s) it depends on differ from the commit: {', '.join(files[:6])}"
+                    f"{' ...' if len(files) > 6 else ''}. Commit them and rerun, or set "
+                    f"{dependencies.ALLOW_DIRTY_ENV_VAR}=1 to write the results marked as a draft")
+            if files:
+                draft = {"uncommitted": files}
+        record = self.as_dict(backend)
+        record["build"] = build
+        if draft:
+            record["draft"] = draft
+        return write_json(path, record)
 
 
 def load_results(notebook: str, scale: str) -> dict | None:

@@ -1,0 +1,200 @@
+"""Which notebooks' results are current, and rerunning exactly those that are not.
+
+``python -m pixelflow.workbook.build status --scale paper`` lists every
+notebook as fresh, stale, draft or missing, with the reasons;
+``python -m pixelflow.workbook.build run --scale paper`` reruns the ones that
+are not fresh, in number order — a notebook reads only the results of
+notebooks before it (08 reads 06's models, 09 and 11 read 01's results), so
+one pass suffices: a rerun of 06 changes the files 08 recorded as read, and
+08 is found stale when its turn comes. ``make paper`` and ``make paper-status``
+call these.
+
+What "current" means is decided by :mod:`pixelflow.workbook.dependencies`: the
+hashes a results file recorded of the notebook's code, the package sources
+the run loaded, the results files it read and its data, compared with the
+checkout; and at paper scale, whether it was written as a draft.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pixelflow.workbook import dependencies
+from pixelflow.workbook.outputs import SCALES, check_scale, repository_root, results_path
+
+FRESH, STALE, DRAFT, MISSING = "fresh", "stale", "draft", "missing"
+
+
+@dataclass
+class NotebookStatus:
+    """Where one notebook's results at one scale stand.
+
+    Attributes
+    ----------
+    notebook : str
+        Its name, e.g. ``"01_mnist"``.
+    state : {"fresh", "stale", "draft", "missing"}
+    reasons : list of str
+        Why it is not fresh (empty when it is).
+    commit : str or None
+        The commit its results record, when they exist.
+    wall_time_s : float or None
+        The recorded wall time of the run.
+    """
+
+    notebook: str
+    state: str
+    reasons: list[str] = field(default_factory=list)
+    commit: str | None = None
+    wall_time_s: float | None = None
+
+    @property
+    def needs_run(self) -> bool:
+        """True unless fresh, or a draft while ``ALLOW_DIRTY=1`` accepts drafts."""
+        if self.state == DRAFT:
+            return os.environ.get(dependencies.ALLOW_DIRTY_ENV_VAR) != "1"
+        return self.state != FRESH
+
+
+def notebooks(root: Path | None = None) -> list[str]:
+    """The workbook's notebooks (``notebooks/NN_*.ipynb``), in number order."""
+    root = Path(root or repository_root())
+    return sorted(p.stem for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def default_parameters(notebook: str) -> dict:
+    """The values of a notebook's ``parameters`` cell (those that are Python literals)."""
+    import papermill
+
+    out = {}
+    for name, spec in papermill.inspect_notebook(str(dependencies.notebook_path(notebook))).items():
+        try:
+            out[name] = ast.literal_eval(spec["default"])
+        except (ValueError, SyntaxError, KeyError):
+            continue
+    return out
+
+
+def notebook_status(notebook: str, scale: str, backend: str = "cpu", hashes: dict | None = None) -> NotebookStatus:
+    """Compare ``results/<scale>/<notebook>.json`` with the checkout (see :mod:`pixelflow.workbook.dependencies`).
+
+    Parameters
+    ----------
+    notebook : str
+    scale : {"smoke", "paper"}
+    backend : str
+        The backend a run would use now; results from another one are stale.
+    hashes : dict, optional
+        A cache of file hashes shared between calls.
+    """
+    path = results_path(notebook, check_scale(scale))
+    if not path.exists():
+        return NotebookStatus(notebook, MISSING, [f"no results file results/{scale}/{path.name}"])
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return NotebookStatus(notebook, STALE, [f"{path.name} cannot be read ({exc})"])
+    return record_status(notebook, record, scale, backend, hashes)
+
+
+def record_status(notebook: str, record: dict, scale: str, backend: str = "cpu",
+                  hashes: dict | None = None) -> NotebookStatus:
+    """:func:`notebook_status` of a results record already read."""
+    known = dependencies.notebook_path(notebook).exists()
+    wanted = {**(default_parameters(notebook) if known else {}), "scale": scale, "backend": backend}
+    reasons = dependencies.stale_reasons(record, wanted, hashes)
+    commit = (record.get("provenance", {}).get("git") or {}).get("commit")
+    wall = (record.get("wall_time_s") or {}).get("total")
+    if reasons:
+        return NotebookStatus(notebook, STALE, reasons, commit, wall)
+    draft = dependencies.draft_reason(record)
+    if draft:
+        return NotebookStatus(notebook, DRAFT, [draft], commit, wall)
+    return NotebookStatus(notebook, FRESH, [], commit, wall)
+
+
+def status(scale: str, backend: str = "cpu", names: list[str] | None = None) -> list[NotebookStatus]:
+    """:func:`notebook_status` of every notebook (or of ``names``), in number order."""
+    hashes: dict = {}
+    return [notebook_status(nb, scale, backend, hashes) for nb in (names or notebooks())]
+
+
+def format_status(rows: list[NotebookStatus], scale: str, max_reasons: int = 3) -> str:
+    """The status as text, one notebook a line and its reasons indented beneath."""
+    lines = [f"{scale}-scale results, compared with the checkout:"]
+    for row in rows:
+        commit = f"  (commit {row.commit[:10]})" if row.commit else ""
+        lines.append(f"  {row.notebook:<26} {row.state:<8}{commit}")
+        for reason in row.reasons[:max_reasons]:
+            lines.append(f"      {reason}")
+        if len(row.reasons) > max_reasons:
+            lines.append(f"      ... and {len(row.reasons) - max_reasons} more")
+    todo = [r.notebook for r in rows if r.needs_run]
+    lines.append(f"{len(todo)} of {len(rows)} to rerun" + (f": {', '.join(todo)}" if todo else ""))
+    return "\n".join(lines)
+
+
+def run_stale(scale: str, backend: str = "cpu", names: list[str] | None = None, dry_run: bool = False) -> list[str]:
+    """Rerun, in number order, every notebook whose results are not fresh; return the ones run.
+
+    Each notebook is checked just before its turn, so one whose inputs an
+    earlier rerun changed is run too. Stops at the first failure
+    (:class:`pixelflow.workbook.notebooks.NotebookFailed`).
+    """
+    from pixelflow.workbook.notebooks import run_notebook
+
+    ran = []
+    for nb in names or notebooks():
+        row = notebook_status(nb, scale, backend)
+        if not row.needs_run:
+            continue
+        print(f"{nb}: {row.state} ({'; '.join(row.reasons[:2])}{' ...' if len(row.reasons) > 2 else ''})",
+              flush=True)
+        ran.append(nb)
+        if not dry_run:
+            run_notebook(repository_root() / "notebooks" / f"{nb}.ipynb", scale, backend)
+    if not ran:
+        print(f"every {scale}-scale result is fresh: no notebook to run")
+    return ran
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pixelflow.workbook.build", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("status", "list each notebook as fresh, stale, draft or missing, and why"),
+                       ("run", "rerun the notebooks whose results are not fresh")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("notebooks", nargs="*", help="names such as 01_mnist (default: all)")
+        p.add_argument("--scale", choices=SCALES, default="smoke")
+        p.add_argument("--backend", default="cpu")
+        if name == "run":
+            p.add_argument("--dry-run", action="store_true", help="say what would run, run nothing")
+    args = parser.parse_args(argv)
+    known = notebooks()
+    unknown = [nb for nb in args.notebooks if nb not in known]
+    if unknown:
+        print(f"error: no notebook {', '.join(unknown)}; the notebooks are {', '.join(known)}", file=sys.stderr)
+        return 1
+    names = args.notebooks or None
+    if args.command == "status":
+        print(format_status(status(args.scale, args.backend, names), args.scale))
+        return 0
+    from pixelflow.workbook.notebooks import NotebookFailed
+    from pixelflow.workbook.results import UncommittedChanges
+
+    try:
+        run_stale(args.scale, args.backend, names, args.dry_run)
+    except (NotebookFailed, UncommittedChanges, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,573 @@
+r"""The numbers the paper's prose quotes, as LaTeX macros generated from the results files.
+
+The tables are generated (:mod:`pixelflow.workbook.latex`), and so is every
+number in the text: :func:`number_macros` turns the notebooks' results
+records into ``numbers.tex``, one ``\newcommand`` per number the prose quotes
+(data sizes, accuracies, errors, ratios), named ``\pf...`` in letters only and
+formatted as the paper prints it (``14{,}000``, ``98.21``), plus one per
+published number of other work in ``peers.json`` beside this module
+(:func:`load_peers`), where each has its metric, data split, protocol and
+bibliography key. The notebooks that show those published numbers read them
+with :func:`peer_numbers`.
+
+A number whose results file, key or value is missing is never guessed: its
+macro prints a bold ``??`` and :attr:`NumberMacros.missing` says which and why,
+so a build from fewer results (the smoke scale) still compiles and shows what
+it lacks.
+
+``python -m pixelflow.workbook.numbers results/paper paper/generated`` writes
+``numbers.tex`` on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from pixelflow.atomic import write_atomic
+
+__all__ = ["MISSING_MARK", "NUMBERS", "PEERS_FILE", "NumberMacros", "format_count", "format_fixed", "load_peers",
+           "number_macros", "peer_numbers", "read_records", "write_numbers"]
+
+#: What a macro prints when its number could not be read.
+MISSING_MARK = r"\textbf{??}"
+
+#: The published numbers of other work, with their sources.
+PEERS_FILE = Path(__file__).with_name("peers.json")
+
+_LETTERS = re.compile(r"[A-Za-z]+")
+
+
+class NumberMacros(NamedTuple):
+    """What :func:`number_macros` returns.
+
+    Attributes
+    ----------
+    text : str
+        The LaTeX file: one ``\\newcommand`` per number.
+    missing : list of str
+        One line per number that could not be read (its macro prints
+        :data:`MISSING_MARK`): the macro, the notebook and why.
+    """
+
+    text: str
+    missing: list[str]
+
+
+class _Absent(LookupError):
+    """A number's results file, key or value is not there; the message says which."""
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def format_count(n: int) -> str:
+    """A whole number as the paper prints it, thousands separated by ``{,}``.
+
+    Examples
+    --------
+    >>> format_count(14000), format_count(846), format_count(1234567)
+    ('14{,}000', '846', '1{,}234{,}567')
+    """
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"format_count: n must be an int, got {n!r} ({type(n).__name__})")
+    return f"{n:,}".replace(",", "{,}")
+
+
+def format_fixed(x: float, decimals: int) -> str:
+    """``x`` with ``decimals`` digits after the point, as the paper prints it.
+
+    Examples
+    --------
+    >>> format_fixed(98.20667, 2), format_fixed(0.3871, 3), format_fixed(4.34, 1)
+    ('98.21', '0.387', '4.3')
+    """
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+        raise ValueError(f"format_fixed: x must be a finite number, got {x!r}")
+    if isinstance(decimals, bool) or not isinstance(decimals, int) or decimals < 0:
+        raise ValueError(f"format_fixed: decimals must be an int >= 0, got {decimals!r}")
+    return f"{x:.{decimals}f}"
+
+
+def _short_count(n: int) -> str:
+    """``14000`` as ``14k`` (how split names say it); other numbers as :func:`format_count`."""
+    return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else format_count(n)
+
+
+# ---------------------------------------------------------------- reading a record
+
+
+def _where(path) -> str:
+    return "/".join(map(str, path))
+
+
+def _at(record, *path):
+    """``record[path[0]][path[1]]...``; a missing key or index raises :class:`_Absent` naming it."""
+    node = record
+    for i, key in enumerate(path):
+        if isinstance(node, Mapping) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and -len(node) <= key < len(node):
+            node = node[key]
+        elif i and not isinstance(node, (Mapping, list)):
+            raise _Absent(f"{_where(path[:i])} is {node!r}, which has no {key!r}")
+        else:
+            raise _Absent(f"no {_where(path[:i + 1])}")
+    return node
+
+
+def _real(value, path) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _Absent(f"{_where(path)} is {value!r}, not a finite number")
+    return float(value)
+
+
+def _whole(value, path) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Absent(f"{_where(path)} is {value!r}, not a whole number")
+    return value
+
+
+def _table_cell(record, table: str, row_label: str, column: str):
+    """The cell of a results table in the row whose first cell is ``row_label``."""
+    path = ("tables", table)
+    columns, rows = _at(record, *path, "columns"), _at(record, *path, "rows")
+    if not isinstance(columns, list) or not isinstance(rows, list):
+        raise _Absent(f"{_where(path)} has no list of columns and rows")
+    columns = [c.get("name") if isinstance(c, Mapping) else None for c in columns]
+    if column not in columns:
+        raise _Absent(f"no column {column!r} in {_where(path)}")
+    j = columns.index(column)
+    for row in rows:
+        if isinstance(row, list) and len(row) == len(columns) and row[0] == row_label:
+            return row[j]
+    raise _Absent(f"no row {row_label!r} in {_where(path)}")
+
+
+# ---------------------------------------------------------------- what the prose quotes
+
+Reader = Callable[[Mapping], str]
+
+
+def _count(*path) -> Reader:
+    return lambda r: format_count(_whole(_at(r, *path), path))
+
+
+def _short(*path) -> Reader:
+    return lambda r: _short_count(_whole(_at(r, *path), path))
+
+
+def _fixed(decimals: int, *path, factor: float = 1.0) -> Reader:
+    return lambda r: format_fixed(factor * _real(_at(r, *path), path), decimals)
+
+
+def _ratio(decimals: int, numerator: tuple, denominator: tuple) -> Reader:
+    def read(r):
+        den = _real(_at(r, *denominator), denominator)
+        if den == 0:
+            raise _Absent(f"{_where(denominator)} is 0, the ratio is undefined")
+        return format_fixed(_real(_at(r, *numerator), numerator) / den, decimals)
+    return read
+
+
+def _table_count(table: str, row: str, column: str) -> Reader:
+    where = ("tables", table, row, column)
+    return lambda r: format_count(_whole(_table_cell(r, table, row, column), where))
+
+
+def _table_ratio(decimals: int, table: str, column: str, numerator: str, denominator: str) -> Reader:
+    def read(r):
+        num = _real(_table_cell(r, table, numerator, column), ("tables", table, numerator, column))
+        den = _real(_table_cell(r, table, denominator, column), ("tables", table, denominator, column))
+        if den == 0:
+            raise _Absent(f"tables/{table}/{denominator}/{column} is 0, the ratio is undefined")
+        return format_fixed(num / den, decimals)
+    return read
+
+
+def _preset(key: str, count=format_count) -> Reader:
+    """A parameter of the run's scale, ``presets[<scale>][key]``."""
+    def read(r):
+        path = ("presets", _at(r, "scale"), key)
+        return count(_whole(_at(r, *path), path))
+    return read
+
+
+def _preset_length(key: str) -> Reader:
+    def read(r):
+        path = ("presets", _at(r, "scale"), key)
+        value = _at(r, *path)
+        if not isinstance(value, list) or not value:
+            raise _Absent(f"{_where(path)} is {value!r}, not a non-empty list")
+        return format_count(len(value))
+    return read
+
+
+def _subset_note(r) -> str:
+    """Empty when the run used the whole split; else a sentence giving the subset it used."""
+    used = [_whole(_at(r, "data", 0, k), ("data", 0, k)) for k in ("n_train", "n_test")]
+    whole = [_whole(_at(r, "data", 0, k), ("data", 0, k)) for k in ("n_train_available", "n_test_available")]
+    if used == whole:
+        return ""
+    seed = _at(r, "data", 0).get("subset_seed")
+    seeded = f" (seed {seed})" if isinstance(seed, int) and not isinstance(seed, bool) else ""
+    return (f" This build uses a subset of {format_count(used[0])} training and {format_count(used[1])} "
+            f"test images{seeded}.")
+
+
+_RESCALED = re.compile(r"\S+ (\d+)x rescaled(?: perception|, dt=1/k)")
+
+
+def _diverged_factors(r) -> str:
+    """The grid factors at which a rescaled rule with the random fire mask diverged, e.g. ``4×``."""
+    metrics = _at(r, "metrics")
+    runs = {key: value for key, value in metrics.items() if _RESCALED.fullmatch(key)} if isinstance(
+        metrics, Mapping) else {}
+    if not runs:
+        raise _Absent("no rescaled-perception runs ('<texture> <k>x rescaled perception') in metrics")
+    factors = sorted({int(_RESCALED.fullmatch(key)[1]) for key, value in runs.items() if value == "diverged"})
+    if not factors:
+        return "none of the tested factors"
+    return " and ".join(rf"\ensuremath{{{k}\times}}" for k in factors)
+
+
+_INPAINT_MSE = "test hidden MSE {} NCA"
+_INPAINT_FILL = ("metrics", "test hidden MSE mean-of-neighbours fill", "mean")
+_RES = "metrics", "{} rescaled PDE, dt=1/k²"
+
+#: ``(macro name without \pf, notebook, reader)`` for every number the prose quotes, in the file's order.
+NUMBERS: tuple[tuple[str, str, Reader], ...] = (
+    # Data sets: the split's size, how the tables name it, and the subset a smaller run used.
+    ("MnistTrainN", "01_mnist", _count("data", 0, "n_train_available")),
+    ("MnistTestN", "01_mnist", _count("data", 0, "n_test_available")),
+    ("MnistTrainShort", "01_mnist", _short("data", 0, "n_train_available")),
+    ("MnistTestShort", "01_mnist", _short("data", 0, "n_test_available")),
+    ("MnistSubsetNote", "01_mnist", _subset_note),
+    ("MnistTestAcc", "01_mnist", _fixed(2, "metrics", "test_accuracy_selected", factor=100.0)),
+    ("FashionTrainN", "02_fashion_mnist", _count("data", 0, "n_train_available")),
+    ("FashionTestN", "02_fashion_mnist", _count("data", 0, "n_test_available")),
+    ("FashionSubsetNote", "02_fashion_mnist", _subset_note),
+    ("FashionTestAcc", "02_fashion_mnist", _fixed(2, "metrics", "test_accuracy_selected", factor=100.0)),
+    ("CifarTrainN", "03_cifar10", _count("data", 0, "n_train_available")),
+    ("CifarTestN", "03_cifar10", _count("data", 0, "n_test_available")),
+    ("CifarSubsetNote", "03_cifar10", _subset_note),
+    ("CifarTestAcc", "03_cifar10", _fixed(2, "metrics", "test_accuracy_selected", factor=100.0)),
+    # Time series: the consecutive ranges, the search budget and the feature count.
+    ("TsTrainN", "10_time_series", _preset("n_train")),
+    ("TsValidationN", "10_time_series", _preset("n_validation")),
+    ("TsTestN", "10_time_series", _preset("n_test")),
+    ("TsWashout", "10_time_series", _preset("washout")),
+    ("TsTrials", "10_time_series", _preset("trials")),
+    ("TsSeeds", "10_time_series", _preset_length("seeds")),
+    ("TsFeatures", "10_time_series", _count("metrics", "features")),
+    # Scale out: the local cluster.
+    ("ScaleOutWorkers", "11_scale_out", _count("presets", "n_workers")),
+    # Inpainting: hidden-pixel MSE in units of 1e-3, as the table prints it.
+    ("InpaintAttentionMse", "07_attention_inpainting",
+     _fixed(2, "metrics", _INPAINT_MSE.format("attention"), "mean", factor=1e3)),
+    ("InpaintConvolutionMse", "07_attention_inpainting",
+     _fixed(2, "metrics", _INPAINT_MSE.format("convolution"), "mean", factor=1e3)),
+    ("InpaintFillMse", "07_attention_inpainting", _fixed(2, *_INPAINT_FILL, factor=1e3)),
+    ("InpaintFillOverAttention", "07_attention_inpainting",
+     _ratio(1, _INPAINT_FILL, ("metrics", _INPAINT_MSE.format("attention"), "mean"))),
+    ("InpaintFillOverConvolution", "07_attention_inpainting",
+     _ratio(1, _INPAINT_FILL, ("metrics", _INPAINT_MSE.format("convolution"), "mean"))),
+    ("InpaintAttentionParams", "07_attention_inpainting",
+     _table_count("07_attention_inpainting", "attention NCA", "Parameters")),
+    ("InpaintConvolutionParams", "07_attention_inpainting",
+     _table_count("07_attention_inpainting", "convolution NCA", "Parameters")),
+    ("InpaintTrainRatio", "07_attention_inpainting",
+     _table_ratio(1, "07_attention_inpainting", "Train s", "attention NCA", "convolution NCA")),
+    # Resolution transfer: spectral distance (Gray-Scott) and style distance to the true photograph (gravel).
+    ("ResolutionDivergedAt", "08_resolution_transfer", _diverged_factors),
+    ("ResolutionGrayScottPdeTwo", "08_resolution_transfer",
+     _fixed(3, "metrics", "gray_scott 2x rescaled PDE, dt=1/k²", "spectral_distance")),
+    ("ResolutionGrayScottPdeFour", "08_resolution_transfer",
+     _fixed(3, "metrics", "gray_scott 4x rescaled PDE, dt=1/k²", "spectral_distance")),
+    ("ResolutionGrayScottBilinearTwo", "08_resolution_transfer",
+     _fixed(3, "metrics", "gray_scott 2x bilinear upsampling", "spectral_distance")),
+    ("ResolutionGrayScottBilinearFour", "08_resolution_transfer",
+     _fixed(3, "metrics", "gray_scott 4x bilinear upsampling", "spectral_distance")),
+    ("ResolutionGravelPdeStyleTwo", "08_resolution_transfer",
+     _fixed(3, "metrics", "gravel 2x rescaled PDE, dt=1/k²", "style_distance_to_truth")),
+    ("ResolutionGravelPdeStyleFour", "08_resolution_transfer",
+     _fixed(3, "metrics", "gravel 4x rescaled PDE, dt=1/k²", "style_distance_to_truth")),
+    ("ResolutionGravelBilinearStyleTwo", "08_resolution_transfer",
+     _fixed(3, "metrics", "gravel 2x bilinear upsampling", "style_distance_to_truth")),
+    ("ResolutionGravelBilinearStyleFour", "08_resolution_transfer",
+     _fixed(3, "metrics", "gravel 4x bilinear upsampling", "style_distance_to_truth")),
+    # The machine the learned rules were trained on.
+    ("LearnedCpuCores", "09_fixed_vs_learned", _count("provenance", "cpu_count")),
+)
+
+
+# ---------------------------------------------------------------- published numbers of other work
+
+_PEER_TEXT = ("id", "metric", "dataset", "split", "protocol", "source", "bibkey")
+_PEER_OPTIONAL = ("notebook", "label", "unit", "n_train", "n_test")
+
+
+def _check_peer(entry, where: str) -> dict:
+    """One entry of the peers file, checked; a ValueError names ``where`` and what is wrong."""
+    if not isinstance(entry, Mapping):
+        raise ValueError(f"{where} must be an object, got {type(entry).__name__}")
+    allowed = {*_PEER_TEXT, "value", "decimals", *_PEER_OPTIONAL}
+    unknown = sorted(set(entry) - allowed)
+    if unknown:
+        raise ValueError(f"{where} has unknown field(s) {', '.join(map(repr, unknown))}; "
+                         f"allowed: {', '.join(sorted(allowed))}")
+    for key in _PEER_TEXT:
+        if not isinstance(entry.get(key), str) or not entry[key].strip():
+            raise ValueError(f"{where}: {key!r} must be a non-empty string, got {entry.get(key)!r}")
+    if not _LETTERS.fullmatch(entry["id"]):
+        raise ValueError(f"{where}: id {entry['id']!r} must be letters only (it names the macro \\pfPeer<id>)")
+    value = entry.get("value")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{where}: 'value' must be a finite number, got {value!r}")
+    decimals = entry.get("decimals")
+    if isinstance(decimals, bool) or not isinstance(decimals, int) or decimals < 0:
+        raise ValueError(f"{where}: 'decimals' must be an int >= 0, got {decimals!r}")
+    if ("notebook" in entry) != ("label" in entry):
+        raise ValueError(f"{where}: 'notebook' and 'label' go together (the notebook and the row that shows it)")
+    for key in ("notebook", "label", "unit"):
+        if key in entry and not isinstance(entry[key], str):
+            raise ValueError(f"{where}: {key!r} must be a string, got {entry[key]!r}")
+    for key in ("n_train", "n_test"):
+        n = entry.get(key)
+        if key in entry and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            raise ValueError(f"{where}: {key!r} must be an int >= 1, got {n!r}")
+    return dict(entry)
+
+
+def load_peers(path: str | Path | None = None) -> list[dict]:
+    """The published numbers of other work, each checked.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A peers file; default :data:`PEERS_FILE`. It holds an object whose
+        ``numbers`` list has one entry per number: ``id`` (letters; names the
+        macro ``\\pfPeer<id>``), ``value`` and ``decimals`` (how many digits it
+        is printed with), ``metric``, ``dataset``, ``split``, ``protocol``,
+        ``source`` and ``bibkey`` (its entry in ``paper/references.bib``);
+        optionally ``unit``, ``n_train`` and ``n_test`` (the size of the data
+        it was measured on), and ``notebook`` with ``label`` (the notebook and
+        row that show it).
+
+    Returns
+    -------
+    list of dict
+        The entries, in file order.
+
+    Raises
+    ------
+    ValueError
+        The file cannot be read or is not such an object; an entry lacks a
+        field or has a wrong one; two entries share an id, or a notebook's
+        label. The message names the file and the entry.
+
+    Examples
+    --------
+    >>> sorted({p["bibkey"] for p in load_peers()})
+    ['angulo2026pixelflow']
+    """
+    path = PEERS_FILE if path is None else Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{path}: the peers file cannot be read ({exc.strerror or exc})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: the peers file is not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("numbers"), list):
+        raise ValueError(f"{path}: a peers file holds an object with a list 'numbers', got "
+                         f"{type(data).__name__}{' without one' if isinstance(data, dict) else ''}")
+    entries = [_check_peer(entry, f"{path}: numbers[{i}]") for i, entry in enumerate(data["numbers"])]
+    seen: dict = {}
+    for i, entry in enumerate(entries):
+        keys = [("id", entry["id"])] + ([("row", entry["notebook"], entry["label"])] if "notebook" in entry else [])
+        for key in keys:
+            if key in seen:
+                raise ValueError(f"{path}: numbers[{i}] repeats the {key[0]} {key[1:]!r} of numbers[{seen[key]}]")
+            seen[key] = i
+    return entries
+
+
+def peer_numbers(notebook: str, path: str | Path | None = None) -> dict[str, float]:
+    """``{row label: published value}`` of the numbers of other work that ``notebook`` shows.
+
+    Parameters
+    ----------
+    notebook : str
+        The notebook's name, e.g. ``"01_mnist"``.
+    path : str or Path, optional
+        A peers file (see :func:`load_peers`); default :data:`PEERS_FILE`.
+
+    Raises
+    ------
+    ValueError
+        The peers file holds no number for ``notebook`` (the message lists
+        the notebooks it has numbers for), or is malformed.
+
+    Examples
+    --------
+    >>> peer_numbers("01_mnist")["wave (pixelflow-rc)"]
+    92.81
+    """
+    entries = load_peers(path)
+    found = {e["label"]: e["value"] for e in entries if e.get("notebook") == notebook}
+    if not found:
+        known = sorted({e["notebook"] for e in entries if "notebook" in e})
+        raise ValueError(f"{PEERS_FILE if path is None else path}: no published numbers for notebook "
+                         f"{notebook!r}; it has numbers for {', '.join(known) or 'no notebook'}")
+    return found
+
+
+def _peer_macros(entry: Mapping) -> list[tuple[str, str, str]]:
+    """``(macro name, body, comment)`` of a peer number: its value and the size of its data."""
+    name = f"Peer{entry['id']}"
+    about = f"% {entry['bibkey']}: {entry['metric']}, {entry['dataset']}"
+    out = [(name, format_fixed(entry["value"], entry["decimals"]), about)]
+    out += [(name + suffix, format_count(entry[key]), f"% {entry['bibkey']}: {key}")
+            for key, suffix in (("n_train", "TrainN"), ("n_test", "TestN")) if key in entry]
+    return out
+
+
+# ---------------------------------------------------------------- the file
+
+
+def _newcommand(name: str, body: str) -> str:
+    return rf"\newcommand{{\pf{name}}}{{{body}}}"
+
+
+def number_macros(records: Mapping[str, Mapping], peers: Sequence[Mapping] | None = None) -> NumberMacros:
+    r"""``numbers.tex``: a macro for every number the paper's prose quotes.
+
+    Parameters
+    ----------
+    records : mapping
+        ``{notebook name: results record}``, the JSON objects of
+        ``results/<scale>/*.json`` keyed by file stem (``"01_mnist"``).
+    peers : sequence of dict, optional
+        Published numbers of other work (see :func:`load_peers`); default:
+        those of :data:`PEERS_FILE`.
+
+    Returns
+    -------
+    NumberMacros
+        ``text``: one ``\newcommand{\pf<Name>}{<number>}`` per number of
+        :data:`NUMBERS` and per peer number (``\pfPeer<id>``, and
+        ``\pfPeer<id>TrainN``/``TestN`` where the data's size is given).
+        ``missing``: the numbers whose notebook has no record here or whose
+        record lacks the key or holds no number there; their macros print
+        :data:`MISSING_MARK`.
+
+    Raises
+    ------
+    TypeError
+        ``records`` is not a mapping of names to records.
+    ValueError
+        A peer entry is malformed, or two macros would share a name.
+
+    Examples
+    --------
+    >>> record = {"data": [{"n_train": 14000, "n_test": 10000,
+    ...                     "n_train_available": 14000, "n_test_available": 10000}]}
+    >>> macros = number_macros({"01_mnist": record}, peers=[])
+    >>> print(macros.text.splitlines()[2])
+    \newcommand{\pfMnistTrainN}{14{,}000}
+    >>> macros.missing[0]
+    '\\pfMnistTestAcc (01_mnist: no metrics)'
+    """
+    if not isinstance(records, Mapping):
+        raise TypeError(f"number_macros: records must be a mapping of notebook name to results record, "
+                        f"got {type(records).__name__}")
+    for notebook, record in records.items():
+        if not isinstance(record, Mapping):
+            raise TypeError(f"number_macros: the record of {notebook!r} must be a mapping (a results file's "
+                            f"JSON object), got {type(record).__name__}")
+    peers = load_peers() if peers is None else [_check_peer(p, f"peers[{i}]") for i, p in enumerate(peers)]
+    lines, missing, names = [], [], set()
+    for name, notebook, read in NUMBERS:
+        try:
+            if notebook not in records:
+                raise _Absent("no results file")
+            lines.append(_newcommand(name, read(records[notebook])))
+        except _Absent as exc:
+            reason = str(exc).replace("\n", " ")
+            lines.append(_newcommand(name, MISSING_MARK) + f"% missing: {notebook}: {reason}")
+            missing.append(rf"\pf{name} ({notebook}: {reason})")
+        names.add(name)
+    for entry in peers:
+        for name, body, comment in _peer_macros(entry):
+            if name in names:
+                raise ValueError(f"peer id {entry['id']!r} gives the macro \\pf{name}, which is already defined")
+            names.add(name)
+            lines.append(_newcommand(name, body) + comment)
+    header = ["% Numbers quoted in the paper's text, generated by pixelflow.workbook.numbers from the results",
+              "% records and pixelflow/workbook/peers.json; " + (f"{len(missing)} missing, printed as ??."
+                                                                 if missing else "none missing.")]
+    return NumberMacros("\n".join(header + lines) + "\n", missing)
+
+
+def read_records(results_dir: str | Path) -> dict[str, dict]:
+    """``{file stem: record}`` of every ``results_dir/*.json``.
+
+    Raises
+    ------
+    ValueError
+        ``results_dir`` is not a directory, or a file there is not a JSON
+        object; the message names the file.
+    """
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        what = "is not a directory" if results_dir.exists() else "does not exist"
+        raise ValueError(f"results directory {results_dir} {what}")
+    records = {}
+    for path in sorted(results_dir.glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: not a readable JSON results file ({exc}); rerun its notebook") from None
+        if not isinstance(record, dict):
+            raise ValueError(f"{path}: a results file holds a JSON object, got {type(record).__name__}")
+        records[path.stem] = record
+    return records
+
+
+def write_numbers(records: Mapping[str, Mapping], out_dir: str | Path) -> Path:
+    """Write ``out_dir/numbers.tex`` (:func:`number_macros`) atomically and return its path.
+
+    The numbers that could not be read are listed on standard error; their
+    macros print :data:`MISSING_MARK`, so the paper still compiles.
+    """
+    macros = number_macros(records)
+    path = write_atomic(Path(out_dir) / "numbers.tex", macros.text.encode())
+    if macros.missing:
+        print(f"{path}: {len(macros.missing)} number(s) missing, printed as ?? in the paper:", file=sys.stderr)
+        for line in macros.missing:
+            print(f"  {line}", file=sys.stderr)
+    return path
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results_dir", type=Path)
+    parser.add_argument("out_dir", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        path = write_numbers(read_records(args.results_dir), args.out_dir)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

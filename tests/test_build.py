@@ -1,0 +1,283 @@
+"""Content-addressed rebuilds: build stamps, staleness, the provenance guard and the paper's DRAFT mark."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import types
+
+import nbformat
+import pytest
+
+from pixelflow.workbook import build, dependencies, latex
+from pixelflow.workbook.outputs import repository_root
+from pixelflow.workbook.results import ResultsRecord, UncommittedChanges
+
+
+@pytest.fixture
+def out_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIXELFLOW_OUTPUT", str(tmp_path))
+    monkeypatch.delenv(dependencies.ALLOW_DIRTY_ENV_VAR, raising=False)
+    return tmp_path
+
+
+def _notebook(path, code, markdown="text", outputs=()):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(code)
+    cell.outputs = [nbformat.v4.new_output("stream", text=t) for t in outputs]
+    nb.cells = [nbformat.v4.new_markdown_cell(markdown), cell]
+    nbformat.write(nb, str(path))
+    return path
+
+
+# ------------------------------------------------------------------ hashes
+
+
+def test_notebook_hash_is_its_code_only(tmp_path):
+    a = dependencies.notebook_sha256(_notebook(tmp_path / "a.ipynb", "x = 1"))
+    assert dependencies.notebook_sha256(_notebook(tmp_path / "b.ipynb", "x = 1", "other text", ["out"])) == a
+    assert dependencies.notebook_sha256(_notebook(tmp_path / "c.ipynb", "x = 2")) != a
+
+
+def test_loaded_sources_are_the_package_modules_loaded_and_nothing_else():
+    import pixelflow.checks
+    import pixelflow.workbook.results
+
+    fake = {"pixelflow.checks": pixelflow.checks, "pixelflow.workbook.results": pixelflow.workbook.results,
+            "json": json, "pixelflow.nothing": types.ModuleType("pixelflow.nothing")}
+    sources = dependencies.loaded_sources(fake)
+    assert list(sources) == ["pixelflow/checks.py", "pixelflow/workbook/results.py"]
+    assert sources["pixelflow/checks.py"] == dependencies.file_sha256(repository_root() / "pixelflow/checks.py")
+
+
+def test_the_read_log_records_reads_under_results_and_package_data_not_writes(out_root):
+    results = out_root / "results" / "paper"
+    results.mkdir(parents=True)
+    (results / "01_mnist.json").write_text("{}")
+    (out_root / "elsewhere.txt").write_text("x")
+    log = dependencies.ReadLog().start()
+    try:
+        (results / "01_mnist.json").read_text()
+        (out_root / "elsewhere.txt").read_text()
+        (results / "written.json").write_text("{}")
+        (repository_root() / "pixelflow" / "workbook" / "peers.json").read_bytes()
+        (repository_root() / "pixelflow" / "checks.py").read_bytes()
+    finally:
+        log.stop()
+    (results / "after.json").write_text("{}")
+    (results / "after.json").read_text()
+    inputs = log.inputs(exclude=[results / "02_fashion_mnist.json"])
+    assert sorted(inputs) == ["pixelflow/workbook/peers.json", "results/paper/01_mnist.json"]
+    assert inputs["results/paper/01_mnist.json"] == dependencies.file_sha256(results / "01_mnist.json")
+
+
+# ------------------------------------------------------------------ staleness
+
+
+def _stamped(notebook="04_eikonal", sources=("pixelflow/checks.py",), inputs=None, **extra):
+    root = repository_root()
+    return {
+        "notebook": notebook, "scale": "paper", "parameters": {"scale": "paper", "backend": "cpu", "seed": 0},
+        "data": [], "provenance": {"git": {"commit": "a" * 40, "dirty": False}},
+        "build": {"version": dependencies.STAMP_VERSION,
+                  "notebook": {f"notebooks/{notebook}.ipynb":
+                               dependencies.notebook_sha256(root / "notebooks" / f"{notebook}.ipynb")},
+                  "sources": {s: dependencies.file_sha256(root / s) for s in sources},
+                  "inputs": inputs or {}},
+        **extra,
+    }
+
+
+def test_a_stamp_of_the_checkout_as_it_is_is_fresh():
+    assert dependencies.stale_reasons(_stamped(), {"scale": "paper", "backend": "cpu", "seed": 0}) == []
+
+
+def test_each_kind_of_change_is_a_reason_naming_the_file():
+    record = _stamped(sources=("pixelflow/checks.py", "pixelflow/atomic.py"))
+    record["build"]["sources"]["pixelflow/atomic.py"] = "0" * 64
+    record["build"]["sources"]["pixelflow/gone.py"] = "0" * 64
+    record["build"]["notebook"]["notebooks/04_eikonal.ipynb"] = "0" * 64
+    record["build"]["inputs"]["results/paper/01_mnist.json"] = "0" * 64
+    reasons = dependencies.stale_reasons(record, {"backend": "cuda", "seed": 0})
+    assert "parameter backend was 'cpu', now 'cuda'" in reasons
+    assert "pixelflow/atomic.py changed" in reasons and "pixelflow/gone.py is gone" in reasons
+    assert "notebooks/04_eikonal.ipynb changed" in reasons
+    assert any(r.startswith("results/paper/01_mnist.json") for r in reasons)
+    assert not any("checks.py" in r for r in reasons)
+
+
+def test_a_record_without_a_stamp_is_stale():
+    record = _stamped()
+    del record["build"]
+    assert dependencies.stale_reasons(record)[0].startswith("no build stamp")
+    record = _stamped()
+    record["build"]["version"] = 0
+    assert "version" in dependencies.stale_reasons(record)[0]
+
+
+def test_a_changed_data_file_is_a_reason(tmp_path):
+    (tmp_path / "train.gz").write_bytes(b"data")
+    record = _stamped(data=[{"name": "MNIST", "source_dir": str(tmp_path),
+                             "files": {"train.gz": dependencies.file_sha256(tmp_path / "train.gz")}}])
+    assert dependencies.stale_reasons(record) == []
+    (tmp_path / "train.gz").write_bytes(b"other")
+    assert dependencies.stale_reasons(record) == ["data file MNIST train.gz changed"]
+
+
+def test_an_edit_under_nca_stales_exactly_the_runs_that_loaded_it():
+    nca = "pixelflow/nca/texture.py"
+    with_nca = _stamped("06_texture_nca", sources=("pixelflow/checks.py", nca))
+    without = _stamped("01_mnist", sources=("pixelflow/checks.py", "pixelflow/readouts.py"))
+    edited = {str(repository_root() / nca): "f" * 64}  # the file as an edit would leave it
+    assert dependencies.stale_reasons(with_nca, hashes=dict(edited)) == [f"{nca} changed"]
+    assert dependencies.stale_reasons(without, hashes=dict(edited)) == []
+
+
+def test_status_names_missing_stale_draft_and_fresh(out_root):
+    folder = out_root / "results" / "paper"
+    folder.mkdir(parents=True)
+    (folder / "04_eikonal.json").write_text(json.dumps(_stamped("04_eikonal")))
+    draft = _stamped("05_speedups", draft={"uncommitted": ["pixelflow/checks.py"]})
+    (folder / "05_speedups.json").write_text(json.dumps(draft))
+    stale = _stamped("00_quickstart")
+    stale["build"]["sources"]["pixelflow/checks.py"] = "0" * 64
+    (folder / "00_quickstart.json").write_text(json.dumps(stale))
+    rows = {r.notebook: r for r in build.status("paper", "cpu", ["00_quickstart", "01_mnist", "04_eikonal",
+                                                                 "05_speedups"])}
+    assert rows["00_quickstart"].state == build.STALE and rows["00_quickstart"].reasons == [
+        "pixelflow/checks.py changed"]
+    assert rows["01_mnist"].state == build.MISSING
+    assert rows["04_eikonal"].state == build.FRESH and not rows["04_eikonal"].needs_run
+    assert rows["05_speedups"].state == build.DRAFT and rows["05_speedups"].needs_run
+    text = build.format_status(list(rows.values()), "paper")
+    assert "3 of 4 to rerun: 00_quickstart, 01_mnist, 05_speedups" in text
+
+
+def test_a_draft_is_accepted_while_allow_dirty_is_set(monkeypatch):
+    row = build.NotebookStatus("05_speedups", build.DRAFT, ["draft"])
+    assert row.needs_run
+    monkeypatch.setenv(dependencies.ALLOW_DIRTY_ENV_VAR, "1")
+    assert not row.needs_run
+
+
+def test_run_stale_checks_each_notebook_when_its_turn_comes(out_root, monkeypatch):
+    folder = out_root / "results" / "paper"
+    folder.mkdir(parents=True)
+    for nb in ("04_eikonal", "05_speedups"):
+        (folder / f"{nb}.json").write_text(json.dumps(_stamped(nb)))
+    ran = []
+
+    def fake_run(path, scale, backend):
+        ran.append(path.stem)
+        # A rerun of 04 rewrites what 05 recorded as read: 05 must be found stale after it.
+        record = _stamped("05_speedups", inputs={"results/paper/04_eikonal.json": "0" * 64})
+        (folder / "05_speedups.json").write_text(json.dumps(record))
+
+    import pixelflow.workbook.notebooks as runner
+
+    monkeypatch.setattr(runner, "run_notebook", fake_run)
+    (folder / "04_eikonal.json").write_text(json.dumps({**_stamped("04_eikonal"), "build": None}))
+    assert build.run_stale("paper", "cpu", ["04_eikonal", "05_speedups"]) == ["04_eikonal", "05_speedups"]
+    assert ran == ["04_eikonal", "05_speedups"]
+
+
+def test_the_cli_rejects_an_unknown_notebook(capsys):
+    assert build.main(["status", "99_nothing"]) == 1
+    assert "no notebook 99_nothing" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ the guard
+
+
+def test_uncommitted_lists_changed_and_untracked_files_and_none_outside_git(tmp_path):
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "a.py").write_text("a")
+    (tmp_path / "b.py").write_text("b")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    assert dependencies.uncommitted(["a.py", "b.py"], tmp_path) == []
+    (tmp_path / "a.py").write_text("changed")
+    (tmp_path / "new.py").write_text("n")
+    assert dependencies.uncommitted(["a.py", "b.py", "new.py"], tmp_path) == ["a.py", "new.py"]
+    assert dependencies.uncommitted(["b.py"], tmp_path) == []
+    outside = tmp_path / "plain"
+    outside.mkdir()
+    assert dependencies.uncommitted(["x.py"], outside.parent.parent / "does-not-exist") is None
+
+
+def test_paper_results_are_not_written_from_uncommitted_code(out_root, monkeypatch):
+    monkeypatch.setattr(dependencies, "uncommitted", lambda paths, root=None: ["pixelflow/checks.py"])
+    rec = ResultsRecord("04_eikonal", "paper", {"scale": "paper"})
+    with pytest.raises(UncommittedChanges, match=r"pixelflow/checks.py.*ALLOW_DIRTY=1"):
+        rec.save()
+    assert not (out_root / "results" / "paper" / "04_eikonal.json").exists()
+    monkeypatch.setenv(dependencies.ALLOW_DIRTY_ENV_VAR, "1")
+    saved = json.loads(rec.save().read_text())
+    assert saved["draft"] == {"uncommitted": ["pixelflow/checks.py"]}
+    assert dependencies.draft_reason(saved).startswith("draft: written with ALLOW_DIRTY=1")
+
+
+def test_smoke_results_are_written_with_a_stamp_and_no_guard(out_root, monkeypatch):
+    monkeypatch.setattr(dependencies, "uncommitted", lambda paths, root=None: ["pixelflow/checks.py"])
+    saved = json.loads(ResultsRecord("04_eikonal", "smoke", {"scale": "smoke"}).save().read_text())
+    assert "draft" not in saved
+    stamp = saved["build"]
+    assert "pixelflow/workbook/results.py" in stamp["sources"]
+    assert list(stamp["notebook"]) == ["notebooks/04_eikonal.ipynb"]
+
+
+def test_a_source_edited_while_the_notebook_ran_is_recorded_as_it_ran(out_root, monkeypatch):
+    monkeypatch.setattr(dependencies, "uncommitted", lambda paths, root=None: [])
+    rec = ResultsRecord("04_eikonal", "paper", {"scale": "paper"})
+    rec._sources_at_start["pixelflow/workbook/results.py"] = "0" * 64  # as if edited after the run began
+    stamp = rec.build_stamp()
+    assert stamp["sources"]["pixelflow/workbook/results.py"] == "0" * 64
+    assert rec.uncommitted(stamp) == ["pixelflow/workbook/results.py (edited while the notebook ran)"]
+    with pytest.raises(UncommittedChanges, match="edited while the notebook ran"):
+        rec.save()
+
+
+def test_a_paper_run_does_not_start_from_uncommitted_code(out_root, monkeypatch):
+    import pixelflow.workbook.notebooks as runner
+
+    seen = []
+    monkeypatch.setattr(dependencies, "uncommitted", lambda paths, root=None: seen.extend(paths) or ["x.py"])
+    monkeypatch.setattr(runner, "_execute", lambda *a: pytest.fail("the notebook must not run"))
+    with pytest.raises(UncommittedChanges, match="not running 04_eikonal at paper scale"):
+        runner.run_notebook(repository_root() / "notebooks" / "04_eikonal.ipynb", "paper", "cpu")
+    assert seen == ["notebooks/04_eikonal.ipynb", "pixelflow"]  # no earlier stamp: the whole package
+    assert not (out_root / "results").exists()
+
+
+def test_a_paper_run_of_a_notebook_outside_the_repository_is_only_a_draft(tmp_path, out_root, monkeypatch):
+    import pixelflow.workbook.notebooks as runner
+
+    nb = _notebook(tmp_path / "90_x.ipynb", "x = 1")
+    monkeypatch.setattr(runner, "_execute", lambda *a: pytest.fail("the notebook must not run"))
+    with pytest.raises(UncommittedChanges, match="not in the repository"):
+        runner.run_notebook(nb, "paper", "cpu")
+
+
+# ------------------------------------------------------------------ the PDF
+
+
+def test_status_tex_is_clean_only_when_every_notebook_is_fresh(monkeypatch):
+    names = ["04_eikonal", "05_speedups"]
+    monkeypatch.setattr(build, "notebooks", lambda root=None: names)
+    records = {nb: _stamped(nb) for nb in names}
+    tex = latex.status_macros(records, "paper", "cpu")
+    assert r"\pfdraftfalse" in tex and r"\newcommand{\pfdraftnotice}{}" in tex
+    assert "All results come from commit aaaaaaaaaa." in tex
+    records["05_speedups"]["build"]["sources"]["pixelflow/checks.py"] = "0" * 64
+    records["05_speedups"]["provenance"]["git"]["commit"] = "b" * 40
+    del records["04_eikonal"]
+    tex = latex.status_macros(records, "paper", "cpu")
+    assert r"\pfdrafttrue" in tex and r"\textbf{DRAFT.}" in tex
+    assert r"\texttt{04\_eikonal} (missing)" in tex
+    assert r"\texttt{05\_speedups} (stale): pixelflow/checks.py changed" in tex
+    assert "The results do not come from one commit" not in tex  # one record left, one commit
+    records["04_eikonal"] = _stamped("04_eikonal")
+    assert "they come from 2 (aaaaaaaaaa, bbbbbbbbbb)" in latex.status_macros(records, "paper", "cpu")

@@ -1,0 +1,392 @@
+"""The numbers the paper's prose quotes come from the results files and the cited peers file, never from typing."""
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from pixelflow.workbook.numbers import (
+    MISSING_MARK,
+    NUMBERS,
+    PEERS_FILE,
+    format_count,
+    format_fixed,
+    load_peers,
+    main,
+    number_macros,
+    peer_numbers,
+    read_records,
+    write_numbers,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+PAPER = ROOT / "paper" / "pixelflow.tex"
+BIB = ROOT / "paper" / "references.bib"
+MACRO = re.compile(r"\\newcommand\{\\(pf[^}]*)\}")
+
+
+def dataset(n_train, n_test, available_train=None, available_test=None, seed=None):
+    return {"n_train": n_train, "n_test": n_test, "n_train_available": available_train or n_train,
+            "n_test_available": available_test or n_test, "subset_seed": seed}
+
+
+def resolution_metrics():
+    metrics = {}
+    for texture in ("gray_scott", "gravel"):
+        metrics[f"{texture} 2x rescaled perception"] = {"spectral_distance": 0.8, "style_distance_to_truth": 21.0}
+        metrics[f"{texture} 4x rescaled perception"] = "diverged"
+        metrics[f"{texture} 2x rescaled, dt=1/k"] = {"spectral_distance": 0.7, "style_distance_to_truth": 21.0}
+        metrics[f"{texture} 4x rescaled, dt=1/k"] = "diverged"
+    metrics.update({
+        "gray_scott 2x rescaled PDE, dt=1/k²": {"spectral_distance": 0.35484, "style_distance_to_truth": None},
+        "gray_scott 4x rescaled PDE, dt=1/k²": {"spectral_distance": 0.3871, "style_distance_to_truth": None},
+        "gray_scott 2x bilinear upsampling": {"spectral_distance": 0.3987, "style_distance_to_truth": None},
+        "gray_scott 4x bilinear upsampling": {"spectral_distance": 0.3988, "style_distance_to_truth": None},
+        "gravel 2x rescaled PDE, dt=1/k²": {"spectral_distance": 0.24, "style_distance_to_truth": 0.14756},
+        "gravel 4x rescaled PDE, dt=1/k²": {"spectral_distance": 0.35, "style_distance_to_truth": 61.0269},
+        "gravel 2x bilinear upsampling": {"spectral_distance": 0.26, "style_distance_to_truth": 0.0353},
+        "gravel 4x bilinear upsampling": {"spectral_distance": 0.25, "style_distance_to_truth": 0.0386},
+    })
+    return metrics
+
+
+def records():
+    """Small results records holding every number the prose quotes, shaped as the notebooks write them."""
+    return {
+        "01_mnist": {"data": [dataset(14000, 10000)], "metrics": {"test_accuracy_selected": 0.98206}},
+        "02_fashion_mnist": {"data": [dataset(2000, 1000, 60000, 10000, seed=0)],
+                             "metrics": {"test_accuracy_selected": 0.9}},
+        "03_cifar10": {"data": [dataset(4660, 846), dataset(4660, 846)],
+                       "metrics": {"test_accuracy_selected": 0.58038}},
+        "07_attention_inpainting": {
+            "metrics": {"test hidden MSE attention NCA": {"mean": 0.004882, "sem": 1e-5},
+                        "test hidden MSE convolution NCA": {"mean": 0.005944, "sem": 1e-5},
+                        "test hidden MSE mean-of-neighbours fill": {"mean": 0.0212, "sem": 1e-5}},
+            "tables": {"07_attention_inpainting": {
+                "columns": [{"name": "Method"}, {"name": "Parameters"}, {"name": "Train s"}],
+                "rows": [["mean-of-neighbours fill", 0, None], ["attention NCA", 9520, 516.0],
+                         ["convolution NCA", 9601, 165.0]]}}},
+        "08_resolution_transfer": {"metrics": resolution_metrics()},
+        "09_fixed_vs_learned": {"provenance": {"cpu_count": 2}},
+        "10_time_series": {
+            "scale": "smoke", "metrics": {"features": 100},
+            "presets": {"smoke": {"n_train": 600, "n_validation": 300, "n_test": 300, "washout": 100, "trials": 3,
+                                  "seeds": [0]},
+                        "paper": {"n_train": 2000, "n_validation": 1000, "n_test": 1000, "washout": 200, "trials": 48,
+                                  "seeds": [0, 1, 2, 3, 4]}}},
+        "11_scale_out": {"presets": {"n_workers": 2}},
+    }
+
+
+EXPECTED = [
+    ("MnistTrainN", "14{,}000"), ("MnistTestN", "10{,}000"), ("MnistTrainShort", "14k"), ("MnistTestShort", "10k"),
+    ("MnistSubsetNote", ""), ("MnistTestAcc", "98.21"),
+    ("FashionTrainN", "60{,}000"), ("FashionTestN", "10{,}000"),
+    ("FashionSubsetNote", " This build uses a subset of 2{,}000 training and 1{,}000 test images (seed 0)."),
+    ("FashionTestAcc", "90.00"),
+    ("CifarTrainN", "4{,}660"), ("CifarTestN", "846"), ("CifarSubsetNote", ""), ("CifarTestAcc", "58.04"),
+    ("TsTrainN", "600"), ("TsValidationN", "300"), ("TsTestN", "300"), ("TsWashout", "100"), ("TsTrials", "3"),
+    ("TsSeeds", "1"), ("TsFeatures", "100"),
+    ("ScaleOutWorkers", "2"),
+    ("InpaintAttentionMse", "4.88"), ("InpaintConvolutionMse", "5.94"), ("InpaintFillMse", "21.20"),
+    ("InpaintFillOverAttention", "4.3"), ("InpaintFillOverConvolution", "3.6"),
+    ("InpaintAttentionParams", "9{,}520"), ("InpaintConvolutionParams", "9{,}601"), ("InpaintTrainRatio", "3.1"),
+    ("ResolutionDivergedAt", r"\ensuremath{4\times}"),
+    ("ResolutionGrayScottPdeTwo", "0.355"), ("ResolutionGrayScottPdeFour", "0.387"),
+    ("ResolutionGrayScottBilinearTwo", "0.399"), ("ResolutionGrayScottBilinearFour", "0.399"),
+    ("ResolutionGravelPdeStyleTwo", "0.148"), ("ResolutionGravelPdeStyleFour", "61.027"),
+    ("ResolutionGravelBilinearStyleTwo", "0.035"), ("ResolutionGravelBilinearStyleFour", "0.039"),
+    ("LearnedCpuCores", "2"),
+]
+
+PEER = {"id": "MnistWave", "notebook": "01_mnist", "label": "wave (peer)", "value": 92.81, "decimals": 2,
+        "unit": "%", "metric": "test accuracy", "dataset": "MNIST", "split": "60k train / 10k test",
+        "n_train": 60000, "protocol": "wave, 4 steps, logistic readout", "source": "README", "bibkey": "peer2026"}
+
+
+def bodies(text):
+    return dict(re.findall(r"^\\newcommand\{\\pf([A-Za-z]+)\}\{(.*)\}(?:%.*)?$", text, flags=re.M))
+
+
+# ---------------------------------------------------------------- the macros
+
+
+def test_macros_from_records_exact_text():
+    macros = number_macros(records(), peers=[PEER])
+    header = ("% Numbers quoted in the paper's text, generated by pixelflow.workbook.numbers from the results\n"
+              "% records and pixelflow/workbook/peers.json; none missing.\n")
+    lines = [rf"\newcommand{{\pf{name}}}{{{body}}}" for name, body in EXPECTED]
+    lines += [r"\newcommand{\pfPeerMnistWave}{92.81}% peer2026: test accuracy, MNIST",
+              r"\newcommand{\pfPeerMnistWaveTrainN}{60{,}000}% peer2026: n_train"]
+    assert macros.missing == []
+    assert macros.text == header + "\n".join(lines) + "\n"
+
+
+def test_every_number_of_the_prose_is_covered_by_the_synthetic_records():
+    """A number added to NUMBERS without a case here would go untested."""
+    assert [name for name, _, _ in NUMBERS] == [name for name, _ in EXPECTED]
+
+
+def test_time_series_numbers_come_from_the_records_own_scale():
+    recs = records()
+    recs["10_time_series"]["scale"] = "paper"
+    got = bodies(number_macros(recs, peers=[]).text)
+    assert (got["TsTrainN"], got["TsTrials"], got["TsSeeds"]) == ("2{,}000", "48", "5")
+
+
+@pytest.mark.parametrize("n, expected", [
+    (0, "0"), (999, "999"), (1000, "1{,}000"), (4660, "4{,}660"), (60000, "60{,}000"),
+    (1234567, "1{,}234{,}567"), (-1500, "-1{,}500"),
+])
+def test_format_count_separates_thousands_for_latex(n, expected):
+    assert format_count(n) == expected
+
+
+@pytest.mark.parametrize("bad", [1000.0, True, "1000", None])
+def test_format_count_rejects_what_is_not_an_int(bad):
+    with pytest.raises(TypeError, match="format_count: n must be an int"):
+        format_count(bad)
+
+
+def test_format_fixed_rounds_to_the_printed_precision_and_rejects_non_finite():
+    assert (format_fixed(98.20667, 2), format_fixed(61.02693, 3), format_fixed(3, 1)) == ("98.21", "61.027", "3.0")
+    with pytest.raises(ValueError, match="finite number, got nan"):
+        format_fixed(float("nan"), 2)
+    with pytest.raises(ValueError, match="decimals must be an int >= 0, got -1"):
+        format_fixed(1.0, -1)
+
+
+def test_missing_key_is_a_visible_marker_and_reported():
+    recs = records()
+    del recs["07_attention_inpainting"]["metrics"]["test hidden MSE attention NCA"]
+    macros = number_macros(recs, peers=[])
+    got = bodies(macros.text)
+    # The number and the ratio that needs it are marked; the rest of the notebook's numbers are still read.
+    assert got["InpaintAttentionMse"] == got["InpaintFillOverAttention"] == MISSING_MARK
+    assert got["InpaintConvolutionMse"] == "5.94"
+    assert macros.missing == [
+        r"\pfInpaintAttentionMse (07_attention_inpainting: no metrics/test hidden MSE attention NCA)",
+        r"\pfInpaintFillOverAttention (07_attention_inpainting: no metrics/test hidden MSE attention NCA)",
+    ]
+    assert "2 missing, printed as ??." in macros.text
+    assert r"\newcommand{\pfInpaintAttentionMse}{\textbf{??}}% missing: 07_attention_inpainting: no metrics/" \
+           in macros.text
+
+
+def test_a_value_that_is_not_a_number_is_missing_not_formatted():
+    recs = records()
+    recs["08_resolution_transfer"]["metrics"]["gray_scott 4x rescaled PDE, dt=1/k²"] = "diverged"
+    recs["09_fixed_vs_learned"]["provenance"]["cpu_count"] = None
+    recs["03_cifar10"]["metrics"]["test_accuracy_selected"] = True
+    macros = number_macros(recs, peers=[])
+    got = bodies(macros.text)
+    assert got["ResolutionGrayScottPdeFour"] == got["LearnedCpuCores"] == got["CifarTestAcc"] == MISSING_MARK
+    assert any("dt=1/k² is 'diverged', which has no 'spectral_distance'" in line for line in macros.missing)
+    assert any("provenance/cpu_count is None, not a whole number" in line for line in macros.missing)
+
+
+def test_a_notebook_without_results_leaves_its_numbers_missing_and_the_others_read():
+    recs = records()
+    del recs["08_resolution_transfer"]
+    macros = number_macros(recs, peers=[])
+    got = bodies(macros.text)
+    resolution = [name for name, nb, _ in NUMBERS if nb == "08_resolution_transfer"]
+    assert all(got[name] == MISSING_MARK for name in resolution)
+    assert macros.missing == [rf"\pf{name} (08_resolution_transfer: no results file)" for name in resolution]
+    assert got["MnistTestAcc"] == "98.21"
+
+
+def test_a_zero_denominator_is_missing_not_infinite():
+    recs = records()
+    recs["07_attention_inpainting"]["tables"]["07_attention_inpainting"]["rows"][2][2] = 0.0
+    macros = number_macros(recs, peers=[])
+    assert bodies(macros.text)["InpaintTrainRatio"] == MISSING_MARK
+    assert "ratio is undefined" in macros.missing[0]
+
+
+def test_diverged_factors_are_read_from_the_runs():
+    recs = records()
+    metrics = recs["08_resolution_transfer"]["metrics"]
+    for key in [k for k, v in metrics.items() if v == "diverged"]:
+        metrics[key] = {"spectral_distance": 0.9, "style_distance_to_truth": 1.0}
+    assert bodies(number_macros(recs, peers=[]).text)["ResolutionDivergedAt"] == "none of the tested factors"
+    metrics["gravel 2x rescaled, dt=1/k"] = metrics["gravel 4x rescaled perception"] = "diverged"
+    assert bodies(number_macros(recs, peers=[]).text)["ResolutionDivergedAt"] == (
+        r"\ensuremath{2\times} and \ensuremath{4\times}")
+
+
+def test_macro_names_are_letters_only_latex_names():
+    text = number_macros(records(), peers=load_peers()).text
+    names = MACRO.findall(text)
+    assert len(names) == len(set(names)) > len(NUMBERS)
+    assert all(re.fullmatch(r"pf[A-Za-z]+", name) for name in names), names
+    bad = dict(PEER, id="Mnist2Wave")
+    with pytest.raises(ValueError, match=r"peers\[0\]: id 'Mnist2Wave' must be letters only"):
+        number_macros(records(), peers=[bad])
+
+
+def test_a_peer_id_that_repeats_a_macro_is_an_error():
+    with pytest.raises(ValueError, match=r"gives the macro \\pfPeerMnistWave, which is already defined"):
+        number_macros({}, peers=[PEER, dict(PEER, notebook="02_x")])
+
+
+def test_records_must_be_a_mapping_of_records():
+    with pytest.raises(TypeError, match="records must be a mapping"):
+        number_macros([records()["01_mnist"]], peers=[])
+    with pytest.raises(TypeError, match="the record of '01_mnist' must be a mapping"):
+        number_macros({"01_mnist": "01_mnist.json"}, peers=[])
+
+
+# ---------------------------------------------------------------- writing the file
+
+
+def write_results(folder, recs):
+    folder.mkdir()
+    for name, record in recs.items():
+        (folder / f"{name}.json").write_text(json.dumps(record), encoding="utf-8")
+    return folder
+
+
+def test_write_numbers_writes_the_file_and_lists_what_is_missing(tmp_path, capsys):
+    recs = records()
+    del recs["11_scale_out"]
+    path = write_numbers(recs, tmp_path / "generated")
+    assert path == tmp_path / "generated" / "numbers.tex"
+    assert path.read_text() == number_macros(recs).text
+    err = capsys.readouterr().err
+    assert "1 number(s) missing" in err and r"\pfScaleOutWorkers (11_scale_out: no results file)" in err
+
+
+def test_main_reads_a_results_folder(tmp_path, capsys):
+    results = write_results(tmp_path / "results", records())
+    (results / "05_speedups.json.stale").write_text("not read")
+    assert main([str(results), str(tmp_path / "out")]) == 0
+    assert bodies((tmp_path / "out" / "numbers.tex").read_text())["MnistTestAcc"] == "98.21"
+    assert capsys.readouterr().err == ""
+
+
+def test_read_records_names_a_bad_file(tmp_path):
+    results = write_results(tmp_path / "results", {"01_mnist": records()["01_mnist"]})
+    (results / "02_fashion_mnist.json").write_text("{truncated")
+    with pytest.raises(ValueError, match=r"02_fashion_mnist\.json: not a readable JSON results file"):
+        read_records(results)
+    (results / "02_fashion_mnist.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match=r"02_fashion_mnist\.json: a results file holds a JSON object, got list"):
+        read_records(results)
+    with pytest.raises(ValueError, match="does not exist"):
+        read_records(tmp_path / "nowhere")
+    assert main([str(results), str(tmp_path / "out")]) == 1
+
+
+# ---------------------------------------------------------------- published numbers of other work
+
+
+def bib_keys():
+    return set(re.findall(r"^@\w+\{([^,\s]+),", BIB.read_text(encoding="utf-8"), flags=re.M))
+
+
+def test_every_peer_number_says_what_where_how_and_who():
+    peers = load_peers()
+    assert peers
+    for entry in peers:
+        for key in ("value", "decimals", "metric", "dataset", "split", "protocol", "source", "bibkey"):
+            assert entry.get(key) not in (None, ""), (entry["id"], key)
+        assert entry["bibkey"] in bib_keys(), entry["bibkey"]
+
+
+def test_the_paper_cites_every_source_of_a_peer_number():
+    tex = PAPER.read_text(encoding="utf-8")
+    cited = {key.strip() for group in re.findall(r"\\(?:cite[pt]?|nocite)\{([^}]*)\}", tex) for key in group.split(",")}
+    assert {entry["bibkey"] for entry in load_peers()} <= cited
+    assert "faldor2025cax" in cited
+
+
+def test_peer_numbers_give_a_notebook_its_rows():
+    assert peer_numbers("01_mnist") == {"wave (pixelflow-rc)": 92.81, "diffusion_reaction (pixelflow-rc)": 92.13,
+                                        "raw pixels, logistic": 92.61}
+    assert set(peer_numbers("04_eikonal")) == {"32×32 centre, constant", "64×64 centre, constant",
+                                               "64×64 off-centre, constant", "64×64 centre, radial"}
+    with pytest.raises(ValueError, match="no published numbers for notebook '99_nothing'; it has numbers for "
+                                         "01_mnist, 04_eikonal"):
+        peer_numbers("99_nothing")
+
+
+@pytest.mark.parametrize("notebook, table", [("01_mnist", "01_mnist_peer"), ("04_eikonal", "04_eikonal_errors")])
+def test_the_committed_tables_show_the_peers_file_numbers(notebook, table):
+    """The notebooks read the peers file by row label: a renamed row would drop its published number."""
+    record = json.loads((ROOT / "results" / "paper" / f"{notebook}.json").read_text(encoding="utf-8"))
+    shown = {row[0]: row[-1] for row in record["tables"][table]["rows"] if row[-1] is not None}
+    assert shown == peer_numbers(notebook)
+
+
+def write_peers(tmp_path, entries):
+    path = tmp_path / "peers.json"
+    path.write_text(json.dumps({"numbers": entries}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"bibkey": None}, r"numbers\[0\]: 'bibkey' must be a non-empty string, got None"),
+    ({"split": ""}, r"numbers\[0\]: 'split' must be a non-empty string"),
+    ({"value": "92.81"}, r"numbers\[0\]: 'value' must be a finite number, got '92.81'"),
+    ({"decimals": 1.5}, r"numbers\[0\]: 'decimals' must be an int >= 0"),
+    ({"n_train": 0}, r"numbers\[0\]: 'n_train' must be an int >= 1"),
+    ({"label": None}, r"numbers\[0\]: 'label' must be a string"),
+    ({"acuracy": 1}, r"numbers\[0\] has unknown field\(s\) 'acuracy'"),
+])
+def test_load_peers_names_the_file_and_the_bad_field(tmp_path, change, message):
+    entry = copy.deepcopy(PEER)
+    entry.update(change)
+    path = write_peers(tmp_path, [entry])
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ": " + message):
+        load_peers(path)
+
+
+def test_load_peers_rejects_a_missing_field_and_repeats(tmp_path):
+    entry = {k: v for k, v in PEER.items() if k != "protocol"}
+    with pytest.raises(ValueError, match=r"'protocol' must be a non-empty string, got None"):
+        load_peers(write_peers(tmp_path, [entry]))
+    with pytest.raises(ValueError, match=r"numbers\[1\] repeats the id \('MnistWave',\) of numbers\[0\]"):
+        load_peers(write_peers(tmp_path, [PEER, dict(PEER, label="other")]))
+    with pytest.raises(ValueError, match=r"numbers\[1\] repeats the row \('01_mnist', 'wave \(peer\)'\)"):
+        load_peers(write_peers(tmp_path, [PEER, dict(PEER, id="Other")]))
+    (tmp_path / "peers.json").write_text("[]")
+    with pytest.raises(ValueError, match="holds an object with a list 'numbers', got list"):
+        load_peers(tmp_path / "peers.json")
+
+
+def test_the_default_peers_file_is_the_one_beside_the_module():
+    assert PEERS_FILE.parent == ROOT / "pixelflow" / "workbook" and PEERS_FILE.is_file()
+
+
+# ---------------------------------------------------------------- the paper
+
+
+# Numbers that were once typed into the prose; each now comes from a macro.
+FORMERLY_TYPED = [
+    "14{,}000", "10{,}000", "4{,}660", "846", "60k/10k", "14k-train", "92.81", "92.13", "92.61",
+    "several times more", "about\nthree times", "three times its training time", "diverge at $4\\times$",
+    "two-core", "two worker processes",
+]
+
+
+def test_the_paper_types_none_of_the_numbers_that_come_from_results():
+    tex = PAPER.read_text(encoding="utf-8")
+    assert r"\input{generated/numbers.tex}" in tex
+    found = [literal for literal in FORMERLY_TYPED if literal in tex]
+    assert found == []
+
+
+def test_every_macro_the_paper_uses_is_defined_by_the_committed_paper_results():
+    tex = PAPER.read_text(encoding="utf-8")
+    macros = number_macros(read_records(ROOT / "results" / "paper"))
+    assert macros.missing == []
+    defined = set(MACRO.findall(macros.text)) | set(MACRO.findall(tex)) | {"pfscale", "pfcommit", "pffigdir"}
+    used = set(re.findall(r"\\(pf[A-Za-z]+)", tex))
+    undefined = sorted(name for name in used - defined if not name.startswith(("pfdraft", "pfcommit", "pfstale")))
+    assert undefined == []
+    # And the paper quotes every number the file defines for it (the peers' sizes aside).
+    unused = sorted(name for name, _, _ in NUMBERS if f"pf{name}" not in used)
+    assert unused == []
