@@ -68,7 +68,7 @@ def test_write_tables_from_results_files(tmp_path):
     (results / "notes.json").write_text("{}")  # a JSON without tables is ignored
     out = tmp_path / "generated"
     written = write_tables(results, out)
-    assert sorted(p.name for p in written) == ["01_mnist_peer.tex", "04_eikonal_errors.tex"]
+    assert sorted(p.name for p in written) == ["01_mnist_peer.tex", "04_eikonal_errors.tex", "wall_times.tex"]
     assert r"a & 1.2 \\" in (out / "01_mnist_peer.tex").read_text()
     scale = (out / "scale.tex").read_text()
     assert r"\newcommand{\pfscale}{smoke}" in scale
@@ -171,4 +171,35 @@ def test_cli_exits_non_zero_with_one_line_and_writes_nothing(tmp_path, capsys):
     assert not out.exists()
     _record(results, "01_mnist", {"01_mnist_peer": _table()})
     assert main([str(results), str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["01_mnist_peer.tex", "numbers.tex", "scale.tex", "status.tex"]
+    assert sorted(p.name for p in out.iterdir()) == ["01_mnist_peer.tex", "numbers.tex", "scale.tex", "status.tex",
+                                                     "wall_times.tex"]
+
+
+def test_the_wall_time_table_sets_now_beside_before_only_at_paper_scale(tmp_path, monkeypatch):
+    from pixelflow.workbook import reproducibility
+
+    before = tmp_path / "before.json"
+    before.write_text(json.dumps({"notebooks": {"01_mnist": {"total_s": 1800.0}, "02_fashion_mnist": {"total_s": 60}}}))
+    monkeypatch.setattr(reproducibility, "BEFORE_FILE", before)
+    for scale in ("paper", "smoke"):
+        results = tmp_path / scale
+        results.mkdir()
+        rec = {"scale": scale, "tables": {}, "wall_time_s": {"total": 600.0}}
+        (results / "01_mnist.json").write_text(json.dumps(rec))
+        write_tables(results, tmp_path / f"out-{scale}")
+    paper = (tmp_path / "out-paper" / "wall_times.tex").read_text()
+    assert r"01\_mnist & 30.0 & 10.0 & 3.00 \\" in paper
+    assert r"02\_fashion\_mnist & 1.0 & -- & -- \\" in paper  # not rerun: no time, and not in the total
+    assert r"total & 30.0 & 10.0 & 3.00 \\" in paper
+    smoke = (tmp_path / "out-smoke" / "wall_times.tex").read_text()
+    assert r"01\_mnist & -- & 10.0 & -- \\" in smoke  # paper-scale times are no baseline for smoke runs
+
+
+def test_a_broken_wall_time_file_is_named(tmp_path):
+    from pixelflow.workbook.reproducibility import load_before
+
+    bad = tmp_path / "before.json"
+    bad.write_text(json.dumps({"notebooks": {"01_mnist": {"seconds": 3}}}))
+    with pytest.raises(ValueError, match="before.json"):
+        load_before(bad)
+    assert load_before(tmp_path / "absent.json") == {}

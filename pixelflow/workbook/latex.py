@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pixelflow.atomic import write_atomic
 from pixelflow.workbook.numbers import MISSING_MARK, number_macros
+from pixelflow.workbook.reproducibility import load_before, wall_time_table
 from pixelflow.workbook.tables import cell
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -239,7 +240,8 @@ def write_tables(results_dir: Path, out_dir: Path, figures_dir: str | None = Non
                  backend: str | None = "cpu") -> list[Path]:
     """Render every table of every ``results_dir/*.json`` into ``out_dir``.
 
-    Also writes ``numbers.tex``, a macro for every number the prose quotes
+    Also writes ``wall_times.tex`` (:func:`pixelflow.workbook.reproducibility.wall_time_table`),
+    ``numbers.tex``, a macro for every number the prose quotes
     (:func:`pixelflow.workbook.numbers.number_macros`), and ``scale.tex`` defining ``\\pfscale`` (the scale the results
     came from), ``\\pfcommit`` (their git commits) and ``\\pffigdir``
     (``figures_dir``, as the paper should reference it), so the PDF says what
@@ -292,6 +294,11 @@ def write_tables(results_dir: Path, out_dir: Path, figures_dir: str | None = Non
     scale = ", ".join(sorted(scales)) or results_dir.name
     commit = ", ".join(c[:10] for c in sorted(commits)) or "unknown"
     figdir = figures_dir if figures_dir is not None else f"../figures/{scale}"
+    # The build's own table: wall times now, and (at paper scale, where they were measured) before.
+    if "wall_times" in owner:
+        raise ValueError(f"table 'wall_times' is the build's own; {owner['wall_times'].name} must not produce it")
+    rendered["wall_times"] = render_table(
+        wall_time_table(records, load_before() if scale == "paper" else {}), "table 'wall_times'")
     status_tex = status_macros(records, scale, backend) if backend is not None else None
     numbers = number_macros(records)
     out_dir.mkdir(parents=True, exist_ok=True)

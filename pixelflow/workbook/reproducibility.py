@@ -1,0 +1,72 @@
+"""The reproducibility section's table: each notebook's wall time now, beside the time it took before.
+
+The current times are the ``wall_time_s.total`` the results files record; the
+earlier ones are kept in ``results/wall_times_before.json`` (the results
+committed before rebuilds became content-addressed and the full run was made
+faster), since rerunning a notebook overwrites its own record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+from pixelflow.workbook.outputs import repository_root
+
+#: The wall times recorded before, committed beside the results.
+BEFORE_FILE = Path("results") / "wall_times_before.json"
+
+
+def load_before(path=None) -> dict[str, float]:
+    """``{notebook: seconds}`` from the earlier wall-time file; empty when there is none.
+
+    Raises
+    ------
+    ValueError
+        The file is not JSON with a ``notebooks`` object of ``{"total_s": number}`` entries; the message
+        names the file.
+    """
+    path = Path(path or repository_root() / BEFORE_FILE)
+    if not path.exists():
+        return {}
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))["notebooks"]
+        return {name: float(entry["total_s"]) for name, entry in entries.items()}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: expected {{\"notebooks\": {{name: {{\"total_s\": seconds}}}}}} "
+                         f"({type(exc).__name__}: {exc})") from None
+
+
+def wall_time_table(records: Mapping[str, Mapping], before: Mapping[str, float]) -> dict:
+    """A results-style table (see :func:`pixelflow.workbook.latex.check_table`) of minutes per notebook.
+
+    Rows are the notebooks in ``records`` or ``before``, in name order, with a
+    last row of totals; a time that was not recorded is a dash (and the total
+    then counts only the notebooks with both).
+
+    >>> t = wall_time_table({"01_mnist": {"wall_time_s": {"total": 600.0}}}, {"01_mnist": 1800.0})
+    >>> t["rows"]
+    [['01_mnist', 30.0, 10.0, 3.0], ['total', 30.0, 10.0, 3.0]]
+    """
+    rows = []
+    names = sorted(set(records) | set(before))
+    for name in names:
+        now = (records.get(name, {}).get("wall_time_s") or {}).get("total")
+        then = before.get(name)
+        rows.append([name, None if then is None else then / 60, None if now is None else now / 60,
+                     then / now if then and now else None])
+    both = [r for r in rows if r[1] is not None and r[2] is not None]
+    then_total, now_total = sum(r[1] for r in both), sum(r[2] for r in both)
+    rows.append(["total", then_total or None, now_total or None, then_total / now_total if now_total else None])
+    return {
+        "caption": ("Wall time of each notebook at this scale (minutes): before, as recorded by the results "
+                    "committed before rebuilds became content-addressed (runs made piecewise at several commits), "
+                    "and now, as this build's results record it; speed-up = before / now. Same data, splits, "
+                    "seeds, search grids and training budgets."),
+        "label": "tab:wall_times",
+        "columns": [{"name": "notebook", "align": "l"}, {"name": "before (min)", "format": ".1f", "align": "r"},
+                    {"name": "now (min)", "format": ".1f", "align": "r"},
+                    {"name": "speed-up", "format": ".2f", "align": "r"}],
+        "rows": rows,
+    }
