@@ -9,6 +9,7 @@
 #   make notebooks-refresh                          re-store the notebooks' smoke outputs
 #   make bench-peer                                 speed vs pixelflow-rc (results/bench_peer_mnist.json)
 #   make bench                                      backend suite + Life beside CAX (results/bench_suite.json)
+#   make check-paper                                recompute a few committed paper-scale numbers, compare at printed precision
 #   make gpu-check                                  GPU tests, 70k MNIST timing, backend suite on an NVIDIA GPU (results/gpu/)
 
 PYTHON  ?= python3
@@ -31,7 +32,7 @@ DEBIAN_PAPER := lmodern latexmk texlive-latex-base texlive-latex-recommended tex
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 PDF       := paper/pixelflow.pdf
 
-.PHONY: all test paper paper-pdf paper-status notebooks-refresh bench-peer bench gpu-check system-deps-test system-deps-paper clean-paper clean-venv
+.PHONY: all test paper paper-pdf paper-status check-paper notebooks-refresh bench-peer bench gpu-check system-deps-test system-deps-paper clean-paper clean-venv
 
 all: test
 
@@ -95,6 +96,11 @@ paper-pdf: $(VENV)/.stamp system-deps-paper
 
 paper-status: $(VENV)/.stamp
 	$(PY) -m pixelflow.workbook.build status --scale $(SCALE) --backend $(BACKEND)
+
+# Recompute a few committed paper-scale numbers (about 4 min on 2 cores) and compare them at printed precision;
+# writes nothing into the checkout. ONLY="eikonal quickstart_synthetic" runs some of them.
+check-paper: $(VENV)/.stamp system-deps-test
+	$(PY) -m pixelflow.workbook.check_paper $(if $(ONLY),--only $(ONLY))
 
 notebooks-refresh: $(VENV)/.stamp
 	$(PY) -m pixelflow.workbook.notebooks refresh $(NOTEBOOKS)
