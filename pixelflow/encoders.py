@@ -100,12 +100,22 @@ NORMALIZE_FLOOR = 0.05
 
 
 def normalize_samples(x, xp):
-    """Each sample (first axis) shifted to mean 0 and divided by its std + ``NORMALIZE_FLOOR``."""
-    axes = tuple(range(1, x.ndim))
-    mean = x.mean(axis=axes, keepdims=True)
-    centred = x - mean
-    std = xp.sqrt((centred * centred).mean(axis=axes, keepdims=True))
-    return centred / (std + NORMALIZE_FLOOR)
+    """Each sample (first axis) shifted to mean 0 and divided by its std + ``NORMALIZE_FLOOR``.
+
+    The sums run in a fixed order (:func:`pixelflow.linalg.fixed_order.matmul_rows`
+    against a column of ones: exact products, float64 sums in index order), so a
+    sample's result depends on its values alone — not on the batch, nor on how
+    the batch lies in memory (a reduction of NumPy's ``mean`` over a strided
+    view adds in another order than over a contiguous copy).
+    """
+    n = x.shape[0]
+    flat = xp.ascontiguousarray(x.reshape(n, -1))
+    count = flat.shape[1]
+    ones = xp.ones((count, 1), dtype=flat.dtype)
+    mean = matmul_rows(flat, ones, xp) / count
+    centred = flat - mean
+    std = xp.sqrt(matmul_rows(centred * centred, ones, xp) / count)
+    return (centred / (std + NORMALIZE_FLOOR)).reshape(x.shape)
 
 
 def _resample(x, fixed, xp):

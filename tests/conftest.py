@@ -1,5 +1,13 @@
+import os
+import tempfile
+
 import numpy as np
 import pytest
+
+
+def pytest_configure(config):
+    # Stored features of the test run stay in a folder of their own, not in the user's cache.
+    os.environ.setdefault("PIXELFLOW_FEATURE_CACHE", tempfile.mkdtemp(prefix="pixelflow-test-features-"))
 
 
 @pytest.fixture

@@ -35,6 +35,23 @@ def test_rows_do_not_depend_on_batch_or_chunk(rng, rule, channels, encoding, bac
     np.testing.assert_array_equal(full[7], make(chunk_size=5, **kw).transform(mixed)[9])
 
 
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+@pytest.mark.parametrize("encoder_params", [{}, {"normalize": "sample"}])
+@pytest.mark.parametrize("encoding", ["tile", "phase", "project", "mask"])
+def test_rows_do_not_depend_on_how_the_batch_lies_in_memory(rng, encoding, encoder_params, backend):
+    # RGB images stored channels-first and viewed channels-last, as data sets are often read: a strided view.
+    planes = rng.random((9, 3, 20, 20)).astype(np.float32)
+    view = planes.transpose(0, 2, 3, 1)
+    assert not view.flags["C_CONTIGUOUS"]
+    if encoding != "tile" and encoder_params:
+        return  # normalisation belongs to the tile encoder
+    kw = dict(rule="random_nca", channels=6, input_encoding=encoding, encoder_params=encoder_params, pool=2,
+              backend=backend)
+    strided = make(**kw).transform(view)
+    np.testing.assert_array_equal(strided, make(**kw).transform(np.ascontiguousarray(view)))
+    np.testing.assert_array_equal(strided[4], make(**kw).transform(view[4:5])[0])
+
+
 def test_project_rows_do_not_depend_on_position_in_block(rng):
     X = rng.random((150, 40)).astype(np.float32)  # more than two 64-row blocks
     res = make(input_encoding="project", steps=0)

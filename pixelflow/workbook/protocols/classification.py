@@ -112,7 +112,7 @@ def search(
     augment = check_augment(augment)
     X_train, y_train = check_xy(X_train, y_train, "train")
     fit_idx, val_idx = validation_split(y_train, val_fraction, seed)
-    y_fit, y_val = y_train[fit_idx], y_train[val_idx]
+    y_val = y_train[val_idx]
 
     groups: dict[str, list[int]] = {}
     for i, c in enumerate(candidates):
@@ -125,8 +125,11 @@ def search(
             config = candidates[members[0]].config
             bar.set_postfix_str(candidates[members[0]].name)
             t0 = time.perf_counter()
-            F_fit, y_fit_aug = training_features(config, X_train[fit_idx], y_fit, augment, backend)
-            F_val = features(config, X_train[val_idx], backend)
+            F_all = features(config, X_train, backend)
+            F_val = F_all[val_idx]
+            F_fit, y_fit_aug = training_features(config, X_train, y_train, augment, backend, rows=fit_idx,
+                                                 computed=F_all)
+            del F_all
             transform_s = time.perf_counter() - t0
             with limit_blas(blas_threads):
                 scored = fit_and_score(
@@ -336,8 +339,9 @@ def steps_curve(
     sizes = [m.n_features for m in members]
     blocks = list(zip(np.cumsum([0] + sizes[:-1]), [size // len(steps) for size in sizes]))  # (start, per step)
     run = StackConfig(tuple(members)) if len(members) > 1 else members[0]
-    F_fit = features(run, X_train[fit_idx], backend)
-    F_val = features(run, X_train[val_idx], backend)
+    F_all = features(run, X_train, backend)
+    F_fit, F_val = F_all[fit_idx], F_all[val_idx]
+    del F_all
     rows = []
     for k, t in enumerate(tqdm(steps, desc=f"steps {candidate.name}", unit="step", file=sys.stderr,
                                disable=not progress)):

@@ -17,7 +17,8 @@ from pixelflow.checks import check_int
 from pixelflow.config import ReservoirConfig
 from pixelflow.linalg import ridge
 from pixelflow.readouts import RidgeReadout
-from pixelflow.stack import StackConfig, make_reservoir
+from pixelflow.stack import StackConfig
+from pixelflow.workbook import feature_cache
 from pixelflow.workbook.protocols.data import AUGMENTATIONS
 
 __all__ = ["accuracy", "check_threads", "features", "fit", "fit_and_score", "limit_blas", "ridge_path",
@@ -27,21 +28,31 @@ __all__ = ["accuracy", "check_threads", "features", "fit", "fit_and_score", "lim
 def features(config: ReservoirConfig | StackConfig | None, X, backend: str = "cpu") -> np.ndarray:
     """Feature matrix of ``X``: reservoir features, or flattened float32 pixels for ``None``.
 
-    For raw pixels no copy is made when ``X`` is already a C-contiguous
-    float32 array.
+    Reservoir features come through :mod:`pixelflow.workbook.feature_cache`
+    (equal bit for bit to a fresh computation). For raw pixels no copy is made
+    when ``X`` is already a C-contiguous float32 array.
     """
     if config is None:
         X = np.asarray(X)
         return np.ascontiguousarray(X.reshape(len(X), -1), dtype=np.float32)
-    return make_reservoir(config, backend=backend, progress=False).transform(X)
+    return feature_cache.features(config, X, backend)
 
 
-def training_features(config, X, y, augment: tuple, backend: str):
-    """Features and labels of the training rows, followed by those of each augmented copy."""
-    F = features(config, X, backend)
-    if not augment:
-        return F, y
-    parts = [F] + [features(config, np.ascontiguousarray(AUGMENTATIONS[name](X)), backend) for name in augment]
+def training_features(config, X, y, augment: tuple, backend: str, rows=None, computed=None):
+    """Features and labels of the training rows, followed by those of each augmented copy.
+
+    ``rows`` (indices into ``X``, default all) selects the training rows. The
+    features are computed for all of ``X`` and the rows taken afterwards — a
+    row's features do not depend on its batch — so the final fit on all of
+    ``X`` finds the search's features in the feature cache. ``computed``:
+    ``features(config, X)`` when the caller already has it.
+    """
+    take = (lambda F: F) if rows is None else (lambda F: F[rows])
+    parts = [take(features(config, X, backend) if computed is None else computed)]
+    parts += [take(features(config, np.ascontiguousarray(AUGMENTATIONS[name](X)), backend)) for name in augment]
+    y = y if rows is None else y[rows]
+    if len(parts) == 1:
+        return parts[0], y
     return np.concatenate(parts), np.tile(y, len(parts))
 
 
