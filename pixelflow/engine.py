@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pixelflow.backends import get_backend, to_device
+from pixelflow.backends.fused import kernel_records
 from pixelflow.config import ReservoirConfig
 from pixelflow.encoders import get_encoder
 from pixelflow.memory import ensure_fits
@@ -109,9 +110,10 @@ class Engine:
         self.dtype = np.dtype(config.dtype)
         self.sample_shape: tuple | None = None
         self.prepared: Prepared | None = None
-        # Fused kernels implement per-channel feature maps; channel products
-        # (and rules without a kernel) run the numpy path.
-        self.kernel = self.backend.fused_kernel(self.rule) if config.recording.pointwise else None
+        # Fused kernels implement per-channel feature maps, and some channel products too;
+        # other recordings (and rules without a kernel) run the numpy path.
+        kernel = self.backend.fused_kernel(self.rule)
+        self.kernel = kernel if kernel is not None and kernel_records(kernel, config.recording) else None
         ensure_fits(
             self.sample_bytes() * self.rule.working_copies,
             f"one {config.height}x{config.width}x{config.channels} grid",

@@ -9,10 +9,10 @@ A backend is chosen by name in ``Reservoir(config, backend=...)``:
 ``"numpy"``
     The reference: the batched rule functions on numpy arrays.
 ``"cpu"``
-    The default: fused, multi-threaded numba kernels for wave, Gray-Scott and
-    life-like rules
-    (each sample evolved through all steps while in cache); other rules run
-    on the numpy path.
+    The default: fused, multi-threaded numba kernels for wave, Gray-Scott,
+    life-like and random_nca rules (each sample evolved through all steps
+    while in cache; random_nca's features, channel products included, equal
+    the numpy path's bit for bit); other rules run on the numpy path.
 ``"moderngl"``
     Batched OpenGL fragment shaders through a headless EGL context (needs
     ``pip install 'pixelflow[gl]'``; on Linux without a GPU, Mesa's llvmpipe

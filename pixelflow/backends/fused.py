@@ -10,6 +10,7 @@ replaced gets no kernel, so a user's own rule always runs the numpy path
 from __future__ import annotations
 
 import importlib
+import sys
 
 import numpy as np
 
@@ -30,9 +31,9 @@ KERNELS = {
     "wave": ("cpu", "cuda", "gl"),
     "diffusion_reaction": ("cpu", "cuda", "gl"),
     "life_like": ("cpu", "cuda", "gl"),
-    # Its channels couple: one shader mixes them; on cpu the numpy path on
-    # chunk threads is faster than per-sample kernels (measured 1.5-4x).
-    "random_nca": ("gl",),
+    # Its channels couple: one shader mixes them on gl; on cpu the kernel
+    # gives the numpy path's features bit for bit (see its module).
+    "random_nca": ("cpu", "gl"),
 }
 
 
@@ -49,6 +50,18 @@ def kernel_module(rule, library: str) -> str | None:
     if library not in KERNELS.get(rule.name, ()) or not is_builtin(rule):
         return None
     return f"pixelflow.backends.{library}.{rule.name}"
+
+
+def kernel_records(run, recording) -> bool:
+    """Whether the fused kernel ``run`` records every feature map of ``recording``.
+
+    Every kernel records the pointwise maps; one that records more (channel
+    products) lists all it records in its module's ``MAPS``.
+    """
+    if recording.pointwise:
+        return True
+    maps = getattr(sys.modules.get(getattr(run, "__module__", None) or ""), "MAPS", ())
+    return all(name in maps for name, _ in recording.maps)
 
 
 def builtin_kernel(rule, library: str):

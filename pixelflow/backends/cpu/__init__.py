@@ -13,9 +13,6 @@ import platform
 
 from pixelflow.backends.fused import builtin_kernel
 
-# random_nca has no fused kernel here (see pixelflow.backends.fused.KERNELS):
-# it runs the numpy path on several threads instead (chunk_threads).
-
 
 def fused_kernel(rule):
     """The fused ``run`` function for ``rule``, or None to use the numpy path."""
