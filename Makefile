@@ -2,7 +2,7 @@
 # everything they need on a fresh Debian/Ubuntu machine: a virtual
 # environment with the right extras and, when run as root, Debian packages.
 #
-#   make paper [SCALE=smoke|paper] [BACKEND=cpu]   stale notebooks -> results -> tables -> PDF
+#   make paper [SCALE=smoke|paper] [BACKEND=cpu] [JOBS=1]   stale notebooks -> results -> tables -> PDF
 #   make paper-status                               which notebooks are fresh, stale, draft or missing, and why
 #   make paper-pdf                                  the PDF from the results as they are (runs no notebook)
 #   make test                                      unit tests + nbval over the notebooks
@@ -20,6 +20,9 @@ VENV    ?= .venv
 PY      := $(VENV)/bin/python
 SCALE   ?= smoke
 BACKEND ?= cpu
+# Notebooks run side by side by `make paper` (each in its own kernel; one that
+# reads another's results waits for it).
+JOBS    ?= 1
 
 # The shared data folder beside the checkout, when there is one.
 ifneq ($(wildcard ../shared/data),)
@@ -78,7 +81,7 @@ test: $(VENV)/.stamp system-deps-test
 # committed paper-scale results, `make paper SCALE=paper` in a fresh clone runs
 # no notebook; `make paper-status` says which would run and why.
 paper: $(VENV)/.stamp system-deps-test system-deps-paper
-	$(PY) -m pixelflow.workbook.build run --scale $(SCALE) --backend $(BACKEND)
+	$(PY) -m pixelflow.workbook.build run --scale $(SCALE) --backend $(BACKEND) --jobs $(JOBS)
 	$(MAKE) --no-print-directory paper-pdf
 
 # The PDF from the results as they are, running nothing; a stale, draft or

@@ -167,7 +167,7 @@ def test_run_stale_checks_each_notebook_when_its_turn_comes(out_root, monkeypatc
         (folder / f"{nb}.json").write_text(json.dumps(_stamped(nb)))
     ran = []
 
-    def fake_run(path, scale, backend):
+    def fake_run(path, scale, backend, progress=True):
         ran.append(path.stem)
         # A rerun of 04 rewrites what 05 recorded as read: 05 must be found stale after it.
         record = _stamped("05_speedups", inputs={"results/paper/04_eikonal.json": "0" * 64})
@@ -281,3 +281,101 @@ def test_status_tex_is_clean_only_when_every_notebook_is_fresh(monkeypatch):
     assert "The results do not come from one commit" not in tex  # one record left, one commit
     records["04_eikonal"] = _stamped("04_eikonal")
     assert "they come from 2 (aaaaaaaaaa, bbbbbbbbbb)" in latex.status_macros(records, "paper", "cpu")
+
+
+def test_parallel_runs_respect_what_a_notebook_reads_and_overlap_otherwise(out_root, monkeypatch):
+    import threading
+    import time
+
+    import pixelflow.workbook.notebooks as runner
+
+    folder = out_root / "results" / "paper"
+    folder.mkdir(parents=True)
+    names = ["03_cifar10", "04_eikonal", "06_texture_nca", "08_resolution_transfer"]
+    events, lock = [], threading.Lock()
+
+    def fake_run(path, scale, backend, progress=True):
+        with lock:
+            events.append(("start", path.stem))
+        time.sleep(0.3)
+        (folder / f"{path.stem}.json").write_text(json.dumps(_stamped(path.stem)))
+        with lock:
+            events.append(("end", path.stem))
+
+    monkeypatch.setattr(runner, "run_notebook", fake_run)
+    ran = build.run_stale("paper", "cpu", names, jobs=2)
+    assert sorted(ran) == sorted(names)
+    # 08 reads 06's models: it starts only after 06 ended.
+    assert events.index(("end", "06_texture_nca")) < events.index(("start", "08_resolution_transfer"))
+    # 03 and 04 read nothing of each other: both started before either ended.
+    assert events[:2] == [("start", "03_cifar10"), ("start", "04_eikonal")]
+    assert all(r.state == build.FRESH for r in build.status("paper", "cpu", names))
+
+
+def test_a_parallel_failure_stops_new_runs_and_is_raised(out_root, monkeypatch):
+    import pixelflow.workbook.notebooks as runner
+
+    started = []
+
+    def fake_run(path, scale, backend, progress=True):
+        started.append(path.stem)
+        raise runner.NotebookFailed(f"notebook {path.stem} failed in cell 3")
+
+    monkeypatch.setattr(runner, "run_notebook", fake_run)
+    with pytest.raises(runner.NotebookFailed, match="failed in cell 3"):
+        build.run_stale("paper", "cpu", ["04_eikonal", "06_texture_nca", "08_resolution_transfer"], jobs=2)
+    assert "08_resolution_transfer" not in started  # its upstream failed: never started
+
+
+def test_jobs_must_be_a_positive_count():
+    with pytest.raises(ValueError, match="jobs"):
+        build.run_stale("paper", "cpu", ["04_eikonal"], jobs=0)
+
+
+def test_a_notebook_a_neighbour_made_stale_runs_again_alone(out_root, monkeypatch):
+    import pixelflow.workbook.notebooks as runner
+
+    folder = out_root / "results" / "paper"
+    folder.mkdir(parents=True)
+    calls = []
+
+    def fake_run(path, scale, backend, progress=True):
+        calls.append(path.stem)
+        record = _stamped(path.stem)
+        if calls.count(path.stem) == 1 and path.stem == "05_speedups":
+            # It read 04's results while 04 was being rewritten: its recorded hash is not the final file's.
+            record["build"]["inputs"] = {"results/paper/04_eikonal.json": "0" * 64}
+        (folder / f"{path.stem}.json").write_text(json.dumps(record))
+
+    monkeypatch.setattr(runner, "run_notebook", fake_run)
+    ran = build.run_stale("paper", "cpu", ["04_eikonal", "05_speedups"], jobs=2)
+    assert sorted(ran) == ["04_eikonal", "05_speedups", "05_speedups"]
+    assert all(r.state == build.FRESH for r in build.status("paper", "cpu", ["04_eikonal", "05_speedups"]))
+
+
+def test_a_notebook_that_reports_timings_runs_with_nothing_beside_it(out_root, monkeypatch):
+    import threading
+    import time
+
+    import pixelflow.workbook.notebooks as runner
+
+    assert build.runs_alone("05_speedups") and build.runs_alone("04_eikonal") is None
+    folder = out_root / "results" / "paper"
+    folder.mkdir(parents=True)
+    live, overlaps, lock = set(), [], threading.Lock()
+
+    def fake_run(path, scale, backend, progress=True):
+        with lock:
+            overlaps.append((path.stem, set(live)))
+            live.add(path.stem)
+        time.sleep(0.2)
+        (folder / f"{path.stem}.json").write_text(json.dumps(_stamped(path.stem)))
+        with lock:
+            live.discard(path.stem)
+
+    monkeypatch.setattr(runner, "run_notebook", fake_run)
+    build.run_stale("paper", "cpu", ["03_cifar10", "04_eikonal", "05_speedups", "10_time_series"], jobs=2)
+    seen = dict(overlaps)
+    assert seen["05_speedups"] == set()  # nothing running when it started ...
+    assert all("05_speedups" not in others for _, others in overlaps)  # ... and nothing started beside it
+    assert seen["04_eikonal"] == {"03_cifar10"}  # the others do share

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import argparse
 import ast
+import concurrent.futures
 import json
 import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pixelflow.checks import check_count
 from pixelflow.workbook import dependencies
 from pixelflow.workbook.outputs import SCALES, check_scale, repository_root, results_path
 
@@ -140,28 +142,108 @@ def format_status(rows: list[NotebookStatus], scale: str, max_reasons: int = 3) 
     return "\n".join(lines)
 
 
-def run_stale(scale: str, backend: str = "cpu", names: list[str] | None = None, dry_run: bool = False) -> list[str]:
-    """Rerun, in number order, every notebook whose results are not fresh; return the ones run.
+def upstream(notebook: str, scale: str, names: list[str]) -> set[str]:
+    """The notebooks of ``names`` whose results ``notebook`` may read: what it names in its code or last read.
 
-    Each notebook is checked just before its turn, so one whose inputs an
-    earlier rerun changed is run too. Stops at the first failure
-    (:class:`pixelflow.workbook.notebooks.NotebookFailed`).
+    Only for scheduling runs side by side: a guess that misses a reader is
+    caught afterwards, since the reader's recorded input hash then differs and
+    :func:`run_stale` runs it again.
+    """
+    import nbformat
+
+    nb = nbformat.read(str(dependencies.notebook_path(notebook)), as_version=4)
+    code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+    out = {name for name in names if name != notebook and name in code}
+    path = results_path(notebook, scale)
+    if path.exists():
+        try:
+            inputs = (json.loads(path.read_text(encoding="utf-8")).get("build") or {}).get("inputs", {})
+        except (ValueError, AttributeError):
+            inputs = {}
+        out |= {name for name in names if name != notebook and f"results/{scale}/{name}.json" in inputs}
+    return out
+
+
+def runs_alone(notebook: str) -> str | None:
+    """Why ``notebook`` must not share the machine (its results report timings), or None.
+
+    Set in the notebook's metadata as ``{"pixelflow": {"runs_alone": "<why>"}}``.
+    """
+    import nbformat
+
+    nb = nbformat.read(str(dependencies.notebook_path(notebook)), as_version=4)
+    return (nb.metadata.get("pixelflow") or {}).get("runs_alone") or None
+
+
+def run_stale(scale: str, backend: str = "cpu", names: list[str] | None = None, dry_run: bool = False,
+              jobs: int = 1) -> list[str]:
+    """Rerun every notebook whose results are not fresh; return the ones run, in the order they started.
+
+    With ``jobs=1`` they run in number order, each checked just before its
+    turn, so one whose inputs an earlier rerun changed is run too. With more
+    jobs, up to ``jobs`` notebooks run side by side (each in its own kernel),
+    a notebook starting only when none it reads (:func:`upstream`) is still
+    to run, and one that reports timings (:func:`runs_alone`) running with no
+    other beside it; afterwards every notebook is checked again and any that a
+    neighbour's rerun made stale runs once more, alone. Stops at the first
+    failure (:class:`pixelflow.workbook.notebooks.NotebookFailed`), after the
+    runs already started have ended.
     """
     from pixelflow.workbook.notebooks import run_notebook
 
-    ran = []
-    for nb in names or notebooks():
-        row = notebook_status(nb, scale, backend)
-        if not row.needs_run:
-            continue
-        print(f"{nb}: {row.state} ({'; '.join(row.reasons[:2])}{' ...' if len(row.reasons) > 2 else ''})",
-              flush=True)
-        ran.append(nb)
-        if not dry_run:
-            run_notebook(repository_root() / "notebooks" / f"{nb}.ipynb", scale, backend)
-    if not ran:
-        print(f"every {scale}-scale result is fresh: no notebook to run")
-    return ran
+    check_count(jobs, "jobs")
+    order = names or notebooks()
+
+    def describe(row):
+        return f"{row.notebook}: {row.state} ({'; '.join(row.reasons[:2])}{' ...' if len(row.reasons) > 2 else ''})"
+
+    def run(nb, progress=True):
+        run_notebook(repository_root() / "notebooks" / f"{nb}.ipynb", scale, backend, progress=progress)
+
+    if jobs == 1 or dry_run:
+        ran = []
+        for nb in order:
+            row = notebook_status(nb, scale, backend)
+            if not row.needs_run:
+                continue
+            print(describe(row), flush=True)
+            ran.append(nb)
+            if not dry_run:
+                run(nb)
+        if not ran:
+            print(f"every {scale}-scale result is fresh: no notebook to run")
+        return ran
+
+    rows = status(scale, backend, order)
+    pending = [r.notebook for r in rows if r.needs_run]
+    for row in rows:
+        if row.needs_run:
+            print(describe(row), flush=True)
+    # A notebook reads only results of notebooks numbered before it, so the first one pending can always start.
+    needs = {nb: {u for u in upstream(nb, scale, order) if u < nb} for nb in pending}
+    alone = {nb for nb in pending if runs_alone(nb)}
+    ran, running, failure = [], {}, None
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        while (pending and failure is None) or running:
+            for nb in list(pending):
+                if failure is not None or len(running) >= jobs or alone & set(running.values()):
+                    break
+                if needs[nb] & (set(pending) | set(running.values())) or (nb in alone and running):
+                    continue
+                pending.remove(nb)
+                ran.append(nb)
+                print(f"{nb}: started", flush=True)
+                running[pool.submit(run, nb, False)] = nb
+            finished, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in finished:
+                nb = running.pop(future)
+                if future.exception() is not None and failure is None:
+                    failure = future.exception()
+                print(f"{nb}: {'failed' if future.exception() else 'done'}", flush=True)
+    if failure is not None:
+        raise failure
+    again = run_stale(scale, backend, order, jobs=1) if any(r.needs_run for r in status(scale, backend, order)) else []
+    return ran + again
 
 
 def main(argv=None) -> int:
@@ -175,6 +257,8 @@ def main(argv=None) -> int:
         p.add_argument("--backend", default="cpu")
         if name == "run":
             p.add_argument("--dry-run", action="store_true", help="say what would run, run nothing")
+            p.add_argument("--jobs", "-j", type=int, default=1,
+                           help="notebooks run side by side (each in its own kernel; default 1)")
     args = parser.parse_args(argv)
     known = notebooks()
     unknown = [nb for nb in args.notebooks if nb not in known]
@@ -189,7 +273,7 @@ def main(argv=None) -> int:
     from pixelflow.workbook.results import UncommittedChanges
 
     try:
-        run_stale(args.scale, args.backend, names, args.dry_run)
+        run_stale(args.scale, args.backend, names, args.dry_run, args.jobs)
     except (NotebookFailed, UncommittedChanges, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
