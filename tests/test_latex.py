@@ -195,6 +195,27 @@ def test_the_wall_time_table_sets_now_beside_before_only_at_paper_scale(tmp_path
     assert r"01\_mnist & -- & 10.0 & -- \\" in smoke  # paper-scale times are no baseline for smoke runs
 
 
+def test_the_profile_table_is_written_at_paper_scale_only(tmp_path, monkeypatch):
+    from pixelflow.workbook import reproducibility
+
+    profile = tmp_path / "profile.json"
+    profile.write_text(json.dumps({"recorded_total_min": 20.0, "totals": {
+        "nca": {"seconds": 300.0, "share": 0.25}, "ridge": {"seconds": 900.0, "share": 0.75}}}))
+    monkeypatch.setattr(reproducibility, "PROFILE_FILE", profile)
+    for scale in ("paper", "smoke"):
+        results = tmp_path / scale
+        results.mkdir()
+        (results / "01_mnist.json").write_text(json.dumps({"scale": scale, "tables": {}}))
+        write_tables(results, tmp_path / f"out-{scale}")
+    tex = (tmp_path / "out-paper" / "profile.tex").read_text()
+    assert tex.index("ridge & 15.0 & 75.0") < tex.index("nca & 5.0 & 25.0")  # largest first
+    assert "Where the 20 minutes" in tex
+    assert not (tmp_path / "out-smoke" / "profile.tex").exists()
+    profile.write_text(json.dumps({"totals": {"nca": {"minutes": 5}}}))
+    with pytest.raises(ValueError, match="profile.json"):
+        reproducibility.load_profile()
+
+
 def test_a_broken_wall_time_file_is_named(tmp_path):
     from pixelflow.workbook.reproducibility import load_before
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pixelflow.atomic import write_atomic
 from pixelflow.workbook.numbers import MISSING_MARK, number_macros
-from pixelflow.workbook.reproducibility import load_before, wall_time_table
+from pixelflow.workbook.reproducibility import load_before, load_profile, profile_table, wall_time_table
 from pixelflow.workbook.tables import cell
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -295,10 +295,14 @@ def write_tables(results_dir: Path, out_dir: Path, figures_dir: str | None = Non
     commit = ", ".join(c[:10] for c in sorted(commits)) or "unknown"
     figdir = figures_dir if figures_dir is not None else f"../figures/{scale}"
     # The build's own table: wall times now, and (at paper scale, where they were measured) before.
-    if "wall_times" in owner:
-        raise ValueError(f"table 'wall_times' is the build's own; {owner['wall_times'].name} must not produce it")
+    for own in ("wall_times", "profile"):
+        if own in owner:
+            raise ValueError(f"table {own!r} is the build's own; {owner[own].name} must not produce it")
     rendered["wall_times"] = render_table(
         wall_time_table(records, load_before() if scale == "paper" else {}), "table 'wall_times'")
+    profile = load_profile() if scale == "paper" else None  # it profiles the paper-scale run
+    if profile is not None:
+        rendered["profile"] = render_table(profile_table(profile), "table 'profile'")
     status_tex = status_macros(records, scale, backend) if backend is not None else None
     numbers = number_macros(records)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,9 @@ from pixelflow.workbook.outputs import repository_root
 #: The wall times recorded before, committed beside the results.
 BEFORE_FILE = Path("results") / "wall_times_before.json"
 
+#: Where the minutes of the paper-scale run went (written by ``benchmarks/profile_paper.py``).
+PROFILE_FILE = Path("results") / "profile_paper.json"
+
 
 def load_before(path=None) -> dict[str, float]:
     """``{notebook: seconds}`` from the earlier wall-time file; empty when there is none.
@@ -69,4 +72,48 @@ def wall_time_table(records: Mapping[str, Mapping], before: Mapping[str, float])
                     {"name": "now (min)", "format": ".1f", "align": "r"},
                     {"name": "speed-up", "format": ".2f", "align": "r"}],
         "rows": rows,
+    }
+
+
+def load_profile(path=None) -> dict | None:
+    """The profile of the paper-scale run, or None when there is none.
+
+    Raises
+    ------
+    ValueError
+        The file is not JSON with a ``totals`` object of ``{"seconds", "share"}`` entries; the message
+        names the file.
+    """
+    path = Path(path or repository_root() / PROFILE_FILE)
+    if not path.exists():
+        return None
+    try:
+        profile = json.loads(path.read_text(encoding="utf-8"))
+        for entry in profile["totals"].values():
+            float(entry["seconds"]), float(entry["share"])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path}: expected {{\"totals\": {{category: {{\"seconds\", \"share\"}}}}}} "
+                         f"({type(exc).__name__}: {exc})") from None
+    return profile
+
+
+def profile_table(profile: Mapping) -> dict:
+    """A results-style table of where the run's minutes went, by category, largest first.
+
+    >>> t = profile_table({"totals": {"ridge": {"seconds": 600, "share": 0.75}, "nca": {"seconds": 200, "share": 0.25}},
+    ...                    "recorded_total_min": 13.3})
+    >>> t["rows"]
+    [['ridge', 10.0, 75.0], ['nca', 3.3333333333333335, 25.0]]
+    """
+    totals = sorted(profile["totals"].items(), key=lambda kv: -float(kv[1]["seconds"]))
+    return {
+        "caption": (f"Where the {profile.get('recorded_total_min', float('nan')):.0f} minutes of the paper-scale "
+                    "run recorded before went, by category: each heavy phase's own code run on a slice under "
+                    "cProfile, its shares applied to the phase's recorded seconds (benchmarks/profile_paper.py, "
+                    "results/profile_paper.json). Features: reservoir transforms; ridge: sufficient statistics, "
+                    "solves and predictions; nca: neural-CA training and rollouts in PyTorch."),
+        "label": "tab:profile",
+        "columns": [{"name": "category", "align": "l"}, {"name": "minutes", "format": ".1f", "align": "r"},
+                    {"name": "share (%)", "format": ".1f", "align": "r"}],
+        "rows": [[name, float(v["seconds"]) / 60, 100 * float(v["share"])] for name, v in totals],
     }
