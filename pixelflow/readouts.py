@@ -37,7 +37,7 @@ from sklearn.utils.validation import (
 from pixelflow.inputs import array_module, is_dask_array
 from pixelflow.linalg import ridge
 
-__all__ = ["LogisticReadout", "ReadoutNotFittedError", "RidgeReadout", "ridge_path_accuracy"]
+__all__ = ["LogisticReadout", "ReadoutNotFittedError", "RidgeReadout", "ridge_path_accuracy", "ridge_path_readouts"]
 
 _TASKS = ("auto", "classification", "regression")
 
@@ -289,18 +289,7 @@ class RidgeReadout(BaseEstimator):
             )
         else:
             X, y = _check_device_data(self, X, y, xp, reset=True)
-        task = ridge.resolve_task(self.task, y.dtype)
-        if task == "classification":
-            # One class is accepted, as by RidgeClassifier: it is then the
-            # only label predict can return.
-            classes, y_index = ridge.class_labels(y, type(self).__name__, min_classes=1)
-            Y = ridge.one_vs_all(y_index, classes.shape[0])
-            single_target = Y.shape[1] == 1
-        else:
-            classes = None
-            Y = ridge.regression_targets(y)
-            single_target = y.ndim == 1
-
+        task, classes, Y, single_target = _coded_targets(self.task, y, type(self).__name__)
         coef, intercept, mean, scale = ridge.fit(X, Y, self.alpha, self.fit_intercept, self.standardize,
                                                  xp=np if xp is None else xp)
         return self._set_solution(coef, intercept, mean, scale, task, single_target, classes)
@@ -413,6 +402,66 @@ class RidgeReadout(BaseEstimator):
         if self.task_ == "classification":
             return float(accuracy_score(y, y_pred, sample_weight=sample_weight))
         return float(r2_score(y, y_pred, sample_weight=sample_weight))
+
+
+def _coded_targets(task, y, name):
+    """``(task, classes, Y, single_target)``: the task ``task`` means for ``y``, and ``y`` coded for ridge."""
+    task = ridge.resolve_task(task, y.dtype)
+    if task == "classification":
+        # One class is accepted, as by RidgeClassifier: it is then the
+        # only label predict can return.
+        classes, y_index = ridge.class_labels(y, name, min_classes=1)
+        Y = ridge.one_vs_all(y_index, classes.shape[0])
+        return task, classes, Y, Y.shape[1] == 1
+    return task, None, ridge.regression_targets(y), y.ndim == 1
+
+
+def ridge_path_readouts(alphas, X, y, **params) -> list[RidgeReadout | None]:
+    """``RidgeReadout(alpha=a, **params).fit(X, y)`` for every ``a`` in ``alphas``, from one pass over ``X``.
+
+    Each readout has exactly the coefficients of a separate fit
+    (:class:`pixelflow.linalg.ridge.RidgePath`); only each ``alpha``'s solve
+    is repeated. An ``alpha`` too small for the features to be solved
+    (:class:`numpy.linalg.LinAlgError`) gives None in its place.
+
+    Parameters
+    ----------
+    alphas : sequence of float
+    X : array-like of shape (n_samples, n_features)
+        In-memory NumPy features.
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+    **params
+        Other :class:`RidgeReadout` parameters (``task``, ``standardize``, ``fit_intercept``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    >>> [r.predict(X).round(2).tolist() for r in ridge_path_readouts([0.1, 10.0], X, [1.0, 0.0, 1.5, 0.2])]
+    [[1.13, 0.22, 1.27, 0.08], [0.72, 0.63, 0.73, 0.62]]
+    """
+    template = RidgeReadout(**params)
+    for alpha in alphas:
+        _validate_alpha(alpha)
+    _validate_task(template.task)
+    _validate_bool(template.standardize, "standardize")
+    _validate_bool(template.fit_intercept, "fit_intercept")
+    X, y = validate_data(template, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=False)
+    task, classes, Y, single_target = _coded_targets(template.task, y, "ridge_path_readouts")
+    path = ridge.RidgePath(X, Y, fit_intercept=template.fit_intercept, standardize=template.standardize)
+    out = []
+    for alpha in alphas:
+        try:
+            coef, intercept, mean, scale = path.fit(alpha)
+        except np.linalg.LinAlgError:
+            out.append(None)
+            continue
+        readout = RidgeReadout(**{**template.get_params(), "alpha": alpha})
+        readout.n_features_in_ = template.n_features_in_
+        if hasattr(template, "feature_names_in_"):
+            readout.feature_names_in_ = template.feature_names_in_
+        out.append(readout._set_solution(coef, intercept, mean, scale, task, single_target, classes))
+    return out
 
 
 def ridge_path_accuracy(alphas, X_fit, y_fit, X_val, y_val, *, standardize=True, fit_intercept=True) -> list[float]:

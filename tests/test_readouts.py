@@ -508,3 +508,38 @@ def test_statistics_by_array_products_equal_the_in_place_blas_ones():
         np.testing.assert_allclose(getattr(plain, name), getattr(blas, name), rtol=1e-12, atol=1e-9)
     Xc = X.astype(np.float64) - X.mean(axis=0, dtype=np.float64)
     np.testing.assert_allclose(plain.xx, Xc.T @ Xc, rtol=1e-10)
+
+
+@pytest.mark.parametrize("n_samples", [60, 12], ids=["primal", "dual"])
+@pytest.mark.parametrize("standardize", [True, False])
+@pytest.mark.parametrize("target", ["labels", "real", "real 2-D"])
+def test_a_path_of_readouts_equals_separate_fits(rng, n_samples, standardize, target):
+    from pixelflow.readouts import ridge_path_readouts
+
+    X = rng.normal(size=(n_samples, 20)).astype(np.float32)
+    y = {"labels": rng.integers(0, 3, n_samples), "real": rng.normal(size=n_samples),
+         "real 2-D": rng.normal(size=(n_samples, 2))}[target]
+    alphas = [1e-3, 0.5, 40.0]
+    path = ridge_path_readouts(alphas, X, y, standardize=standardize)
+    for alpha, got in zip(alphas, path):
+        want = RidgeReadout(alpha=alpha, standardize=standardize).fit(X, y)
+        assert got.alpha == alpha and got.n_features_in_ == 20 and got.task_ == want.task_
+        assert_array_equal(got.coef_, want.coef_)
+        assert_array_equal(got.intercept_, want.intercept_)
+        assert_array_equal(got.predict(X), want.predict(X))
+
+
+def test_a_path_gives_none_where_a_penalty_cannot_be_solved_and_checks_its_arguments(monkeypatch):
+    from pixelflow.linalg import ridge
+    from pixelflow.readouts import ridge_path_readouts
+
+    X, y = np.eye(4), np.arange(4.0)
+    solve = ridge.RidgePath.fit
+    monkeypatch.setattr(ridge.RidgePath, "fit", lambda self, a: (_ for _ in ()).throw(np.linalg.LinAlgError("x"))
+                        if a < 1e-6 else solve(self, a))
+    out = ridge_path_readouts([1e-9, 1.0], X, y)
+    assert out[0] is None and out[1] is not None
+    with pytest.raises(ValueError, match="alpha"):
+        ridge_path_readouts([1.0, -1.0], X, y)
+    with pytest.raises(ValueError, match="task"):
+        ridge_path_readouts([1.0], X, y, task="ranking")

@@ -81,7 +81,8 @@ def test_the_validation_score_is_the_chosen_penalty_refitted_by_hand(narma):
     by_hand = {a: nrmse(y[narma.validation], RidgeReadout(alpha=a, task="regression").fit(
         F[narma.train], y[narma.train]).predict(F[narma.validation])) for a in (1e-6, 1e-2, 1.0)}
     assert result["alpha"] == min(by_hand, key=by_hand.get)
-    assert result["scores"]["validation"][0] == pytest.approx(by_hand[result["alpha"]], rel=1e-6)
+    # One pass for all penalties gives each the coefficients of its own fit: the same number, not a close one.
+    assert result["scores"]["validation"][0] == by_hand[result["alpha"]]
     truth, pred = result["outputs"]["test"]
     assert truth.shape == pred.shape == (1, 150, 1)
 
@@ -116,15 +117,15 @@ def test_forecasts_start_inside_the_part_and_run_closed_loop():
 
 
 def test_a_penalty_too_small_to_solve_is_skipped(narma, monkeypatch):
-    from pixelflow.workbook.protocols import sequences as protocol
+    from pixelflow.linalg import ridge
 
-    fit = protocol._fit
+    fit = ridge.RidgePath.fit
 
-    def fragile(F, Y, part, alpha):
+    def fragile(self, alpha):
         if alpha < 1e-3:
             raise np.linalg.LinAlgError("not positive definite")
-        return fit(F, Y, part, alpha)
+        return fit(self, alpha)
 
-    monkeypatch.setattr(protocol, "_fit", fragile)
+    monkeypatch.setattr(ridge.RidgePath, "fit", fragile)
     result = evaluate(Candidate("wave", {"density": 0.3}, features=16), narma, alphas=(1e-9, 1e-2, 1.0))
     assert result["alpha"] in (1e-2, 1.0)

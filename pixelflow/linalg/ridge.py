@@ -493,10 +493,13 @@ class RidgePath:
 
     def solve(self, alpha):
         """``(coef, intercept)`` for ``alpha``: shapes (n_targets, n_features) and (n_targets,)."""
+        return self.fit(alpha)[:2]
+
+    def fit(self, alpha):
+        """The tuple of :func:`fit` for ``alpha``: ``(coef, intercept, mean, scale)``."""
         if self.primal:
             own = dataclasses.replace(self._stats, xx=np.array(self._stats.xx, order="F", copy=True))
-            coef, intercept, _, _ = solve(own, alpha, self.fit_intercept, self.standardize)
-            return coef, intercept
+            return solve(own, alpha, self.fit_intercept, self.standardize)
         n_samples, n_features, n_targets = self._shape
         own = np.array(self._kernel, order="F", copy=True)
         dual_coef = _cholesky_solve_inplace(own, self._rhs, alpha, "kernel")
@@ -506,7 +509,7 @@ class RidgePath:
             zi = self._block(i)
             coef_z += zi.T @ dual_coef[i : i + zi.shape[0]]
         coef = coef_z.T / self._scale
-        return coef, self._y_offset - coef @ self._mean
+        return coef, self._y_offset - coef @ self._mean, self._mean, self._scale
 
 
 # ---------------------------------------------------------------------------

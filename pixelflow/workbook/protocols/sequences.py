@@ -33,7 +33,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from pixelflow.config import ReservoirConfig
-from pixelflow.readouts import RidgeReadout
+from pixelflow.readouts import RidgeReadout, ridge_path_readouts
 from pixelflow.reservoir import Reservoir
 from pixelflow.rules import get_rule
 from pixelflow.timeseries.closed_loop import generate
@@ -168,9 +168,10 @@ def score_value(metric: str, score: tuple) -> float:
     return {"nrmse": score[0], "success": 1.0 - score[0], "memory_capacity": -score[0]}[metric]
 
 
-def _fit(F, Y, part: slice, alpha: float) -> RidgeReadout:
+def _fits(F, Y, part: slice, alphas: Sequence[float]) -> list[RidgeReadout | None]:
+    """A regression readout per penalty on the rows of ``part``, from one pass (None: not solvable)."""
     rows = F[:, part].reshape(-1, F.shape[-1])
-    return RidgeReadout(alpha=alpha, task="regression").fit(rows, Y[:, part].reshape(len(rows), -1))
+    return ridge_path_readouts(alphas, rows, Y[:, part].reshape(len(rows), -1), task="regression")
 
 
 def _predict(readout, F, part: slice, k: int) -> np.ndarray:
@@ -201,10 +202,9 @@ def evaluate(candidate: Candidate, task, *, alphas: Sequence[float] = ALPHAS, fo
     k = Y.shape[-1]
     best = None
     # A reservoir whose state blew up has no readout: it scores as never fitted.
-    for alpha in alphas if np.isfinite(F).all() else ():
-        try:
-            readout = _fit(F, Y, task.train, alpha)
-        except np.linalg.LinAlgError:
+    fitted = _fits(F, Y, task.train, alphas) if np.isfinite(F).all() else []
+    for alpha, readout in zip(alphas, fitted):
+        if readout is None:
             continue  # a penalty too small for this feature matrix to be solved: not a candidate
         if forecast is None:
             score = _score(task.metric, Y[:, task.validation], _predict(readout, F, task.validation, k))
