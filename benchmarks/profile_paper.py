@@ -1720,15 +1720,31 @@ def warm_imports() -> None:
     import pixelflow.workbook.protocols.out_of_core  # noqa: F401
 
 
+def _git(*args) -> str | None:
+    try:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def git_state() -> dict:
-    def run(*args):
-        try:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return None
-    return {"commit": run("rev-parse", "HEAD") or None,
+    return {"commit": _git("rev-parse", "HEAD") or None,
             "dirty_package_files": [line[3:] for line in
-                                    (run("status", "--porcelain", "pixelflow") or "").splitlines()]}
+                                    (_git("status", "--porcelain", "pixelflow") or "").splitlines()]}
+
+
+def package_changes_since(results: dict) -> list[str]:
+    """Commits that changed the package since the oldest commit a paper-scale result came from.
+
+    The slices run the installed code; ``--code recorded`` undoes only the random_nca kernel and the
+    feature cache, so these are the other differences from the recorded runs' code.
+    """
+    commits = {r.get("provenance", {}).get("git", {}).get("commit") for r in results.values()} - {None}
+    if not commits:
+        return []
+    oldest = min(commits, key=lambda c: int(_git("show", "-s", "--format=%ct", c) or 0))
+    log = _git("log", "--format=%h %s", f"{oldest}..HEAD", "--", "pixelflow") or ""
+    return [line[:160] for line in log.splitlines()]
 
 
 def build_phases(results, args) -> list[Phase]:
@@ -1798,6 +1814,7 @@ def main(argv=None) -> int:
 
     started = time.perf_counter()
     load_before = os.getloadavg()
+    git_before = git_state()
     results = {nb: load_results(nb) for nb in notebook_names()}
     if args.code == "recorded":
         # The recorded runs had no feature cache: every feature matrix is computed, as they computed it.
@@ -1881,7 +1898,8 @@ def main(argv=None) -> int:
     levers = compute_levers(rows, totals, repeated, lever_linalg, lever_kernel, lever_ts, results)
     out = {
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "script": "benchmarks/profile_paper.py", "git": git_state(),
+        "script": "benchmarks/profile_paper.py", "git": {"at_start": git_before, "at_end": git_state()},
+        "package_changes_since_results": package_changes_since(results),
         "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "python": platform.python_version(),
                     "load_average_before": load_before, "load_average_after": os.getloadavg()},
         "method": {"attribution": __doc__.split("Attribution rule\n----------------\n")[1].split("\n\n")[0],
@@ -1889,6 +1907,7 @@ def main(argv=None) -> int:
                    "profiler_cost_per_call_us": per_call * 1e6, "ridge_rates_flop_per_s": rates,
                    "categories": CATEGORIES},
         "recorded_total_s": recorded_total, "recorded_total_min": recorded_total / 60, "target_min": TARGET_MIN,
+        "notebooks": by_notebook(rows, repeated, results),
         "phases": rows,
         "totals": {c: {"seconds": round(s, 1), "minutes": round(s / 60, 2), "share": round(s / recorded_total, 4)}
                    for c, s in sorted(top_totals.items(), key=lambda kv: -kv[1])},
@@ -1906,6 +1925,24 @@ def main(argv=None) -> int:
     print_report(out)
     print(f"\nwritten {out_path} in {out['script_wall_s'] / 60:.1f} min")
     return 0
+
+
+def by_notebook(rows, repeated, results) -> dict:
+    """Per notebook: recorded total, category seconds and shares, its phases, and the repeated work it is part of."""
+    out = {}
+    for nb, res in results.items():
+        mine = [r for r in rows if r["notebook"] == nb]
+        cats = _sum(r["categories_s"] for r in mine)
+        total = res["wall_time_s"]["total"]
+        out[nb] = {
+            "total_s": round(total, 1), "share_of_total": round(total / sum(
+                x["wall_time_s"]["total"] for x in results.values()), 4),
+            "categories_s": _rounded(cats, 1), "category_shares": _rounded(_shares(cats), 4),
+            "phases": {r["phase"]: {k: r[k] for k in ("seconds", "method", "categories_s", "category_shares",
+                                                      "subcategories_s", "notes")} for r in mine},
+            "repeated_work": [f for f in repeated["findings"] if nb in f["what"]],
+        }
+    return out
 
 
 def _json_default(o):
