@@ -301,7 +301,7 @@ def run_process(command, timeout: float, cwd=None, env=None) -> dict:
         output, _ = proc.communicate(timeout=timeout)
         timed_out = False
     except subprocess.TimeoutExpired:
-        # Its own session: the whole group goes, grandchildren (pytest's, the benchmark's) included.
+        # Started as a process group of its own: killing the group stops grandchildren (pytest's, the benchmark's) too.
         os.killpg(proc.pid, signal.SIGKILL)
         try:
             output, _ = proc.communicate(timeout=10)
