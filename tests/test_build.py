@@ -379,3 +379,18 @@ def test_a_notebook_that_reports_timings_runs_with_nothing_beside_it(out_root, m
     assert seen["05_speedups"] == set()  # nothing running when it started ...
     assert all("05_speedups" not in others for _, others in overlaps)  # ... and nothing started beside it
     assert seen["04_eikonal"] == {"03_cifar10"}  # the others do share
+
+
+def test_a_paper_run_checks_what_its_last_stamp_depended_on(out_root, monkeypatch):
+    import pixelflow.workbook.notebooks as runner
+
+    folder = out_root / "results" / "paper"
+    folder.mkdir(parents=True)
+    (folder / "04_eikonal.json").write_text(json.dumps(_stamped("04_eikonal", sources=("pixelflow/checks.py",))))
+    seen = []
+    monkeypatch.setattr(dependencies, "uncommitted", lambda paths, root=None: seen.extend(paths) or ["x.py"])
+    with pytest.raises(UncommittedChanges):
+        runner.run_notebook(repository_root() / "notebooks" / "04_eikonal.ipynb", "paper", "cpu")
+    assert seen == ["notebooks/04_eikonal.ipynb", "pixelflow/checks.py"]
+    (folder / "04_eikonal.json").write_text("{not json")
+    assert dependencies.recorded_stamp(folder / "04_eikonal.json") == {}

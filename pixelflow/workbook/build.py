@@ -154,13 +154,8 @@ def upstream(notebook: str, scale: str, names: list[str]) -> set[str]:
     nb = nbformat.read(str(dependencies.notebook_path(notebook)), as_version=4)
     code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
     out = {name for name in names if name != notebook and name in code}
-    path = results_path(notebook, scale)
-    if path.exists():
-        try:
-            inputs = (json.loads(path.read_text(encoding="utf-8")).get("build") or {}).get("inputs", {})
-        except (ValueError, AttributeError):
-            inputs = {}
-        out |= {name for name in names if name != notebook and f"results/{scale}/{name}.json" in inputs}
+    inputs = dependencies.recorded_stamp(results_path(notebook, scale)).get("inputs", {})
+    out |= {name for name in names if name != notebook and f"results/{scale}/{name}.json" in inputs}
     return out
 
 

@@ -125,8 +125,8 @@ class ReadLog:
         if event != "open" or not cls._active:
             return
         path, mode = args[0], args[1]
-        if not isinstance(path, (str, bytes, os.PathLike)) or isinstance(path, int):
-            return
+        if not isinstance(path, (str, bytes, os.PathLike)):
+            return  # a file descriptor
         if isinstance(mode, str) and any(m in mode for m in "wax+"):
             return
         for log in cls._active:
@@ -184,6 +184,16 @@ def stamp(notebook: str, inputs: Mapping[str, str]) -> dict:
         "sources": loaded_sources(),
         "inputs": dict(sorted(inputs.items())),
     }
+
+
+def recorded_stamp(results) -> dict:
+    """The ``build`` stamp of the results file ``results``, or an empty dict when it has none or cannot be read."""
+    try:
+        record = json.loads(Path(results).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    build = record.get("build") if isinstance(record, dict) else None
+    return build if isinstance(build, dict) else {}
 
 
 def changed_files(hashes: Mapping[str, str]) -> list[str]:

@@ -207,12 +207,8 @@ def check_committed(src: Path, results: Path) -> None:
             f"not running {src} at paper scale: it is not in the repository {repository_root()}, so no commit "
             f"holds it; set {dependencies.ALLOW_DIRTY_ENV_VAR}=1 to write its results marked as a draft")
     paths = [src.relative_to(repository_root()).as_posix()]
-    try:
-        build = json.loads(results.read_text(encoding="utf-8")).get("build") or {}
-        sources = [*build.get("sources", {}), *build.get("inputs", {})]
-    except (OSError, ValueError, AttributeError):
-        sources = []
-    paths += sources or ["pixelflow"]
+    build = dependencies.recorded_stamp(results)
+    paths += [*build.get("sources", {}), *build.get("inputs", {})] or ["pixelflow"]
     files = dependencies.uncommitted(paths)
     if files:
         raise UncommittedChanges(
