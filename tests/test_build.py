@@ -394,3 +394,84 @@ def test_a_paper_run_checks_what_its_last_stamp_depended_on(out_root, monkeypatc
     assert seen == ["notebooks/04_eikonal.ipynb", "pixelflow/checks.py"]
     (folder / "04_eikonal.json").write_text("{not json")
     assert dependencies.recorded_stamp(folder / "04_eikonal.json") == {}
+
+
+def test_a_build_logs_its_runs_and_which_ran_beside_which(out_root, monkeypatch):
+    import time
+
+    import pixelflow.workbook.notebooks as runner
+
+    folder = out_root / "results" / "paper"
+    folder.mkdir(parents=True)
+
+    def fake_run(path, scale, backend, progress=True):
+        time.sleep(0.2 if path.stem != "05_speedups" else 0.05)
+        (folder / f"{path.stem}.json").write_text(json.dumps(_stamped(path.stem)))
+
+    monkeypatch.setattr(runner, "run_notebook", fake_run)
+    build.run_stale("paper", "cpu", ["03_cifar10", "04_eikonal", "05_speedups"], jobs=2)
+    (log,) = build.load_build_log(build.build_log_path("paper"))
+    assert log["jobs"] == 2 and set(log["runs"]) == {"03_cifar10", "04_eikonal", "05_speedups"}
+    runs = log["runs"]
+    assert runs["03_cifar10"]["beside"] == ["04_eikonal"] and runs["04_eikonal"]["beside"] == ["03_cifar10"]
+    assert runs["05_speedups"]["beside"] == []  # it reports timings: it ran alone
+    assert log["wall_s"] >= runs["05_speedups"]["end_s"] > runs["05_speedups"]["start_s"]
+
+    # A later build that reruns every notebook of the first one replaces it in the log; one rerunning
+    # only some keeps the first for the others.
+    for nb in ("03_cifar10", "04_eikonal", "05_speedups"):
+        (folder / f"{nb}.json").unlink()
+    build.run_stale("paper", "cpu", ["04_eikonal"], jobs=1)
+    logs = build.load_build_log(build.build_log_path("paper"))
+    assert [sorted(b["runs"]) for b in logs] == [["03_cifar10", "04_eikonal", "05_speedups"], ["04_eikonal"]]
+    assert logs[1]["runs"]["04_eikonal"]["beside"] == []
+    (folder / "04_eikonal.json").unlink()
+    build.run_stale("paper", "cpu", ["03_cifar10", "04_eikonal", "05_speedups"], jobs=1)
+    assert len(build.load_build_log(build.build_log_path("paper"))) == 1
+
+
+def test_a_failed_build_logs_the_runs_that_ended(out_root, monkeypatch):
+    import pixelflow.workbook.notebooks as runner
+
+    folder = out_root / "results" / "paper"
+    folder.mkdir(parents=True)
+
+    def fake_run(path, scale, backend, progress=True):
+        if path.stem == "04_eikonal":
+            raise runner.NotebookFailed("notebook 04_eikonal failed in cell 2")
+        (folder / f"{path.stem}.json").write_text(json.dumps(_stamped(path.stem)))
+
+    monkeypatch.setattr(runner, "run_notebook", fake_run)
+    with pytest.raises(runner.NotebookFailed):
+        build.run_stale("paper", "cpu", ["03_cifar10", "04_eikonal"], jobs=1)
+    (log,) = build.load_build_log(build.build_log_path("paper"))
+    assert list(log["runs"]) == ["03_cifar10"]
+
+
+def test_a_damaged_build_log_is_named(tmp_path):
+    path = tmp_path / "builds_paper.json"
+    path.write_text('{"runs": 3}')
+    with pytest.raises(ValueError, match="builds_paper.json.*list of builds"):
+        build.load_build_log(path)
+
+
+def test_the_wall_time_table_names_who_ran_beside_and_the_whole_build():
+    from pixelflow.workbook.reproducibility import wall_time_table
+
+    def record(date, commit="c" * 40):
+        return {"wall_time_s": {"total": 120.0}, "provenance": {"git": {"commit": commit}, "date": date}}
+
+    log = [{"git": {"commit": "c" * 40}, "jobs": 2, "cpu_count": 2, "wall_s": 300.0,
+            "runs": {"03_cifar10": {"started": "2026-01-01T10:00:00+00:00", "start_s": 0, "end_s": 125,
+                                    "beside": ["04_eikonal"]},
+                     "04_eikonal": {"started": "2026-01-01T10:00:01+00:00", "start_s": 1, "end_s": 122,
+                                    "beside": ["03_cifar10"]}}}]
+    records = {"03_cifar10": record("2026-01-01T10:02:04+00:00"), "04_eikonal": record("2026-01-01T10:02:00+00:00")}
+    table = wall_time_table(records, {}, log)
+    assert [r[4] for r in table["rows"]] == ["04", "03", None]
+    assert "one build of 5.0 minutes wall, at most 2 side by side on 2 cores" in table["caption"]
+    # A record written outside the logged build (another commit, or dated after the run) has no entry.
+    records["04_eikonal"] = record("2026-01-01T11:00:00+00:00")
+    records["03_cifar10"] = record("2026-01-01T10:02:04+00:00", commit="d" * 40)
+    table = wall_time_table(records, {}, log)
+    assert [r[4] for r in table["rows"]] == [None, None, None] and "one build" not in table["caption"]

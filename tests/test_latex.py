@@ -188,11 +188,11 @@ def test_the_wall_time_table_sets_now_beside_before_only_at_paper_scale(tmp_path
         (results / "01_mnist.json").write_text(json.dumps(rec))
         write_tables(results, tmp_path / f"out-{scale}")
     paper = (tmp_path / "out-paper" / "wall_times.tex").read_text()
-    assert r"01\_mnist & 30.0 & 10.0 & 3.00 \\" in paper
-    assert r"02\_fashion\_mnist & 1.0 & -- & -- \\" in paper  # not rerun: no time, and not in the total
-    assert r"total & 30.0 & 10.0 & 3.00 \\" in paper
+    assert r"01\_mnist & 30.0 & 10.0 & 3.00 & -- \\" in paper  # no build log: who ran beside is unknown
+    assert r"02\_fashion\_mnist & 1.0 & -- & -- & -- \\" in paper  # not rerun: no time, and not in the total
+    assert r"total & 30.0 & 10.0 & 3.00 & -- \\" in paper
     smoke = (tmp_path / "out-smoke" / "wall_times.tex").read_text()
-    assert r"01\_mnist & -- & 10.0 & -- \\" in smoke  # paper-scale times are no baseline for smoke runs
+    assert r"01\_mnist & -- & 10.0 & -- & -- \\" in smoke  # paper-scale times are no baseline for smoke runs
 
 
 def test_the_profile_table_is_written_at_paper_scale_only(tmp_path, monkeypatch):

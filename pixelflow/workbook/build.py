@@ -20,17 +20,23 @@ from __future__ import annotations
 import argparse
 import ast
 import concurrent.futures
+import datetime as dt
 import json
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pixelflow.atomic import write_atomic
 from pixelflow.checks import check_count
 from pixelflow.workbook import dependencies
-from pixelflow.workbook.outputs import SCALES, check_scale, repository_root, results_path
+from pixelflow.workbook.outputs import SCALES, check_scale, output_root, repository_root, results_path
 
 FRESH, STALE, DRAFT, MISSING = "fresh", "stale", "draft", "missing"
+
+#: Each scale's log of the builds that ran notebooks, beside (not in) the folder of notebook results.
+BUILD_LOG = "builds_{scale}.json"
 
 
 @dataclass
@@ -192,19 +198,29 @@ def run_stale(scale: str, backend: str = "cpu", names: list[str] | None = None, 
     def describe(row):
         return f"{row.notebook}: {row.state} ({'; '.join(row.reasons[:2])}{' ...' if len(row.reasons) > 2 else ''})"
 
+    build = {"jobs": jobs, "started": _now(), "runs": {}}
+    clock = time.monotonic()
+
     def run(nb, progress=True):
+        started, t0 = _now(), time.monotonic()
         run_notebook(repository_root() / "notebooks" / f"{nb}.ipynb", scale, backend, progress=progress)
+        build["runs"][nb] = {"started": started, "start_s": round(t0 - clock, 1),
+                             "end_s": round(time.monotonic() - clock, 1)}
 
     if jobs == 1 or dry_run:
         ran = []
-        for nb in order:
-            row = notebook_status(nb, scale, backend)
-            if not row.needs_run:
-                continue
-            print(describe(row), flush=True)
-            ran.append(nb)
+        try:
+            for nb in order:
+                row = notebook_status(nb, scale, backend)
+                if not row.needs_run:
+                    continue
+                print(describe(row), flush=True)
+                ran.append(nb)
+                if not dry_run:
+                    run(nb)
+        finally:
             if not dry_run:
-                run(nb)
+                log_build(scale, build, time.monotonic() - clock)
         if not ran:
             print(f"every {scale}-scale result is fresh: no notebook to run")
         return ran
@@ -218,7 +234,7 @@ def run_stale(scale: str, backend: str = "cpu", names: list[str] | None = None, 
     needs = {nb: {u for u in upstream(nb, scale, order) if u < nb} for nb in pending}
     alone = {nb for nb in pending if runs_alone(nb)}
     ran, running, failure = [], {}, None
-    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+    with _logged(scale, build, clock), concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         while (pending and failure is None) or running:
             for nb in list(pending):
                 if failure is not None or len(running) >= jobs or alone & set(running.values()):
@@ -239,6 +255,86 @@ def run_stale(scale: str, backend: str = "cpu", names: list[str] | None = None, 
         raise failure
     again = run_stale(scale, backend, order, jobs=1) if any(r.needs_run for r in status(scale, backend, order)) else []
     return ran + again
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class _logged:
+    """Log the build on the way out, also when a notebook failed (the runs that ended are logged)."""
+
+    def __init__(self, scale, build, clock):
+        self.scale, self.build, self.clock = scale, build, clock
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        log_build(self.scale, self.build, time.monotonic() - self.clock)
+        return False
+
+
+def build_log_path(scale: str) -> Path:
+    """``results/builds_<scale>.json`` under the output root: the builds the current results come from."""
+    return output_root() / "results" / BUILD_LOG.format(scale=check_scale(scale))
+
+
+def load_build_log(path) -> list[dict]:
+    """The builds logged in ``path`` (oldest first); empty when there is no file.
+
+    Raises
+    ------
+    ValueError
+        The file is not a JSON list of builds with a ``runs`` object; the message names the file.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    try:
+        builds = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(builds, list) or not all(isinstance(b["runs"], dict) for b in builds):
+            raise TypeError("not a list of builds")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: expected a JSON list of builds, each with a 'runs' object "
+                         f"({type(exc).__name__}: {exc})") from None
+    return builds
+
+
+def overlaps(runs: dict) -> dict[str, list[str]]:
+    """For each run, the other runs of the same build that shared the machine with it for some time.
+
+    >>> overlaps({"a": {"start_s": 0, "end_s": 10}, "b": {"start_s": 5, "end_s": 20},
+    ...           "c": {"start_s": 20, "end_s": 30}})
+    {'a': ['b'], 'b': ['a'], 'c': []}
+    """
+    return {nb: sorted(other for other, o in runs.items()
+                       if other != nb and o["start_s"] < r["end_s"] and r["start_s"] < o["end_s"])
+            for nb, r in runs.items()}
+
+
+def log_build(scale: str, build: dict, wall_s: float, path=None) -> list[dict] | None:
+    """Append ``build`` (if it ran a notebook to its end) to the scale's build log; return the log.
+
+    Each run gets ``beside``: the notebooks that ran at the same time, whose
+    load its recorded wall time includes. A build stays in the log only while
+    some notebook's latest run is one of its runs, so the log describes the
+    current results and does not grow without bound.
+    """
+    if not build["runs"]:
+        return None
+    from pixelflow.workbook.provenance import git_state
+
+    path = Path(path or build_log_path(scale))
+    entry = dict(build, git=git_state(), cpu_count=os.cpu_count(), wall_s=round(wall_s, 1))
+    for nb, beside in overlaps(build["runs"]).items():
+        entry["runs"][nb]["beside"] = beside
+    builds = load_build_log(path) + [entry]
+    latest = {nb: i for i, b in enumerate(builds) for nb in b["runs"]}
+    builds = [b for i, b in enumerate(builds) if i in latest.values()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, (json.dumps(builds, indent=1) + "\n").encode())
+    return builds
 
 
 def main(argv=None) -> int:

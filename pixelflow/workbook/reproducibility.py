@@ -8,6 +8,7 @@ faster), since rerunning a notebook overwrites its own record.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -41,36 +42,71 @@ def load_before(path=None) -> dict[str, float]:
                          f"({type(exc).__name__}: {exc})") from None
 
 
-def wall_time_table(records: Mapping[str, Mapping], before: Mapping[str, float]) -> dict:
+def runs_of_records(records: Mapping[str, Mapping], builds: list[dict]) -> dict[str, dict]:
+    """The logged run (see :func:`pixelflow.workbook.build.log_build`) that wrote each record, where known.
+
+    A run wrote a record when the build's commit is the record's and the record
+    is dated within the run; a record written outside a build has none.
+    """
+    found = {}
+    for build in builds:
+        for name, run in build["runs"].items():
+            record = records.get(name)
+            prov = (record or {}).get("provenance") or {}
+            commit = (prov.get("git") or {}).get("commit")
+            if record is None or commit is None or commit != (build.get("git") or {}).get("commit"):
+                continue
+            start = _dt.datetime.fromisoformat(run["started"])
+            end = start + _dt.timedelta(seconds=float(run["end_s"]) - float(run["start_s"]) + 1)
+            if start <= _dt.datetime.fromisoformat(prov["date"]) <= end:
+                found[name] = dict(run, build=build)
+    return found
+
+
+def wall_time_table(records: Mapping[str, Mapping], before: Mapping[str, float], builds: list[dict] = ()) -> dict:
     """A results-style table (see :func:`pixelflow.workbook.latex.check_table`) of minutes per notebook.
 
     Rows are the notebooks in ``records`` or ``before``, in name order, with a
     last row of totals; a time that was not recorded is a dash (and the total
-    then counts only the notebooks with both).
+    then counts only the notebooks with both). The last column names the
+    notebooks that ran at the same time (``builds``, the build log), since a
+    notebook's time then includes their load.
 
     >>> t = wall_time_table({"01_mnist": {"wall_time_s": {"total": 600.0}}}, {"01_mnist": 1800.0})
     >>> t["rows"]
-    [['01_mnist', 30.0, 10.0, 3.0], ['total', 30.0, 10.0, 3.0]]
+    [['01_mnist', 30.0, 10.0, 3.0, None], ['total', 30.0, 10.0, 3.0, None]]
     """
+    runs = runs_of_records(records, list(builds))
     rows = []
     names = sorted(set(records) | set(before))
     for name in names:
         now = (records.get(name, {}).get("wall_time_s") or {}).get("total")
         then = before.get(name)
+        beside = runs[name].get("beside") if name in runs else None
         rows.append([name, None if then is None else then / 60, None if now is None else now / 60,
-                     then / now if then and now else None])
+                     then / now if then and now else None,
+                     None if beside is None else (", ".join(b[:2] for b in beside) or "none")])
     both = [r for r in rows if r[1] is not None and r[2] is not None]
     then_total, now_total = sum(r[1] for r in both), sum(r[2] for r in both)
-    rows.append(["total", then_total or None, now_total or None, then_total / now_total if now_total else None])
+    rows.append(["total", then_total or None, now_total or None, then_total / now_total if now_total else None,
+                 None])
+    caption = ("Wall time of each notebook at this scale (minutes): before, as recorded by the results "
+               "committed before rebuilds became content-addressed (runs made piecewise at several commits), "
+               "and now, as this build's results record it; speed-up = before / now. Same data, splits, "
+               "seeds, search grids and training budgets. Beside: the notebooks (by number) that ran on the "
+               "machine at the same time, whose load a time includes; a dash where no build log covers the run.")
+    whole = {id(r["build"]): r["build"] for r in runs.values()}
+    if len(whole) == 1 and set(runs) == set(records):
+        only = next(iter(whole.values()))
+        caption += (f" All of them ran in one build of {float(only['wall_s']) / 60:.1f} minutes wall, "
+                    f"at most {int(only['jobs'])} side by side on {only.get('cpu_count', '?')} cores.")
     return {
-        "caption": ("Wall time of each notebook at this scale (minutes): before, as recorded by the results "
-                    "committed before rebuilds became content-addressed (runs made piecewise at several commits), "
-                    "and now, as this build's results record it; speed-up = before / now. Same data, splits, "
-                    "seeds, search grids and training budgets."),
+        "caption": caption,
         "label": "tab:wall_times",
         "columns": [{"name": "notebook", "align": "l"}, {"name": "before (min)", "format": ".1f", "align": "r"},
                     {"name": "now (min)", "format": ".1f", "align": "r"},
-                    {"name": "speed-up", "format": ".2f", "align": "r"}],
+                    {"name": "speed-up", "format": ".2f", "align": "r"},
+                    {"name": "beside", "align": "l"}],
         "rows": rows,
     }
 
