@@ -210,9 +210,9 @@ class Engine:
         """
         if self.backend.xp is not np:
             return contextlib.nullcontext()
-        from threadpoolctl import threadpool_limits
+        from pixelflow.blas import limit_blas
 
-        return threadpool_limits(limits=1, user_api="blas")
+        return limit_blas(1)
 
     # ------------------------------------------------------------ evolution
 

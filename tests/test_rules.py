@@ -135,3 +135,23 @@ def test_float32_tracks_float64(rng, rule, channels):
     lo = Reservoir(ReservoirConfig(**cfg)).transform(X)
     hi = Reservoir(ReservoirConfig(**cfg, dtype="float64")).transform(X)
     np.testing.assert_allclose(lo, hi, atol=1e-5)
+
+
+@pytest.mark.parametrize("boundary, mode", [("periodic", "wrap"), ("zero", "constant"), ("edge", "edge")])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5), (4, 3), (2, 3, 20, 20), (3, 2, 1, 7)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int8, bool])
+def test_pad1_copies_the_border_as_numpy_pad_does(boundary, mode, shape, dtype):
+    from pixelflow.stencils import pad1
+
+    x = (np.random.default_rng(0).standard_normal(shape) * 5).astype(dtype)
+    expected = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(1, 1), (1, 1)], mode=mode)
+    for view in (x, np.swapaxes(np.swapaxes(x, -1, -2).copy(), -1, -2)):  # also a non-contiguous layout
+        got = pad1(view, boundary, np)
+        assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+def test_pad1_names_an_unknown_boundary():
+    from pixelflow.stencils import pad1
+
+    with pytest.raises(ValueError, match="'wrap'.*periodic, zero, edge"):
+        pad1(np.zeros((3, 3)), "wrap", np)
