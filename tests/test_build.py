@@ -208,6 +208,36 @@ def test_uncommitted_lists_changed_and_untracked_files_and_none_outside_git(tmp_
     assert dependencies.uncommitted(["x.py"], outside.parent.parent / "does-not-exist") is None
 
 
+def test_the_outputs_a_build_writes_neither_make_the_code_dirty_nor_stop_a_reader(tmp_path, out_root, monkeypatch):
+    from pixelflow.workbook.provenance import git_state
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    for name in ("results/paper/01_mnist.json", "figures/paper/01.png", "pixelflow/a.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("committed")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    # A build rewrites results and figures as its notebooks finish: the code is still the commit's.
+    (tmp_path / "results/paper/01_mnist.json").write_text("rewritten by the build")
+    (tmp_path / "figures/paper/01.png").write_text("redrawn")
+    assert git_state(tmp_path)["dirty"] is False
+    (tmp_path / "pixelflow/a.py").write_text("edited")
+    assert git_state(tmp_path)["dirty"] is True
+
+    # A notebook that read another's rewritten results is guarded on its code and package data only.
+    seen = []
+    monkeypatch.setattr(dependencies, "uncommitted", lambda paths, root=None: seen.extend(paths) or [])
+    rec = ResultsRecord("09_fixed_vs_learned", "paper", {"scale": "paper"})
+    rec._reads.inputs = lambda exclude=(): {"results/paper/01_mnist.json": "1" * 64,
+                                            "pixelflow/workbook/peers.json": "2" * 64}
+    saved = json.loads(rec.save().read_text())
+    assert "draft" not in saved and "results/paper/01_mnist.json" in saved["build"]["inputs"]
+    assert "pixelflow/workbook/peers.json" in seen and not any(path.startswith("results/") for path in seen)
+
+
 def test_paper_results_are_not_written_from_uncommitted_code(out_root, monkeypatch):
     monkeypatch.setattr(dependencies, "uncommitted", lambda paths, root=None: ["pixelflow/checks.py"])
     rec = ResultsRecord("04_eikonal", "paper", {"scale": "paper"})

@@ -35,7 +35,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from pixelflow.workbook.outputs import output_root, repository_root
+from pixelflow.workbook.outputs import OUTPUT_DIRS, output_root, repository_root
 
 #: Environment variable that lets a paper-scale result be written from uncommitted code, marked as a draft.
 ALLOW_DIRTY_ENV_VAR = "ALLOW_DIRTY"
@@ -203,9 +203,26 @@ def changed_files(hashes: Mapping[str, str]) -> list[str]:
             if not (root / path).is_file() or file_sha256(root / path) != sha]
 
 
+def is_output(path: str) -> bool:
+    """Whether ``path`` (relative to the repository root) lies in a folder the workbook writes.
+
+    A build changes files there as it runs; what a notebook read from another
+    one's outputs is vouched for by that notebook's own stamp (its hash is in
+    the reader's), not by a commit.
+    """
+    parts = Path(path).parts
+    return bool(parts) and parts[0] in OUTPUT_DIRS
+
+
 def dependency_paths(build: Mapping) -> list[str]:
-    """The files a stamp depends on, relative to the repository root (data files aside)."""
-    return [*build.get("notebook", {}), *build.get("sources", {}), *build.get("inputs", {})]
+    """The files of a stamp that a commit must hold: its code and package data, not other notebooks' outputs.
+
+    >>> dependency_paths({"notebook": {"notebooks/09.ipynb": "0"}, "sources": {"pixelflow/a.py": "1"},
+    ...                   "inputs": {"results/paper/01_mnist.json": "2", "pixelflow/workbook/peers.json": "3"}})
+    ['notebooks/09.ipynb', 'pixelflow/a.py', 'pixelflow/workbook/peers.json']
+    """
+    return [*build.get("notebook", {}), *build.get("sources", {}),
+            *(path for path in build.get("inputs", {}) if not is_output(path))]
 
 
 def uncommitted(paths: Iterable[str], root: Path | None = None) -> list[str] | None:

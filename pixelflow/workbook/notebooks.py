@@ -206,10 +206,9 @@ def check_committed(src: Path, results: Path) -> None:
         raise UncommittedChanges(
             f"not running {src} at paper scale: it is not in the repository {repository_root()}, so no commit "
             f"holds it; set {dependencies.ALLOW_DIRTY_ENV_VAR}=1 to write its results marked as a draft")
-    paths = [src.relative_to(repository_root()).as_posix()]
     build = dependencies.recorded_stamp(results)
-    paths += [*build.get("sources", {}), *build.get("inputs", {})] or ["pixelflow"]
-    files = dependencies.uncommitted(paths)
+    paths = dependencies.dependency_paths({**build, "notebook": {}})
+    files = dependencies.uncommitted([src.relative_to(repository_root()).as_posix(), *(paths or ["pixelflow"])])
     if files:
         raise UncommittedChanges(
             f"not running {src.stem} at paper scale: paper-scale results come only from committed code, and "

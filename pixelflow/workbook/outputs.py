@@ -34,6 +34,10 @@ def repository_root() -> Path:
     return Path(__file__).resolve().parent.parent.parent
 
 
+#: The folders under the output root that the workbook writes (results and executed notebooks; figures).
+OUTPUT_DIRS = ("results", "figures")
+
+
 def output_root() -> Path:
     """``$PIXELFLOW_OUTPUT`` if set, else the repository root."""
     env = os.environ.get(OUTPUT_ENV_VAR)

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 from pixelflow.backends.cpu import cpu_model
+from pixelflow.workbook.outputs import OUTPUT_DIRS
 
 PACKAGES = ("pixelflow", "numpy", "scipy", "scikit-learn", "scikit-fmm", "torch", "cupy-cuda13x", "cupy-cuda12x",
             "moderngl", "papermill", "matplotlib")
@@ -24,10 +25,17 @@ def _git(*args: str, cwd: Path) -> str | None:
 
 
 def git_state(root: Path | None = None) -> dict:
-    """Commit hash and whether the working tree had uncommitted changes to tracked files."""
+    """Commit hash and whether tracked files had uncommitted changes, outside the workbook's own outputs.
+
+    A build rewrites ``results/`` and ``figures/`` as its notebooks finish, so
+    a change there says nothing about the code that ran; the paper-scale
+    guard (:mod:`pixelflow.workbook.dependencies`) checks the files each run
+    depends on exactly.
+    """
     root = Path(root or Path(__file__).resolve().parent.parent.parent)
     commit = _git("rev-parse", "HEAD", cwd=root)
-    dirty = _git("status", "--porcelain", "--untracked-files=no", cwd=root)
+    dirty = _git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                 *(f":(exclude){d}" for d in OUTPUT_DIRS), cwd=root)
     return {"commit": commit, "dirty": None if dirty is None else bool(dirty)}
 
 
