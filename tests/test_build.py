@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import types
 
@@ -55,6 +56,12 @@ def test_the_read_log_records_reads_under_results_and_package_data_not_writes(ou
     results.mkdir(parents=True)
     (results / "01_mnist.json").write_text("{}")
     (out_root / "elsewhere.txt").write_text("x")
+    # A compiled-code cache beside the sources, as numba writes one (its index changes whenever another
+    # process compiles, and a fresh clone has none): not an input.
+    cache_dir = repository_root() / "pixelflow" / "backends" / "cpu" / "__pycache__"
+    cache_dir.mkdir(exist_ok=True)
+    cache = cache_dir / f"test-read-log-{os.getpid()}.nbi"
+    cache.write_bytes(b"index")
     log = dependencies.ReadLog().start()
     try:
         (results / "01_mnist.json").read_text()
@@ -62,11 +69,15 @@ def test_the_read_log_records_reads_under_results_and_package_data_not_writes(ou
         (results / "written.json").write_text("{}")
         (repository_root() / "pixelflow" / "workbook" / "peers.json").read_bytes()
         (repository_root() / "pixelflow" / "checks.py").read_bytes()
+        cache.read_bytes()
     finally:
         log.stop()
     (results / "after.json").write_text("{}")
     (results / "after.json").read_text()
-    inputs = log.inputs(exclude=[results / "02_fashion_mnist.json"])
+    try:
+        inputs = log.inputs(exclude=[results / "02_fashion_mnist.json"])
+    finally:
+        cache.unlink()
     assert sorted(inputs) == ["pixelflow/workbook/peers.json", "results/paper/01_mnist.json"]
     assert inputs["results/paper/01_mnist.json"] == dependencies.file_sha256(results / "01_mnist.json")
 

@@ -43,6 +43,9 @@ ALLOW_DIRTY_ENV_VAR = "ALLOW_DIRTY"
 #: Version of the stamp's layout; a stamp of another version is stale.
 STAMP_VERSION = 1
 
+# Where Python and numba keep compiled code beside the sources.
+_CACHE_DIR = "__pycache__"
+
 _PACKAGE = "pixelflow"
 
 
@@ -149,7 +152,8 @@ class ReadLog:
         Those are the files under ``results/`` (relative to the output root,
         or for the committed benchmark files the repository root) and the data
         files shipped inside the package (such as the peers' published
-        numbers; its ``.py`` files are :func:`loaded_sources`). Executed
+        numbers; its ``.py`` files are :func:`loaded_sources`, and the
+        compiled caches under ``__pycache__`` are no inputs). Executed
         notebook copies and the files in ``exclude`` (the run's own results
         file) are left out.
         """
@@ -165,7 +169,9 @@ class ReadLog:
             if path in excluded or not path.is_file() or "executed" in path.parts:
                 continue
             if package in path.parents:
-                if path.suffix not in (".py", ".pyc"):
+                # Compiled caches (Python's and numba's index and data files in __pycache__) change whenever
+                # another process compiles: they are not inputs, and a fresh clone does not have them.
+                if path.suffix not in (".py", ".pyc") and _CACHE_DIR not in path.parts:
                     out[path.relative_to(repository_root()).as_posix()] = file_sha256(path)
                 continue
             for root in roots:
