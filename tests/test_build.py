@@ -117,6 +117,11 @@ def test_each_kind_of_change_is_a_reason_naming_the_file():
     assert not any("checks.py" in r for r in reasons)
 
 
+def test_a_compiled_cache_an_older_stamp_recorded_is_no_reason():
+    record = _stamped(inputs={"pixelflow/backends/cpu/__pycache__/wave.evolve-17.py311.nbi": "0" * 64})
+    assert dependencies.stale_reasons(record) == []
+
+
 def test_a_record_without_a_stamp_is_stale():
     record = _stamped()
     del record["build"]

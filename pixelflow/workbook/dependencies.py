@@ -324,7 +324,9 @@ def stale_reasons(record: Mapping, parameters: Mapping[str, object] | None = Non
             reasons.append(f"parameter {key} was {recorded_params[key]!r}, now {value!r}")
     reasons += _changed(build.get("notebook", {}), current)
     reasons += _changed(build.get("sources", {}), current)
-    reasons += _changed(build.get("inputs", {}), lambda n: current(n, _resolve_input))
+    # Stamps written before compiled caches were left out may list them: they were never inputs.
+    inputs = {name: sha for name, sha in build.get("inputs", {}).items() if _CACHE_DIR not in Path(name).parts}
+    reasons += _changed(inputs, lambda n: current(n, _resolve_input))
     for meta in record.get("data", []):
         for name, sha in (meta.get("files") or {}).items():
             path = _data_file(meta, name)
