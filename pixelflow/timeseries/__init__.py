@@ -9,8 +9,8 @@ the same driven-mode ``run`` as the CA reservoir
 comparison of the two.
 """
 
-from .closed_loop import generate
+from .closed_loop import generate, generate_each
 from .esn import EchoStateNetwork
 from .metrics import memory_capacity, nrmse, success_rate
 
-__all__ = ["EchoStateNetwork", "generate", "memory_capacity", "nrmse", "success_rate"]
+__all__ = ["EchoStateNetwork", "generate", "generate_each", "memory_capacity", "nrmse", "success_rate"]

@@ -61,6 +61,19 @@ def generate(model, readout, warmup, horizon: int, *, progress: bool = False, **
         prediction beyond ``DIVERGED``) is NaN from that step on; the other
         sequences of the batch run on unaffected.
     """
+    return generate_each(model, [readout], warmup, horizon, progress=progress, **run_params)[0]
+
+
+def generate_each(model, readouts, warmup, horizon: int, *, progress: bool = False, **run_params) -> list[np.ndarray]:
+    """:func:`generate` for each of several readouts of one model, sharing the teacher-forced warm-up.
+
+    The warm-up does not depend on the readout, so it runs once; each
+    readout's free run then starts from its own copy of the warmed-up state.
+    Each result is the one :func:`generate` gives for that readout, bit for
+    bit: the free runs are the same calls on the same batch. A regularisation
+    path (one readout per ridge penalty) costs one warm-up instead of one per
+    penalty.
+    """
     check_int(horizon, "horizon", low=1)
     warmup = np.asarray(warmup, dtype=np.float64)
     if warmup.ndim not in (2, 3):
@@ -68,13 +81,17 @@ def generate(model, readout, warmup, horizon: int, *, progress: bool = False, **
     single = warmup.ndim == 2
     batch = warmup[None] if single else warmup
     n, _, d = batch.shape
-    features, state = model.run(batch, state=None, return_state=True, **run_params)
-    out = np.empty((n, horizon, d))
-    diverged = np.zeros(n, dtype=bool)
-    out[:, 0] = _next_inputs(readout, features[:, -1], n, d, diverged)
-    for h in tqdm(range(1, horizon), desc="free running", unit="step", disable=not progress, leave=False):
-        # A diverged sequence is driven by zeros from then on, only so that the batch can go on.
-        fed = np.where(diverged[:, None], 0.0, out[:, h - 1])
-        features, state = model.run(fed[:, None], state=state, return_state=True, **run_params)
-        out[:, h] = _next_inputs(readout, features[:, -1], n, d, diverged)
-    return out[0] if single else out
+    warm_features, warm_state = model.run(batch, state=None, return_state=True, **run_params)
+    results = []
+    for readout in readouts:
+        state = warm_state.copy()
+        out = np.empty((n, horizon, d))
+        diverged = np.zeros(n, dtype=bool)
+        out[:, 0] = _next_inputs(readout, warm_features[:, -1], n, d, diverged)
+        for h in tqdm(range(1, horizon), desc="free running", unit="step", disable=not progress, leave=False):
+            # A diverged sequence is driven by zeros from then on, only so that the batch can go on.
+            fed = np.where(diverged[:, None], 0.0, out[:, h - 1])
+            features, state = model.run(fed[:, None], state=state, return_state=True, **run_params)
+            out[:, h] = _next_inputs(readout, features[:, -1], n, d, diverged)
+        results.append(out[0] if single else out)
+    return results

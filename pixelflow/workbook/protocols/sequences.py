@@ -36,7 +36,7 @@ from pixelflow.config import ReservoirConfig
 from pixelflow.readouts import RidgeReadout, ridge_path_readouts
 from pixelflow.reservoir import Reservoir
 from pixelflow.rules import get_rule
-from pixelflow.timeseries.closed_loop import generate
+from pixelflow.timeseries.closed_loop import generate_each
 from pixelflow.timeseries.metrics import memory_capacity, nrmse, success_rate
 
 # Features are not standardised, and small penalties win often: the grid reaches far down.
@@ -179,11 +179,15 @@ def _predict(readout, F, part: slice, k: int) -> np.ndarray:
     return np.asarray(readout.predict(rows), dtype=np.float64).reshape(F.shape[0], -1, k)
 
 
-def free_runs(model, run_params, readout, series: np.ndarray, starts, forecast: Forecast):
-    """Predictions ``(windows, horizon, d)`` and truths of free runs from ``starts`` on ``series`` ``(T, d)``."""
+def free_runs(model, run_params, readouts, series: np.ndarray, starts, forecast: Forecast):
+    """Each readout's predictions ``(windows, horizon, d)``, and the truths, of free runs from ``starts``.
+
+    The readouts share one teacher-forced warm-up on ``series`` ``(T, d)``
+    (:func:`pixelflow.timeseries.generate_each`).
+    """
     warm = np.stack([series[s - forecast.warmup : s] for s in starts])
     truth = np.stack([series[s : s + forecast.horizon] for s in starts])
-    return generate(model, readout, warm, forecast.horizon, **run_params), truth
+    return generate_each(model, readouts, warm, forecast.horizon, **run_params), truth
 
 
 def evaluate(candidate: Candidate, task, *, alphas: Sequence[float] = ALPHAS, forecast: Forecast | None = None,
@@ -203,15 +207,18 @@ def evaluate(candidate: Candidate, task, *, alphas: Sequence[float] = ALPHAS, fo
     best = None
     # A reservoir whose state blew up has no readout: it scores as never fitted.
     fitted = _fits(F, Y, task.train, alphas) if np.isfinite(F).all() else []
-    for alpha, readout in zip(alphas, fitted):
-        if readout is None:
-            continue  # a penalty too small for this feature matrix to be solved: not a candidate
+    # A penalty too small for this feature matrix to be solved is not a candidate.
+    solved = [(alpha, readout) for alpha, readout in zip(alphas, fitted) if readout is not None]
+    if forecast is not None and solved:
+        preds, truth = free_runs(model, run_params, [r for _, r in solved], task.inputs[0],
+                                 forecast.starts(task.validation), forecast)
+        flat_truth = truth.reshape(-1, truth.shape[-1])
+        forecasts = [(nrmse(flat_truth, pred.reshape(-1, pred.shape[-1])),) for pred in preds]
+    for i, (alpha, readout) in enumerate(solved):
         if forecast is None:
             score = _score(task.metric, Y[:, task.validation], _predict(readout, F, task.validation, k))
         else:
-            pred, truth = free_runs(model, run_params, readout, task.inputs[0],
-                                    forecast.starts(task.validation), forecast)
-            score = (nrmse(truth.reshape(-1, truth.shape[-1]), pred.reshape(-1, pred.shape[-1])),)
+            score = forecasts[i]
         if not all(math.isfinite(s) for s in score):
             continue
         if best is None or score < best[0]:
@@ -225,7 +232,7 @@ def evaluate(candidate: Candidate, task, *, alphas: Sequence[float] = ALPHAS, fo
         if forecast is None:
             truth, pred = Y[:, part], _predict(readout, F, part, k)
         else:
-            pred, truth = free_runs(model, run_params, readout, task.inputs[0], forecast.starts(part), forecast)
+            (pred,), truth = free_runs(model, run_params, [readout], task.inputs[0], forecast.starts(part), forecast)
         flat = truth.reshape(-1, truth.shape[-1]), pred.reshape(-1, pred.shape[-1])
         scores[name] = (nrmse(*flat),) if forecast is not None else _score(task.metric, truth, pred)
         outputs[name] = (truth, pred)
