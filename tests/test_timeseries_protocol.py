@@ -103,6 +103,17 @@ def test_assess_reports_the_task_metric_per_seed():
     assert score_value("memory_capacity", (-12.0,)) == 12.0
 
 
+def test_assess_gives_the_same_seeds_whatever_the_number_of_processes(narma):
+    params = {"steps": 2, "density": 0.3, "scale": 0.5, "c": 0.4, "damping": 0.95, "boundary": "periodic",
+              "write": "add"}
+    one = assess("wave", params, narma, seeds=(0, 1, 2), features=64, n_jobs=1)
+    two = assess("wave", params, narma, seeds=(0, 1, 2), features=64, n_jobs=2)
+    assert one["test"] == two["test"] and one["alphas"] == two["alphas"] and len(set(one["test"])) == 3
+    for (t1, p1), (t2, p2) in zip(one["outputs"].values(), two["outputs"].values()):
+        np.testing.assert_array_equal(t1, t2)
+        np.testing.assert_array_equal(p1, p2)
+
+
 def test_forecasts_start_inside_the_part_and_run_closed_loop():
     task = mackey_glass_task(**SMALL)
     fc = Forecast(horizon=20, windows=4, warmup=50)

@@ -270,15 +270,20 @@ def search(kind: str, task, *, trials: int, features: int = 400, seed: int = 0, 
 
 
 def assess(kind: str, params: dict, task, *, seeds: Sequence[int], features: int = 400,
-           forecast: Forecast | None = None, alphas: Sequence[float] = ALPHAS, backend: str = "numpy") -> dict:
+           forecast: Forecast | None = None, alphas: Sequence[float] = ALPHAS, backend: str = "numpy",
+           n_jobs: int = 1) -> dict:
     """Test scores of fixed hyperparameters over reservoir weight seeds (penalty re-chosen on validation per seed).
 
-    Returns ``test`` (each seed's test value of the task's metric, see
-    :func:`score_value`; NRMSE for forecasts), their ``mean`` and standard
-    error ``sem``, and the first seed's ``outputs``.
+    The seeds run in ``n_jobs`` processes (each seed's result does not
+    depend on where it ran). Returns ``test`` (each seed's test value of the
+    task's metric, see :func:`score_value`; NRMSE for forecasts), their
+    ``mean`` and standard error ``sem``, and the first seed's ``outputs``.
     """
-    results = [evaluate(Candidate(kind, params, features, s, backend), task, alphas=alphas, forecast=forecast,
-                        parts=("validation", "test")) for s in seeds]
+    from joblib import Parallel, delayed
+
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(evaluate)(Candidate(kind, params, features, s, backend), task, alphas=alphas, forecast=forecast,
+                          parts=("validation", "test")) for s in seeds)
     metric = "nrmse" if forecast is not None else task.metric
     test = np.array([score_value(metric, r["scores"]["test"]) for r in results])
     return {"test": test.tolist(), "mean": float(test.mean()),
