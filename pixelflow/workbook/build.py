@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import ast
 import concurrent.futures
+import contextlib
 import datetime as dt
 import json
 import os
@@ -209,7 +210,7 @@ def run_stale(scale: str, backend: str = "cpu", names: list[str] | None = None, 
 
     if jobs == 1 or dry_run:
         ran = []
-        try:
+        with _logged(scale, build, clock):  # a dry run runs nothing, so it logs nothing
             for nb in order:
                 row = notebook_status(nb, scale, backend)
                 if not row.needs_run:
@@ -218,9 +219,6 @@ def run_stale(scale: str, backend: str = "cpu", names: list[str] | None = None, 
                 ran.append(nb)
                 if not dry_run:
                     run(nb)
-        finally:
-            if not dry_run:
-                log_build(scale, build, time.monotonic() - clock)
         if not ran:
             print(f"every {scale}-scale result is fresh: no notebook to run")
         return ran
@@ -261,23 +259,21 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-class _logged:
+@contextlib.contextmanager
+def _logged(scale, build, clock):
     """Log the build on the way out, also when a notebook failed (the runs that ended are logged)."""
-
-    def __init__(self, scale, build, clock):
-        self.scale, self.build, self.clock = scale, build, clock
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        log_build(self.scale, self.build, time.monotonic() - self.clock)
-        return False
+    try:
+        yield
+    finally:
+        log_build(scale, build, time.monotonic() - clock)
 
 
-def build_log_path(scale: str) -> Path:
-    """``results/builds_<scale>.json`` under the output root: the builds the current results come from."""
-    return output_root() / "results" / BUILD_LOG.format(scale=check_scale(scale))
+def build_log_path(scale: str, results_root=None) -> Path:
+    """``results/builds_<scale>.json``: the builds the current results come from.
+
+    ``results_root`` is the ``results`` folder (default: the one under the output root).
+    """
+    return Path(results_root or output_root() / "results") / BUILD_LOG.format(scale=check_scale(scale))
 
 
 def load_build_log(path) -> list[dict]:

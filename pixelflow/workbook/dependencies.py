@@ -43,8 +43,15 @@ ALLOW_DIRTY_ENV_VAR = "ALLOW_DIRTY"
 #: Version of the stamp's layout; a stamp of another version is stale.
 STAMP_VERSION = 1
 
-# Where Python and numba keep compiled code beside the sources.
-_CACHE_DIR = "__pycache__"
+
+def _compiled_cache(path) -> bool:
+    """Whether ``path`` lies in a ``__pycache__`` folder, where Python and numba keep compiled code.
+
+    Such files change whenever another process compiles and a fresh clone has
+    none: they are never a run's inputs.
+    """
+    return "__pycache__" in Path(path).parts
+
 
 _PACKAGE = "pixelflow"
 
@@ -169,9 +176,7 @@ class ReadLog:
             if path in excluded or not path.is_file() or "executed" in path.parts:
                 continue
             if package in path.parents:
-                # Compiled caches (Python's and numba's index and data files in __pycache__) change whenever
-                # another process compiles: they are not inputs, and a fresh clone does not have them.
-                if path.suffix not in (".py", ".pyc") and _CACHE_DIR not in path.parts:
+                if path.suffix not in (".py", ".pyc") and not _compiled_cache(path):
                     out[path.relative_to(repository_root()).as_posix()] = file_sha256(path)
                 continue
             for root in roots:
@@ -325,7 +330,7 @@ def stale_reasons(record: Mapping, parameters: Mapping[str, object] | None = Non
     reasons += _changed(build.get("notebook", {}), current)
     reasons += _changed(build.get("sources", {}), current)
     # Stamps written before compiled caches were left out may list them: they were never inputs.
-    inputs = {name: sha for name, sha in build.get("inputs", {}).items() if _CACHE_DIR not in Path(name).parts}
+    inputs = {name: sha for name, sha in build.get("inputs", {}).items() if not _compiled_cache(name)}
     reasons += _changed(inputs, lambda n: current(n, _resolve_input))
     for meta in record.get("data", []):
         for name, sha in (meta.get("files") or {}).items():

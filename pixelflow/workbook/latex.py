@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from pixelflow.atomic import write_atomic
-from pixelflow.workbook.build import BUILD_LOG, load_build_log
+from pixelflow.workbook.build import build_log_path, load_build_log
 from pixelflow.workbook.numbers import MISSING_MARK, number_macros
 from pixelflow.workbook.outputs import SCALES
 from pixelflow.workbook.reproducibility import load_before, load_profile, profile_table, wall_time_table
@@ -302,8 +302,7 @@ def write_tables(results_dir: Path, out_dir: Path, figures_dir: str | None = Non
             raise ValueError(f"table {own!r} is the build's own; {owner[own].name} must not produce it")
     rendered["wall_times"] = render_table(
         wall_time_table(records, load_before() if scale == "paper" else {},
-                        load_build_log(results_dir.parent / BUILD_LOG.format(scale=scale))
-                        if scale in SCALES else []),
+                        load_build_log(build_log_path(scale, results_dir.parent)) if scale in SCALES else []),
         "table 'wall_times'")
     profile = load_profile() if scale == "paper" else None  # it profiles the paper-scale run
     if profile is not None:
