@@ -212,25 +212,28 @@ def evaluate(candidate: Candidate, task, *, alphas: Sequence[float] = ALPHAS, fo
     if forecast is not None and solved:
         preds, truth = free_runs(model, run_params, [r for _, r in solved], task.inputs[0],
                                  forecast.starts(task.validation), forecast)
-        flat_truth = truth.reshape(-1, truth.shape[-1])
-        forecasts = [(nrmse(flat_truth, pred.reshape(-1, pred.shape[-1])),) for pred in preds]
+        # Each penalty's validation free run, kept: the chosen one's is its validation output below.
+        validation = [(truth, pred) for pred in preds]
     for i, (alpha, readout) in enumerate(solved):
         if forecast is None:
             score = _score(task.metric, Y[:, task.validation], _predict(readout, F, task.validation, k))
         else:
-            score = forecasts[i]
+            truth, pred = validation[i]
+            score = (nrmse(truth.reshape(-1, truth.shape[-1]), pred.reshape(-1, pred.shape[-1])),)
         if not all(math.isfinite(s) for s in score):
             continue
         if best is None or score < best[0]:
-            best = (score, alpha, readout)
+            best = (score, alpha, readout, i)
     if best is None:
         return {"alpha": None, "scores": {p: (math.inf,) for p in parts}, "outputs": {}}
-    _, alpha, readout = best
+    _, alpha, readout, chosen = best
     scores, outputs = {}, {}
     for name in parts:
         part = getattr(task, name)
         if forecast is None:
             truth, pred = Y[:, part], _predict(readout, F, part, k)
+        elif name == "validation":
+            truth, pred = validation[chosen]
         else:
             (pred,), truth = free_runs(model, run_params, [readout], task.inputs[0], forecast.starts(part), forecast)
         flat = truth.reshape(-1, truth.shape[-1]), pred.reshape(-1, pred.shape[-1])
