@@ -353,8 +353,10 @@ def test_parallel_runs_respect_what_a_notebook_reads_and_overlap_otherwise(out_r
     assert sorted(ran) == sorted(names)
     # 08 reads 06's models: it starts only after 06 ended.
     assert events.index(("end", "06_texture_nca")) < events.index(("start", "08_resolution_transfer"))
+    # 06 needs the machine to itself, so it runs first (start_order), with nothing beside it.
+    assert events[:2] == [("start", "06_texture_nca"), ("end", "06_texture_nca")]
     # 03 and 04 read nothing of each other: both started before either ended.
-    assert events[:2] == [("start", "03_cifar10"), ("start", "04_eikonal")]
+    assert set(events[2:4]) == {("start", "03_cifar10"), ("start", "04_eikonal")}
     assert all(r.state == build.FRESH for r in build.status("paper", "cpu", names))
 
 
@@ -424,7 +426,7 @@ def test_a_notebook_that_reports_timings_runs_with_nothing_beside_it(out_root, m
     seen = dict(overlaps)
     assert seen["05_speedups"] == set()  # nothing running when it started ...
     assert all("05_speedups" not in others for _, others in overlaps)  # ... and nothing started beside it
-    assert seen["04_eikonal"] == {"03_cifar10"}  # the others do share
+    assert "03_cifar10" in seen["04_eikonal"] or "04_eikonal" in seen["03_cifar10"]  # the others do share
 
 
 def test_a_paper_run_checks_what_its_last_stamp_depended_on(out_root, monkeypatch):

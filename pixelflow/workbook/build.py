@@ -177,6 +177,28 @@ def runs_alone(notebook: str) -> str | None:
     return (nb.metadata.get("pixelflow") or {}).get("runs_alone") or None
 
 
+def start_order(rows: list[NotebookStatus], alone=()) -> list[str]:
+    """The order in which notebooks run side by side are offered a free slot.
+
+    Those in ``alone`` come first: they need the machine to themselves, which
+    costs nothing at the start of a build but leaves cores idle later, while
+    the last neighbour finishes. Then the rest, longest first by the wall time
+    of their last run (:attr:`NotebookStatus.wall_time_s`), so that a long one
+    is not left running by itself at the end; one never run counts as
+    longest. Ties keep number order.
+
+    >>> rows = [NotebookStatus("00_a", "stale", wall_time_s=10.0), NotebookStatus("01_b", "missing"),
+    ...         NotebookStatus("02_c", "stale", wall_time_s=300.0), NotebookStatus("03_d", "stale", wall_time_s=5.0)]
+    >>> start_order(rows, alone={"03_d"})
+    ['03_d', '01_b', '02_c', '00_a']
+    """
+    def key(row):
+        wall = row.wall_time_s if row.wall_time_s is not None else float("inf")
+        return (row.notebook not in alone, -wall)
+
+    return [row.notebook for row in sorted(rows, key=key)]
+
+
 def run_stale(scale: str, backend: str = "cpu", names: list[str] | None = None, dry_run: bool = False,
               jobs: int = 1) -> list[str]:
     """Rerun every notebook whose results are not fresh; return the ones run, in the order they started.
@@ -184,8 +206,8 @@ def run_stale(scale: str, backend: str = "cpu", names: list[str] | None = None, 
     With ``jobs=1`` they run in number order, each checked just before its
     turn, so one whose inputs an earlier rerun changed is run too. With more
     jobs, up to ``jobs`` notebooks run side by side (each in its own kernel),
-    a notebook starting only when none it reads (:func:`upstream`) is still
-    to run, and one that reports timings (:func:`runs_alone`) running with no
+    offered a free slot in :func:`start_order`, a notebook starting only when
+    none it reads (:func:`upstream`) is still to run, and one that reports timings (:func:`runs_alone`) running with no
     other beside it; afterwards every notebook is checked again and any that a
     neighbour's rerun made stale runs once more, alone. Stops at the first
     failure (:class:`pixelflow.workbook.notebooks.NotebookFailed`), after the
@@ -224,13 +246,13 @@ def run_stale(scale: str, backend: str = "cpu", names: list[str] | None = None, 
         return ran
 
     rows = status(scale, backend, order)
-    pending = [r.notebook for r in rows if r.needs_run]
     for row in rows:
         if row.needs_run:
             print(describe(row), flush=True)
-    # A notebook reads only results of notebooks numbered before it, so the first one pending can always start.
+    alone = {r.notebook for r in rows if r.needs_run and runs_alone(r.notebook)}
+    pending = start_order([r for r in rows if r.needs_run], alone)
+    # A notebook reads only results of notebooks numbered before it, so some pending one can always start.
     needs = {nb: {u for u in upstream(nb, scale, order) if u < nb} for nb in pending}
-    alone = {nb for nb in pending if runs_alone(nb)}
     ran, running, failure = [], {}, None
     with _logged(scale, build, clock), concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         while (pending and failure is None) or running:
