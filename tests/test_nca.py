@@ -1,6 +1,7 @@
 """Neural CA: perception parity and analytic cases, update/model behaviour, training, checkpoints, rendering."""
 
 import math
+from functools import partial
 
 import numpy as np
 import pytest
@@ -30,6 +31,7 @@ from pixelflow.nca import (  # noqa: E402
 from pixelflow.nca.inpainting import (  # noqa: E402
     InpaintingTask,
     hidden_mse,
+    image_generators,
     inpaint,
     masked_input,
     neighbour_fill,
@@ -106,6 +108,13 @@ def test_neighbourhood_attention_equals_dense_masked_attention():
     x = torch.randn(2, 5, 6, 7)
     with torch.no_grad():
         np.testing.assert_allclose(module(x).numpy(), dense_attention(module, x).numpy(), atol=1e-5)
+    # Training sees the same gradients too (for the state and every weight, offset embeddings included).
+    x.requires_grad_(True)
+    weights = torch.randn(2, module.out_channels, 6, 7)
+    grads = [torch.autograd.grad((f(x) * weights).sum(), [x, *module.parameters()])
+             for f in (module, partial(dense_attention, module))]
+    for fast, dense in zip(*grads):
+        np.testing.assert_allclose(fast.numpy(), dense.numpy(), atol=1e-5)
 
 
 def test_attention_is_translation_equivariant_and_normalised():
@@ -445,13 +454,33 @@ def test_inpaint_with_untrained_rule_returns_the_masked_input():
     model = attention_nca(channels=4, heads=1, head_dim=2, hidden=8)
     images = torch.rand(3, 7, 7, generator=gen()).numpy()
     known = random_known(3, 7, 7, 0.5, gen(1))
-    est, frames = inpaint(model, images, known, steps=4, generator=gen(), every=2)
+    est, frames = inpaint(model, images, known, steps=4, seed=0, every=2)
     np.testing.assert_allclose(est.numpy(), masked_input(images, known).numpy())
     assert frames.shape == (3, 7, 7)
+    with pytest.raises(ValueError, match="known must have"):
+        inpaint(model, images, known[:2], steps=4, seed=0)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         InpaintingTask(images * 3, channels=4)
     with pytest.raises(ValueError, match="hidden"):
         InpaintingTask(images, channels=4, hidden=1.0)
+
+
+def test_an_inpainted_image_depends_neither_on_its_batch_nor_on_how_the_images_were_split():
+    model = attention_nca(channels=4, heads=1, head_dim=2, hidden=8, seed=0)
+    with torch.no_grad():  # a trained-looking rule: the last layer no longer zero
+        model.update.net[-1].weight.normal_(0, 0.3, generator=gen(2))
+        model.update.net[-1].bias.fill_(0.5)
+    images = torch.rand(7, 6, 6, generator=gen()).numpy()
+    known = random_known(7, 6, 6, 0.5, gen(1))
+    whole = inpaint(model, images, known, steps=5, seed=3, batch_size=4)
+    assert not torch.equal(whole, masked_input(images, known))  # the rule did fill something in
+    assert torch.equal(inpaint(model, images, known, steps=5, seed=3, batch_size=3), whole)
+    parts = [inpaint(model, images[a:b], known[a:b], steps=5, seed=3, first=a) for a, b in ((0, 2), (2, 7))]
+    assert torch.equal(torch.cat(parts), whole)
+    assert not torch.equal(inpaint(model, images, known, steps=5, seed=4, batch_size=4), whole)  # the seed matters
+    gens = image_generators(3, 0, 2)
+    with pytest.raises(ValueError, match="one per sample"):
+        model.step(torch.zeros(3, 4, 6, 6), generator=gens)
 
 
 # ------------------------------------------------------------------ resolution transfer

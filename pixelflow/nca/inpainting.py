@@ -100,32 +100,53 @@ def hidden_mse(estimate: torch.Tensor, targets: torch.Tensor, known: torch.Tenso
     return ((estimate - targets) ** 2 * hidden).flatten(1).sum(1) / hidden.flatten(1).sum(1).clamp_min(1.0)
 
 
+def image_generators(seed: int, first: int, n: int) -> list[torch.Generator]:
+    """One generator per image, for images ``first`` to ``first + n - 1``, each seeded by ``(seed, index)``.
+
+    >>> a = image_generators(3, 0, 4)[2]; b = image_generators(3, 2, 1)[0]
+    >>> torch.equal(torch.rand(5, generator=a), torch.rand(5, generator=b))
+    True
+    """
+    check_int(seed, "seed", low=0)
+    check_int(first, "first", low=0)
+    states = [np.random.SeedSequence([seed, first + i]).generate_state(1)[0] for i in range(n)]
+    return [torch.Generator().manual_seed(int(state)) for state in states]
+
+
 @torch.no_grad()
-def inpaint(model, targets, known: torch.Tensor, steps: int, generator: torch.Generator,
-            batch_size: int = 8, every: int | None = None, threads: int | None = 1):
+def inpaint(model, targets, known: torch.Tensor, steps: int, seed: int, batch_size: int = 8,
+            every: int | None = None, threads: int | None = 1, first: int = 0):
     """Run ``model`` on masked images; return the estimates ``(N, H, W)`` (and frames with ``every``).
 
-    Estimates are clipped to [0, 1], the image range. The fire masks of all
-    batches come from ``generator`` in turn, so results are reproducible for a
-    fixed ``batch_size`` (the default, 8, is also the fastest on a CPU: the
-    attention rule's neighbour stacks of larger batches fall out of cache — 256
-    took 4x longer per image, measured). With ``every``, also
-    returns the first sample's estimate every ``every`` steps, ``(T, H, W)``.
-    ``threads`` sets the torch CPU threads meanwhile (see
-    :mod:`pixelflow.nca.threads`).
+    Estimates are clipped to [0, 1], the image range. Every image draws its
+    fire masks from its own generator (:func:`image_generators` of ``seed``
+    and its index ``first + i``), so its estimate depends neither on the
+    batch it ran in nor on how the images were split: the estimates of
+    ``targets[a:b]`` run with ``first=a`` are rows ``a:b`` of those of all.
+    That lets a notebook spread the images over processes. The default
+    ``batch_size``, 8, is the fastest on a CPU: the attention rule's
+    neighbour stacks of larger batches fall out of cache (256 took 4x longer
+    per image, measured). With ``every``, also returns the first image's
+    estimate every ``every`` steps, ``(T, H, W)``. ``threads`` sets the torch
+    CPU threads meanwhile (see :mod:`pixelflow.nca.threads`).
     """
+    targets = _images(targets)
+    if known.shape != targets.shape:
+        raise ValueError(f"known must have the images' shape {tuple(targets.shape)}, got {tuple(known.shape)}")
+    check_int(batch_size, "batch_size", low=1)
+    generators = image_generators(seed, first, len(targets))
     with torch_threads(threads):
-        return _inpaint(model, _images(targets), known, steps, generator, batch_size, every)
+        return _inpaint(model, targets, known, steps, generators, batch_size, every)
 
 
-def _inpaint(model, targets, known, steps, generator, batch_size, every):
+def _inpaint(model, targets, known, steps, generators, batch_size, every):
     out, frames = [], []
     for start in range(0, len(targets), batch_size):
         t, k = targets[start : start + batch_size], known[start : start + batch_size]
         x = start_state(t, k, model.channels)
         if every and start == 0:
             frames.append(x[0, IMAGE].clone())
-        for i, x in enumerate(model.rollout(x, steps, generator=generator,
+        for i, x in enumerate(model.rollout(x, steps, generator=generators[start : start + batch_size],
                                             constrain=lambda s, t=t, k=k: write_known(s, t, k)), 1):
             if every and start == 0 and i % every == 0:
                 frames.append(x[0, IMAGE].clamp(0, 1).clone())

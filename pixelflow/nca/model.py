@@ -79,8 +79,10 @@ class NCA(nn.Module):
         Parameters
         ----------
         x : Tensor, shape (N, C, H, W)
-        generator : torch.Generator, optional
-            Source of the fire mask (pass one for reproducible rollouts).
+        generator : torch.Generator or sequence of them, optional
+            Source of the fire mask (pass one for reproducible rollouts); with
+            one generator per sample, each sample's mask is drawn from its
+            own, so its rollout does not depend on the rest of the batch.
         scale : float
             Grid refinement passed to the perception (see :class:`FixedPerceive`).
         dt : float
@@ -97,7 +99,13 @@ class NCA(nn.Module):
             delta = delta * self.fire_rate
         elif self.fire_rate < 1.0:
             n, _, h, w = x.shape
-            fire = torch.rand((n, 1, h, w), generator=generator, device=x.device) < self.fire_rate
+            if isinstance(generator, (list, tuple)):
+                if len(generator) != n:
+                    raise ValueError(f"got {len(generator)} generators for a batch of {n} samples; pass one per sample")
+                draws = torch.cat([torch.rand((1, 1, h, w), generator=g, device=x.device) for g in generator])
+            else:
+                draws = torch.rand((n, 1, h, w), generator=generator, device=x.device)
+            fire = draws < self.fire_rate
             delta = delta * fire.to(delta.dtype)
         new = x + dt * delta
         if self.alive_channel is not None:
