@@ -148,6 +148,23 @@ def test_untrained_rule_is_the_identity():
         np.testing.assert_array_equal(model(x, 5, generator=gen()).numpy(), x.numpy())
 
 
+@pytest.mark.parametrize("hidden_layers", [1, 2])
+def test_cell_update_without_gradients_equals_the_convolutions(monkeypatch, hidden_layers):
+    import pixelflow.nca.update as update
+
+    torch.manual_seed(0)
+    module = CellUpdate(10, 4, hidden=12, hidden_layers=hidden_layers)
+    torch.nn.init.normal_(module.net[-1].weight)  # the zero start would hide a wrong last layer
+    torch.nn.init.normal_(module.net[-1].bias)
+    x = torch.randn(3, 10, 7, 9)
+    monkeypatch.setattr(update, "CELL_BLOCK", 16)  # 63 cells: three full blocks and a partial one per sample
+    with torch.no_grad():
+        fast = module(x)
+    slow = module(x)  # gradients on: the 1x1 convolutions
+    assert slow.requires_grad and not fast.requires_grad
+    np.testing.assert_allclose(fast.numpy(), slow.detach().numpy(), rtol=1e-6, atol=1e-6)
+
+
 def test_cell_update_last_layer_starts_at_zero():
     upd = CellUpdate(8, 4, hidden=16, hidden_layers=2)
     last = upd.net[-1]
