@@ -207,11 +207,12 @@ def run_stale(scale: str, backend: str = "cpu", names: list[str] | None = None, 
     turn, so one whose inputs an earlier rerun changed is run too. With more
     jobs, up to ``jobs`` notebooks run side by side (each in its own kernel),
     offered a free slot in :func:`start_order`, a notebook starting only when
-    none it reads (:func:`upstream`) is still to run, and one that reports timings (:func:`runs_alone`) running with no
-    other beside it; afterwards every notebook is checked again and any that a
-    neighbour's rerun made stale runs once more, alone. Stops at the first
-    failure (:class:`pixelflow.workbook.notebooks.NotebookFailed`), after the
-    runs already started have ended.
+    none it reads (:func:`upstream`) is still to run, and one that reports
+    timings (:func:`runs_alone`) running with no other beside it; afterwards
+    every notebook is checked again and any that a neighbour's rerun made
+    stale runs once more, alone. Stops at the first failure
+    (:class:`pixelflow.workbook.notebooks.NotebookFailed`), after the runs
+    already started have ended.
     """
     from pixelflow.workbook.notebooks import run_notebook
 
