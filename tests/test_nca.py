@@ -37,7 +37,7 @@ from pixelflow.nca.inpainting import (  # noqa: E402
     neighbour_fill,
     random_known,
 )
-from pixelflow.nca.perceive import OFFSETS, neighbours  # noqa: E402
+from pixelflow.nca.perceive import OFFSETS, _NeighbourhoodAttend, attend, circular_pad, neighbours  # noqa: E402
 from pixelflow.nca.resolution import radial_spectrum, spectrum_distance, upsample  # noqa: E402
 from pixelflow.nca.style import RandomFeatures, feature_extractor  # noqa: E402
 from pixelflow.nca.texture import disc_mask  # noqa: E402
@@ -115,6 +115,57 @@ def test_neighbourhood_attention_equals_dense_masked_attention():
              for f in (module, partial(dense_attention, module))]
     for fast, dense in zip(*grads):
         np.testing.assert_allclose(fast.numpy(), dense.numpy(), atol=1e-5)
+
+
+def _attention_inputs(dtype, n=2, heads=2, d=3, h=5, w=6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    shapes = [(n, heads, d, h, w), (n, heads * d, h, w), (n, heads * d, h, w), (heads, d, 9), (heads, d, 9)]
+    return [torch.randn(s, generator=g, dtype=dtype, requires_grad=True) for s in shapes]
+
+
+def _compiled(q, k, v, pos_k, pos_v):
+    return _NeighbourhoodAttend.apply(q, circular_pad(k), circular_pad(v), pos_k, pos_v)
+
+
+def _reference(q, k, v, pos_k, pos_v):
+    return attend(q, circular_pad(k), circular_pad(v), pos_k, pos_v)
+
+
+@pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
+def test_compiled_attention_equals_the_tensor_reference(dtype, tol):
+    inputs = _attention_inputs(dtype)
+    weight = torch.randn(2, 2, 3, 5, 6, dtype=dtype)
+    results = []
+    for f in (_compiled, _reference):
+        out, attn = f(*inputs)
+        results.append((out, attn, torch.autograd.grad((out * weight).sum(), inputs)))
+    (out, attn, grads), (ref_out, ref_attn, ref_grads) = results
+    np.testing.assert_allclose(out.detach().numpy(), ref_out.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(attn.numpy(), ref_attn.detach().numpy(), rtol=tol, atol=tol)
+    for name, g, r in zip(("q", "k", "v", "pos_k", "pos_v"), grads, ref_grads):
+        np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=tol, atol=tol, err_msg=name)
+
+
+def test_compiled_attention_gradients_match_finite_differences():
+    assert torch.autograd.gradcheck(lambda *a: _compiled(*a)[0], _attention_inputs(torch.float64, h=4, w=3))
+
+
+def test_compiled_attention_does_not_depend_on_the_thread_count():
+    numba = pytest.importorskip("numba")
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one numba thread only")
+    inputs = _attention_inputs(torch.float32, n=3, heads=3, h=7, w=9)
+    runs = []
+    before = torch.get_num_threads()
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            out, _ = _compiled(*inputs)
+            runs.append([out.detach(), *torch.autograd.grad(out.square().sum(), inputs)])
+    finally:
+        torch.set_num_threads(before)
+    for a, b in zip(*runs):
+        assert torch.equal(a, b)
 
 
 def test_attention_is_translation_equivariant_and_normalised():

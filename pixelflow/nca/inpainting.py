@@ -124,9 +124,9 @@ def inpaint(model, targets, known: torch.Tensor, steps: int, seed: int, batch_si
     batch it ran in nor on how the images were split: the estimates of
     ``targets[a:b]`` run with ``first=a`` are rows ``a:b`` of those of all.
     That lets a notebook spread the images over processes. The default
-    ``batch_size``, 8, is the fastest on a CPU: the attention rule's
-    neighbour stacks of larger batches fall out of cache (256 took 4x longer
-    per image, measured). With ``every``, also returns the first image's
+    ``batch_size``, 8, is the fastest on a CPU: a larger batch's states fall
+    out of cache (for the attention NCA, 256 images took 2x longer in batches
+    of 256 than in batches of 8, measured). With ``every``, also returns the first image's
     estimate every ``every`` steps, ``(T, H, W)``. ``threads`` sets the torch
     CPU threads meanwhile (see :mod:`pixelflow.nca.threads`).
     """
