@@ -165,6 +165,18 @@ def test_training_lowers_the_loss_and_learns(data):
     assert np.mean(clf.predict_head(X_test) == y_test) > 0.8
 
 
+def test_without_a_readout_the_same_reservoir_is_trained_and_the_head_predicts(data):
+    X, y, X_test, _ = data
+    with_readout = fitted(X, y, train=("mix",), readout_alpha=1.0)
+    without = fitted(X, y, train=("mix",), readout_alpha=None)
+    assert without.readout_ is None and without.alpha_ is None and with_readout.readout_ is not None
+    for a, b in zip(with_readout.module_.parameters(), without.module_.parameters()):
+        assert torch.equal(a, b)
+    np.testing.assert_array_equal(without.transform(X_test), with_readout.transform(X_test))
+    np.testing.assert_array_equal(without.predict(X_test), without.predict_head(X_test))
+    assert without.score(X_test, data[3]) == np.mean(without.predict_head(X_test) == data[3])
+
+
 def test_evaluate_fixed_and_learned_and_their_table(data):
     X, y, X_test, y_test = data
     fixed = evaluate(nca(), X, y, X_test, y_test, alphas=(1.0, 10.0), progress=False)

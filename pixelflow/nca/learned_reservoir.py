@@ -100,9 +100,12 @@ def check_train(train) -> tuple[str, ...]:
 
 
 def check_alphas(readout_alpha) -> tuple[float, ...]:
+    """``readout_alpha`` as a tuple of positive numbers (empty for None: no ridge readout)."""
+    if readout_alpha is None:
+        return ()
     if isinstance(readout_alpha, Sequence) and not isinstance(readout_alpha, str):
         if not readout_alpha:
-            raise ValueError("readout_alpha must be a positive number or a non-empty sequence of them, got []")
+            raise ValueError("readout_alpha must be a positive number, a non-empty sequence of them or None, got []")
         return tuple(check_real(a, "readout_alpha", low=0.0, low_open=True) for a in readout_alpha)
     return (check_real(readout_alpha, "readout_alpha", low=0.0, low_open=True),)
 
@@ -352,8 +355,11 @@ class LearnedReservoirClassifier(ClassifierMixin, BaseEstimator):
         give bit-identical weights on the same machine.
     train : sequence of {"mix", "bias", "inject"}, default all three
         Reservoir weights that are trained; ``()`` trains the head alone.
-    readout_alpha : float or sequence of float, default 1.0
+    readout_alpha : float, sequence of float or None, default 1.0
         Ridge regularisation; a sequence is searched on ``(X_val, y_val)``.
+        None fits no ridge readout (a caller that fits its own readout on
+        :meth:`transform` saves the features and the fit): ``predict`` and
+        ``score`` then use the head.
     threads : int, default 1
         Torch and BLAS threads while fitting and transforming (restored
         afterwards); see ``_threads`` for why one is the default.
@@ -366,9 +372,10 @@ class LearnedReservoirClassifier(ClassifierMixin, BaseEstimator):
         The trained reservoir.
     head_ : torch.nn.Module
         The jointly trained softmax head (fixed standardisation + linear layer).
-    readout_ : RidgeReadout
-        The ridge readout fitted on the learned features of the training data.
-    alpha_ : float
+    readout_ : RidgeReadout or None
+        The ridge readout fitted on the learned features of the training data
+        (None with ``readout_alpha=None``).
+    alpha_ : float or None
         Its ``alpha``.
     alpha_scores_ : dict or None
         Validation accuracy of the ridge readout for each ``alpha`` tried.
@@ -457,9 +464,12 @@ class LearnedReservoirClassifier(ClassifierMixin, BaseEstimator):
             head.eval()
             self.module_, self.head_ = module, head
             self.n_trained_params_ = module.n_trainable()
-            F_fit = module.transform_drive(drive)
             self.alpha_scores_ = None
-            self.alpha_ = alphas[0]
+            self.alpha_ = alphas[0] if alphas else None
+            self.readout_ = None
+            if not alphas:
+                return self
+            F_fit = module.transform_drive(drive)
             if len(alphas) > 1:
                 self.alpha_, scores = select_alpha(alphas, F_fit, y, module.transform_drive(drive_val), y_val)
                 self.alpha_scores_ = dict(zip(alphas, scores))
@@ -512,7 +522,10 @@ class LearnedReservoirClassifier(ClassifierMixin, BaseEstimator):
             return self.module_.transform_drive(drive)
 
     def predict(self, X) -> np.ndarray:
-        """Labels from the ridge readout on the learned features."""
+        """Labels from the ridge readout on the learned features (from the head without a readout)."""
+        check_is_fitted(self, "module_")
+        if self.readout_ is None:
+            return self.predict_head(X)
         F_ = self.transform(X)
         with torch_threads(self.threads):
             return self.readout_.predict(F_)

@@ -141,7 +141,7 @@ def evaluate(
     for s in seeds:
         result = _run_seed(dataclasses.replace(config, seed=s), X_train, y_train, X_test, y_test, fit_idx, val_idx,
                            train, alphas, dict(epochs=epochs, lr=lr, batch_size=batch_size, seed=s, train=train,
-                                               readout_alpha=alphas[0], progress=progress), backend)
+                                               readout_alpha=None, progress=progress), backend)
         out["n_trained_params"] = result.pop("n_trained_params")
         for key, value in result.items():
             out[key].append(value)
