@@ -50,6 +50,23 @@ def test_a_run_continued_from_its_state_equals_one_run(U, rule, channels, params
                                   res.run(U[0], write=write))
 
 
+@pytest.mark.parametrize("rule, channels, params, write", CASES)
+def test_inputs_encoded_in_blocks_give_the_states_of_one_step_at_a_time(U, monkeypatch, rule, channels, params,
+                                                                          write):
+    import pixelflow.driven
+
+    monkeypatch.setattr(pixelflow.driven, "ENCODE_BLOCK", 7)  # 40 steps: five full blocks and a partial one
+    res = Reservoir(config(rule, channels, params, encoder_params={"density": 0.3, "weights": "positive"}),
+                    backend="numpy")
+    whole, final = res.run(U, write=write, return_state=True)
+    state, rows = None, []
+    for t in range(U.shape[1]):
+        row, state = res.run(U[:, t : t + 1], write=write, state=state, return_state=True)
+        rows.append(row)
+    np.testing.assert_array_equal(whole, np.concatenate(rows, axis=1))
+    np.testing.assert_array_equal(final, state)
+
+
 @pytest.mark.parametrize("rule, channels, params", [r[:3] for r in RULES])
 def test_one_time_step_from_rest_is_transform_of_that_input(rng, rule, channels, params):
     # From the rest state, "add" leaves init(drive): the same start as the
