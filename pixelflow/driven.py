@@ -172,7 +172,7 @@ class Driver:
         return self.engine.backend.asarray(state, dtype=self.dtype).copy()
 
     def encode(self, U):
-        """``(new, drive)`` of a block ``U`` ``(n, k, d)``: each step's ``init`` state and encoded drive, ``(n, k, ...)``."""
+        """``(new, drive)`` of a block ``U`` ``(n, k, d)``: each step's ``init`` state and encoded drive."""
         n, k, d = U.shape
         new, ctx = self._init(U.reshape(n * k, d))
         return new.reshape(n, k, *new.shape[1:]), ctx.drive.reshape(n, k, *ctx.drive.shape[1:])

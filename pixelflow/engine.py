@@ -93,6 +93,8 @@ class Engine:
         Precision of the evolution.
     kernel : callable or None
         The backend's fused kernel for this rule and recording, if any.
+    step_kernel : callable or None
+        The backend's compiled single update for this rule, if any.
     sample_shape : tuple or None
         The shape of one sample, fixed by the first :meth:`prepare`.
     prepared : Prepared or None
@@ -114,6 +116,7 @@ class Engine:
         # other recordings (and rules without a kernel) run the numpy path.
         kernel = self.backend.fused_kernel(self.rule)
         self.kernel = kernel if kernel is not None and kernel_records(kernel, config.recording) else None
+        self.step_kernel = self.backend.step_kernel(self.rule)
         ensure_fits(
             self.sample_bytes() * self.rule.working_copies,
             f"one {config.height}x{config.width}x{config.channels} grid",
@@ -241,8 +244,9 @@ class Engine:
         return self.checked(init(ctx.drive, ctx), len(ctx.drive), "init")
 
     def step(self, state, ctx: StepContext):
-        """One update of ``state`` by the rule."""
-        return self.checked(self.rule.step(state, ctx), len(state), "step")
+        """One update of ``state`` by the rule (the backend's compiled update where it has one, equal bit for bit)."""
+        step = self.step_kernel or self.rule.step
+        return self.checked(step(state, ctx), len(state), "step")
 
     def evolve(self, x):
         """Yield ``(t, state)`` for t = 0 .. steps on a backend chunk ``x``."""

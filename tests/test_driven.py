@@ -128,8 +128,8 @@ def test_same_seed_same_features_other_seed_other_features(U):
     assert not np.allclose(a, c)
 
 
-def test_cpu_backend_runs_the_reference_path(U):
-    # The fused kernels serve transform; a driven run takes the rule functions on every backend.
+def test_cpu_backend_gives_the_reference_path_features(U):
+    # A driven run on the cpu backend takes its compiled single updates, equal bit for bit to the rule functions.
     cfg = config("diffusion_reaction", 4)
     np.testing.assert_array_equal(Reservoir(cfg, backend="cpu").run(U), Reservoir(cfg, backend="numpy").run(U))
 

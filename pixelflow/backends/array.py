@@ -22,7 +22,9 @@ class KernelLibrary(Protocol):
     """What a kernel library module provides (``pixelflow.backends.cpu``, ``.cuda``, ``.gl``).
 
     Its kernels are listed in :data:`pixelflow.backends.fused.KERNELS` and
-    live in its modules named after their rules.
+    live in its modules named after their rules. It may also offer compiled
+    single updates through a ``step_kernel(rule)`` function (see
+    :meth:`ArrayBackend.step_kernel`).
     """
 
     def fused_kernel(self, rule) -> Callable | None:
@@ -73,6 +75,16 @@ class ArrayBackend:
         """A fused kernel that replaces the step loop for ``rule``, or None."""
         library = self.library()
         return None if library is None else library.fused_kernel(rule)
+
+    def step_kernel(self, rule):
+        """A compiled single update ``step(state, ctx)`` equal to ``rule.step``, or None.
+
+        Optional in a kernel library (``step_kernel``); used where states
+        advance one update at a time (driven runs).
+        """
+        library = self.library()
+        find = getattr(library, "step_kernel", None)
+        return None if find is None else find(rule)
 
     def chunk_threads(self) -> int:
         """Threads that evolve chunks of a rule's numpy path at once (1: serial).

@@ -37,6 +37,15 @@ KERNELS = {
 }
 
 
+# Libraries with compiled single updates (``pixelflow.backends.<library>.steps``,
+# a ``STEPS`` dict by rule name) for the step-by-step paths (driven runs).
+STEP_KERNELS = {
+    "wave": ("cpu",),
+    "diffusion_reaction": ("cpu",),
+    "life_like": ("cpu",),
+}
+
+
 def is_builtin(rule) -> bool:
     """Whether ``rule`` is a built-in rule unchanged (a re-registered name is not)."""
     if rule.name not in BUILTINS:
@@ -68,6 +77,13 @@ def builtin_kernel(rule, library: str):
     """The ``run`` function of the library's kernel for ``rule``, else None."""
     module = kernel_module(rule, library)
     return None if module is None else importlib.import_module(module).run
+
+
+def builtin_step(rule, library: str):
+    """The library's compiled single update ``step(state, ctx)`` of this unchanged built-in rule, else None."""
+    if library not in STEP_KERNELS.get(rule.name, ()) or not is_builtin(rule):
+        return None
+    return importlib.import_module(f"pixelflow.backends.{library}.steps").STEPS[rule.name]
 
 
 def recorded_mask(record_steps) -> np.ndarray:

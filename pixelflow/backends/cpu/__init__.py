@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import platform
 
-from pixelflow.backends.fused import builtin_kernel
+from pixelflow.backends.fused import builtin_kernel, builtin_step
 
 
 def fused_kernel(rule):
     """The fused ``run`` function for ``rule``, or None to use the numpy path."""
     return builtin_kernel(rule, "cpu")
+
+
+def step_kernel(rule):
+    """A compiled single update ``step(state, ctx)`` for ``rule`` (:mod:`.steps`), or None for the rule's own."""
+    return builtin_step(rule, "cpu")
 
 
 def chunk_threads() -> int:
