@@ -30,6 +30,7 @@ from pixelflow.nca import (  # noqa: E402
 )
 from pixelflow.nca.inpainting import (  # noqa: E402
     InpaintingTask,
+    fit_and_inpaint,
     hidden_mse,
     image_generators,
     inpaint,
@@ -148,24 +149,6 @@ def test_compiled_attention_equals_the_tensor_reference(dtype, tol):
 
 def test_compiled_attention_gradients_match_finite_differences():
     assert torch.autograd.gradcheck(lambda *a: _compiled(*a)[0], _attention_inputs(torch.float64, h=4, w=3))
-
-
-def test_compiled_attention_does_not_depend_on_the_thread_count():
-    numba = pytest.importorskip("numba")
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("one numba thread only")
-    inputs = _attention_inputs(torch.float32, n=3, heads=3, h=7, w=9)
-    runs = []
-    before = torch.get_num_threads()
-    try:
-        for threads in (1, 2):
-            torch.set_num_threads(threads)
-            out, _ = _compiled(*inputs)
-            runs.append([out.detach(), *torch.autograd.grad(out.square().sum(), inputs)])
-    finally:
-        torch.set_num_threads(before)
-    for a, b in zip(*runs):
-        assert torch.equal(a, b)
 
 
 def test_attention_is_translation_equivariant_and_normalised():
@@ -549,6 +532,22 @@ def test_an_inpainted_image_depends_neither_on_its_batch_nor_on_how_the_images_w
     gens = image_generators(3, 0, 2)
     with pytest.raises(ValueError, match="one per sample"):
         model.step(torch.zeros(3, 4, 6, 6), generator=gens)
+
+
+def test_fit_and_inpaint_is_a_fit_then_an_inpaint_in_one_call():
+    images = torch.rand(12, 6, 6, generator=gen()).numpy()
+    task = InpaintingTask(images, channels=4)
+    known = random_known(5, 6, 6, 0.5, gen(1))
+
+    def trainer():
+        return Trainer(conv_nca_matching(200, 4, hidden=8, seed=1), task, iterations=3, batch_size=4, steps=(2, 3),
+                       seed=2, progress=False)
+
+    separate = trainer().fit()
+    fitted, estimates = fit_and_inpaint(trainer(), images[:5], known, 4, seed=7, batch_size=2)
+    for a, b in zip(separate.model.parameters(), fitted.model.parameters()):
+        assert torch.equal(a, b)
+    assert torch.equal(estimates, inpaint(separate.model, images[:5], known, 4, seed=7, batch_size=2))
 
 
 # ------------------------------------------------------------------ resolution transfer

@@ -42,5 +42,7 @@ def test_bad_calls_and_jobs_are_refused():
         run_side_by_side({"a": 3})
     with pytest.raises(TypeError, match="callables"):
         run_side_by_side([partial(pow, 2, 3)])
+    with pytest.raises(TypeError, match=r"got 0 \(int\) -> partial"):  # names the bad key, not the whole mapping
+        run_side_by_side({0: partial(pow, 2, 3)})
     with pytest.raises(ValueError, match="jobs"):
         run_side_by_side({"a": partial(pow, 2, 3)}, jobs=0)

@@ -9,38 +9,27 @@ the neighbour at offset ``o`` (read from one circularly padded copy) and
 computes the same in tensor operations and is the reference these kernels
 are tested against. There each offset costs several passes over state-sized
 temporaries, and autograd zero-fills a padded gradient per offset; here the
-loops run along rows of cells (vectorised) with no temporaries beyond one
-sample's scores: forward and backward of 8 MNIST-sized states with 4 heads
-of 8 took 5.4-5.8 ms against 13.9-21.8 ms for the reference (one thread,
-measured side by side).
+loops run along rows of cells with no temporaries beyond one sample's
+scores: forward and backward of 8 MNIST-sized states with 4 heads of 8 took
+9.2-9.8 ms against 22.2-23.2 ms for the reference (one thread, measured side
+by side); a training step of the attention NCA took 1.5x less time.
 
-Samples and heads are independent (the parallel loop runs over them); within
-one, every sum runs in a fixed order, so results do not depend on the thread
-count.
+The kernels run on one thread, as the neural-CA loops do
+(:mod:`pixelflow.nca.threads`), and every sum runs in a fixed order. A
+parallel loop over samples and heads was faster in a process alone, but two
+such processes side by side (as the notebooks run their models) each took
+40x longer per step: their thread pools spin against each other (measured).
 """
 
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 
-import numba
 import numpy as np
-import torch
-from numba import njit, prange
+from numba import njit
 
 
-@contextmanager
-def threads_like_torch():
-    """Run the kernels on as many threads as torch's intra-op pool has (one in :mod:`pixelflow.nca`'s loops)."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
-
-@njit(parallel=True, cache=True)
+@njit(cache=True, nogil=True)
 def forward(q, kp, vp, pos_k, pos_v, dy, dx, out, weights):
     """Fill ``out`` (N, heads, d, H, W) and ``weights`` (N, heads, 9, H, W).
 
@@ -51,7 +40,7 @@ def forward(q, kp, vp, pos_k, pos_v, dy, dx, out, weights):
     n, heads, d, h, w = q.shape
     scale = q.dtype.type(1.0 / math.sqrt(d))
     # Rows of cells innermost (contiguous, so the loops vectorise); every sum in a fixed order.
-    for job in prange(n * heads):
+    for job in range(n * heads):
         i, hd = job // heads, job % heads
         a = weights[i, hd]
         a[:] = 0
@@ -85,7 +74,7 @@ def forward(q, kp, vp, pos_k, pos_v, dy, dx, out, weights):
                         row[x] += arow[x] * (vrow[x] + pv)
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True, nogil=True)
 def backward(grad, q, kp, vp, pos_k, pos_v, weights, dy, dx, grad_q, grad_kp, grad_vp, part_pos_k, part_pos_v):
     """Gradients of :func:`forward` for the output gradient ``grad`` (N, heads, d, H, W).
 
@@ -96,7 +85,7 @@ def backward(grad, q, kp, vp, pos_k, pos_v, weights, dy, dx, grad_q, grad_kp, gr
     """
     n, heads, d, h, w = q.shape
     scale = q.dtype.type(1.0 / math.sqrt(d))
-    for job in prange(n * heads):
+    for job in range(n * heads):
         i, hd = job // heads, job % heads
         a = weights[i, hd]
         g = grad[i, hd]

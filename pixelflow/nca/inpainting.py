@@ -139,6 +139,17 @@ def inpaint(model, targets, known: torch.Tensor, steps: int, seed: int, batch_si
         return _inpaint(model, targets, known, steps, generators, batch_size, every)
 
 
+def fit_and_inpaint(trainer, targets, known: torch.Tensor, steps: int, seed: int, **options):
+    """``trainer.fit()``, then :func:`inpaint` with the trained model: ``(trainer, estimates)``.
+
+    One picklable call for a process that trains a model and then tests it
+    (``options`` as :func:`inpaint`'s); the estimates are those of
+    ``inpaint(trainer.model, ...)`` after a separate fit.
+    """
+    trainer.fit()
+    return trainer, inpaint(trainer.model, targets, known, steps, seed, **options)
+
+
 def _inpaint(model, targets, known, steps, generators, batch_size, every):
     out, frames = [], []
     for start in range(0, len(targets), batch_size):

@@ -96,7 +96,7 @@ class _NeighbourhoodAttend(torch.autograd.Function):
     differentiable. Written as tensor operations, each offset costs several
     passes over state-sized arrays, and autograd zero-fills and copies a padded
     gradient per offset; the kernels loop over a cell's 9 offsets instead
-    (a training step of the attention NCA 2x faster, measured). The padding's
+    (a training step of the attention NCA 1.5x faster, measured). The padding's
     own backward (autograd) folds the border gradients back onto the grid.
     The tests hold values and gradients to :func:`attend`, to a dense masked
     attention, and to finite differences in float64.
@@ -109,8 +109,7 @@ class _NeighbourhoodAttend(torch.autograd.Function):
         arrays[1:3] = [t.reshape(n, heads, d, h + 2, w + 2) for t in arrays[1:3]]
         out = q.new_empty((n, heads, d, h, w))
         weights = q.new_empty((n, heads, len(OFFSETS), h, w))
-        with attention_kernel.threads_like_torch():
-            attention_kernel.forward(*(t.numpy() for t in arrays), _DY, _DX, out.numpy(), weights.numpy())
+        attention_kernel.forward(*(t.numpy() for t in arrays), _DY, _DX, out.numpy(), weights.numpy())
         ctx.save_for_backward(*arrays, weights)
         ctx.mark_non_differentiable(weights)
         return out, weights
@@ -124,10 +123,9 @@ class _NeighbourhoodAttend(torch.autograd.Function):
         grad_kp, grad_vp = torch.zeros_like(kp), torch.zeros_like(vp)
         part_k = q.new_zeros((n, heads, d, len(OFFSETS)))
         part_v = torch.zeros_like(part_k)
-        with attention_kernel.threads_like_torch():
-            attention_kernel.backward(grad_out.contiguous().numpy(), q.numpy(), kp.numpy(), vp.numpy(),
-                                      pos_k.numpy(), pos_v.numpy(), weights.numpy(), _DY, _DX, grad_q.numpy(),
-                                      grad_kp.numpy(), grad_vp.numpy(), part_k.numpy(), part_v.numpy())
+        attention_kernel.backward(grad_out.contiguous().numpy(), q.numpy(), kp.numpy(), vp.numpy(), pos_k.numpy(),
+                                  pos_v.numpy(), weights.numpy(), _DY, _DX, grad_q.numpy(), grad_kp.numpy(),
+                                  grad_vp.numpy(), part_k.numpy(), part_v.numpy())
         padded = (n, heads * d, h + 2, w + 2)
         return grad_q, grad_kp.reshape(padded), grad_vp.reshape(padded), part_k.sum(0), part_v.sum(0)
 

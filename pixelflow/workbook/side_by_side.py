@@ -65,8 +65,12 @@ def run_side_by_side(calls: Mapping[str, Callable[[], Any]], jobs: int | None = 
     >>> run_side_by_side({"a": partial(divmod, 7, 2), "b": partial(pow, 2, 10)}, jobs=1)
     {'a': (3, 1), 'b': 1024}
     """
-    if not isinstance(calls, Mapping) or not all(isinstance(k, str) and callable(f) for k, f in calls.items()):
-        raise TypeError(f"calls must map names (str) to callables taking no arguments, got {calls!r}")
+    if not isinstance(calls, Mapping):
+        raise TypeError(f"calls must map names (str) to callables taking no arguments, got {type(calls).__name__}")
+    for name, call in calls.items():
+        if not isinstance(name, str) or not callable(call):
+            raise TypeError(f"calls must map names (str) to callables taking no arguments; got {name!r} "
+                            f"({type(name).__name__}) -> {type(call).__name__}")
     jobs = default_jobs(len(calls)) if jobs is None else check_count(jobs, "jobs")
     if jobs == 1 or len(calls) <= 1:
         return {name: _named(name, call) for name, call in calls.items()}
