@@ -38,7 +38,14 @@ from pixelflow.nca.inpainting import (  # noqa: E402
     neighbour_fill,
     random_known,
 )
-from pixelflow.nca.perceive import OFFSETS, _NeighbourhoodAttend, attend, circular_pad, neighbours  # noqa: E402
+from pixelflow.nca.perceive import (  # noqa: E402
+    OFFSETS,
+    _NeighbourhoodAttend,
+    attend,
+    circular_pad,
+    fixed_perceive,
+    neighbours,
+)
 from pixelflow.nca.resolution import radial_spectrum, spectrum_distance, upsample  # noqa: E402
 from pixelflow.nca.style import RandomFeatures, feature_extractor  # noqa: E402
 from pixelflow.nca.texture import disc_mask  # noqa: E402
@@ -54,6 +61,43 @@ def test_fixed_perceive_equals_core_stencils():
     x = np.random.default_rng(0).standard_normal((2, 3, 9, 7))
     ours = FixedPerceive(3)(torch.tensor(x)).numpy()
     np.testing.assert_allclose(ours, core_perceive(x, "periodic", np), atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("shape", [(2, 3, 9, 7), (1, 1, 1, 5), (3, 2, 2, 1), (4, 12, 16, 16)])
+@pytest.mark.parametrize("scale", [1.0, 2.0, 0.7])
+def test_fixed_perceive_kernels_match_the_tensor_reference(dtype, shape, scale):
+    # Forward: the same expressions in the same order, so the same values bit for bit. Backward: the adjoint,
+    # equal to autograd of the reference up to the order of the sums.
+    x = torch.randn(shape, generator=gen(1), dtype=dtype)
+    g = torch.randn((shape[0], 4 * shape[1], *shape[2:]), generator=gen(2), dtype=dtype)
+    x_ref, x_new = x.clone().requires_grad_(), x.clone().requires_grad_()
+    ref = fixed_perceive(x_ref, scale)
+    new = FixedPerceive(shape[1])(x_new, scale)
+    assert new.grad_fn is not None and "FixedPerceive" in type(new.grad_fn).__name__  # the compiled path ran
+    assert torch.equal(new, ref)
+    ref.backward(g)
+    new.backward(g)
+    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    torch.testing.assert_close(x_new.grad, x_ref.grad, rtol=tol, atol=tol * float(g.abs().max()))
+
+
+def test_fixed_perceive_kernel_gradient_matches_finite_differences():
+    x = torch.randn(2, 3, 5, 4, generator=gen(3), dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: FixedPerceive(3)(t, 1.3), (x,))
+
+
+def test_fixed_perceive_kernels_take_non_contiguous_states_and_leave_them_unchanged():
+    x = torch.randn(2, 5, 6, 3, generator=gen(4)).permute(0, 3, 1, 2)  # (2, 3, 5, 6), not contiguous
+    before = x.clone()
+    torch.testing.assert_close(FixedPerceive(3)(x), fixed_perceive(x), rtol=0, atol=0)
+    assert torch.equal(x, before)
+
+
+def test_fixed_perceive_falls_back_to_the_reference_for_other_dtypes():
+    x = torch.randn(1, 2, 6, 6, generator=gen(5)).to(torch.bfloat16)
+    out = FixedPerceive(2)(x)
+    assert out.dtype == torch.bfloat16 and torch.equal(out, fixed_perceive(x))
 
 
 @pytest.mark.parametrize("s", [2, 4])

@@ -28,7 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from pixelflow.checks import check_int
-from pixelflow.nca import attention_kernel
+from pixelflow.nca import attention_kernel, stencil_kernel
 
 # Neighbour offsets (dy, dx) in row-major order; index 4 is the cell itself.
 OFFSETS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
@@ -130,12 +130,74 @@ class _NeighbourhoodAttend(torch.autograd.Function):
         return grad_q, grad_kp.reshape(padded), grad_vp.reshape(padded), part_k.sum(0), part_v.sum(0)
 
 
-class FixedPerceive(nn.Module):
-    """Per-channel identity, Sobel-x, Sobel-y and 9-point Laplacian (not learned).
+def fixed_perceive(x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """Identity, Sobel-x, Sobel-y and 9-point Laplacian of every channel of ``x``, in tensor operations.
 
+    The reference for :class:`FixedPerceive`'s compiled kernels
+    (:mod:`pixelflow.nca.stencil_kernel`), and its form off the CPU.
     Evaluated in separable form from one padded copy, as
     :func:`pixelflow.stencils.perceive` does (a grouped convolution is several
     times slower on the CPU).
+
+    Parameters
+    ----------
+    x : Tensor (N, C, H, W)
+    scale : float
+        Multiplies the gradients by ``scale`` and the Laplacian by ``scale**2``.
+
+    Returns
+    -------
+    Tensor (N, 4 C, H, W)
+        Channel blocks ``[identity, sobel_x, sobel_y, laplacian]``.
+    """
+    s = float(scale)
+    p = circular_pad(x)
+    rows = p[..., :-2, :] + 2 * p[..., 1:-1, :] + p[..., 2:, :]  # smoothed down the rows, (N, C, H, W + 2)
+    cols = p[..., :, :-2] + 2 * p[..., :, 1:-1] + p[..., :, 2:]  # smoothed along the rows, (N, C, H + 2, W)
+    grad_x = (rows[..., 2:] - rows[..., :-2]) * (s / 8)
+    grad_y = (cols[..., 2:, :] - cols[..., :-2, :]) * (s / 8)
+    both = rows[..., :-2] + 2 * rows[..., 1:-1] + rows[..., 2:]
+    lap = (both - 16 * x) * (s * s / 4)
+    return torch.cat([x, grad_x, grad_y, lap], dim=1)
+
+
+def _compiled(x: torch.Tensor) -> bool:
+    """Whether the compiled kernels take ``x``: CPU tensors of float32 or float64."""
+    return x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+
+
+class _FixedPerceive(torch.autograd.Function):
+    """:func:`fixed_perceive` on compiled kernels (:mod:`pixelflow.nca.stencil_kernel`), forward and backward.
+
+    The forward values are :func:`fixed_perceive`'s bit for bit; the backward
+    is the map's adjoint, one pass over the gradient where autograd of the
+    tensor form zero-fills and copies a padded gradient per shifted slice.
+    The tests hold it to autograd of :func:`fixed_perceive` and to finite
+    differences in float64.
+    """
+
+    @staticmethod
+    def forward(ctx, x, scale):
+        out = x.new_empty((x.shape[0], 4 * x.shape[1], *x.shape[2:]))
+        stencil_kernel.forward(x.detach().contiguous().numpy(), scale, out.numpy())
+        ctx.scale = scale
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out):
+        g = grad_out.contiguous()
+        grad = g.new_empty((g.shape[0], g.shape[1] // 4, *g.shape[2:]))
+        stencil_kernel.adjoint(g.numpy(), ctx.scale, grad.numpy())
+        return grad, None
+
+
+class FixedPerceive(nn.Module):
+    """Per-channel identity, Sobel-x, Sobel-y and 9-point Laplacian (not learned).
+
+    On the CPU in float32 or float64 it runs compiled kernels, forward and
+    backward (:class:`_FixedPerceive`); elsewhere :func:`fixed_perceive`, the
+    tensor-operation reference they are tested against.
 
     Parameters
     ----------
@@ -153,14 +215,9 @@ class FixedPerceive(nn.Module):
     def forward(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
         """Perceive ``x``; on a grid ``scale`` times finer the differences are divided by the spacing ``1/scale``."""
         s = _check_scale(scale)
-        p = circular_pad(x)
-        rows = p[..., :-2, :] + 2 * p[..., 1:-1, :] + p[..., 2:, :]  # smoothed down the rows, (N, C, H, W + 2)
-        cols = p[..., :, :-2] + 2 * p[..., :, 1:-1] + p[..., :, 2:]  # smoothed along the rows, (N, C, H + 2, W)
-        grad_x = (rows[..., 2:] - rows[..., :-2]) * (s / 8)
-        grad_y = (cols[..., 2:, :] - cols[..., :-2, :]) * (s / 8)
-        both = rows[..., :-2] + 2 * rows[..., 1:-1] + rows[..., 2:]
-        lap = (both - 16 * x) * (s * s / 4)
-        return torch.cat([x, grad_x, grad_y, lap], dim=1)
+        if _compiled(x):
+            return _FixedPerceive.apply(x, s)
+        return fixed_perceive(x, s)
 
 
 class ConvPerceive(nn.Module):
@@ -225,8 +282,7 @@ class NeighbourhoodAttention(nn.Module):
         n, _, h, w = x.shape
         q, k, v = self.qkv(x).chunk(3, dim=1)
         args = (q.reshape(n, self.heads, self.head_dim, h, w), circular_pad(k), circular_pad(v), *self.position)
-        compiled = x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
-        out, weights = _NeighbourhoodAttend.apply(*args) if compiled else attend(*args)
+        out, weights = _NeighbourhoodAttend.apply(*args) if _compiled(x) else attend(*args)
         return out.reshape(n, self.heads * self.head_dim, h, w), weights
 
     def forward(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
