@@ -16,6 +16,7 @@ pass :func:`sklearn.utils.estimator_checks.check_estimator`.
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 
 import numpy as np
@@ -37,7 +38,14 @@ from sklearn.utils.validation import (
 from pixelflow.inputs import array_module, is_dask_array
 from pixelflow.linalg import ridge
 
-__all__ = ["LogisticReadout", "ReadoutNotFittedError", "RidgeReadout", "ridge_path_accuracy", "ridge_path_readouts"]
+__all__ = [
+    "LogisticReadout",
+    "ReadoutNotFittedError",
+    "RidgeReadout",
+    "ridge_classifier_from_statistics",
+    "ridge_path_accuracy",
+    "ridge_path_readouts",
+]
 
 _TASKS = ("auto", "classification", "regression")
 
@@ -440,12 +448,9 @@ def ridge_path_readouts(alphas, X, y, **params) -> list[RidgeReadout | None]:
     >>> [r.predict(X).round(2).tolist() for r in ridge_path_readouts([0.1, 10.0], X, [1.0, 0.0, 1.5, 0.2])]
     [[1.13, 0.22, 1.27, 0.08], [0.72, 0.63, 0.73, 0.62]]
     """
-    template = RidgeReadout(**params)
+    template = _checked_template(params)
     for alpha in alphas:
         _validate_alpha(alpha)
-    _validate_task(template.task)
-    _validate_bool(template.standardize, "standardize")
-    _validate_bool(template.fit_intercept, "fit_intercept")
     X, y = validate_data(template, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=False)
     task, classes, Y, single_target = _coded_targets(template.task, y, "ridge_path_readouts")
     path = ridge.RidgePath(X, Y, fit_intercept=template.fit_intercept, standardize=template.standardize)
@@ -462,6 +467,71 @@ def ridge_path_readouts(alphas, X, y, **params) -> list[RidgeReadout | None]:
             readout.feature_names_in_ = template.feature_names_in_
         out.append(readout._set_solution(coef, intercept, mean, scale, task, single_target, classes))
     return out
+
+
+def _checked_template(params) -> RidgeReadout:
+    template = RidgeReadout(**params)
+    _validate_alpha(template.alpha)
+    _validate_task(template.task)
+    _validate_bool(template.standardize, "standardize")
+    _validate_bool(template.fit_intercept, "fit_intercept")
+    return template
+
+
+def ridge_classifier_from_statistics(stats, classes, **params) -> RidgeReadout:
+    """A :class:`RidgeReadout` classifier fitted from the sufficient statistics of its features.
+
+    The statistics are those :meth:`RidgeReadout.fit` builds from features
+    ``X`` and labels ``y`` (:func:`pixelflow.linalg.ridge.accumulate` of
+    ``X`` and of the labels' one-vs-all coding,
+    :func:`pixelflow.linalg.ridge.one_vs_all`, with columns in the order of
+    ``classes``). Statistics of disjoint row sets merge exactly
+    (:meth:`pixelflow.linalg.ridge.RidgeStats.merge`), so a fit on more rows
+    can reuse the statistics of the rows already seen; the coefficients are
+    those of ``RidgeReadout(**params).fit(X, y)`` up to the order of the
+    float64 sums.
+
+    Parameters
+    ----------
+    stats : pixelflow.linalg.ridge.RidgeStats
+    classes : ndarray of shape (n_classes,)
+        Sorted class labels, at least two; ``stats`` has one target column
+        per class (one for two classes).
+    **params
+        :class:`RidgeReadout` parameters (``alpha``, ``standardize``,
+        ``fit_intercept``; ``task`` must be ``"auto"`` or ``"classification"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pixelflow.linalg import ridge
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0], [2.0, 1.0]])
+    >>> y = np.array([1, 0, 1, 0, 1])
+    >>> classes, index = ridge.class_labels(y, "example")
+    >>> Y = ridge.one_vs_all(index, len(classes))
+    >>> stats = ridge.accumulate(X[:3], Y[:3]).merge(ridge.accumulate(X[3:], Y[3:]))
+    >>> merged = ridge_classifier_from_statistics(stats, classes, alpha=0.1)
+    >>> direct = RidgeReadout(alpha=0.1).fit(X, y)
+    >>> bool(np.allclose(merged.coef_, direct.coef_, rtol=1e-12, atol=1e-12))
+    True
+    """
+    template = _checked_template(params)
+    if template.task not in ("auto", "classification"):
+        raise ValueError(f"ridge_classifier_from_statistics fits classifiers; got task={template.task!r}")
+    if not isinstance(stats, ridge.RidgeStats):
+        raise TypeError(f"stats must be a pixelflow.linalg.ridge.RidgeStats, got {type(stats).__name__}")
+    classes = np.asarray(classes)
+    if classes.ndim != 1 or classes.shape[0] < 2:
+        raise ValueError(f"classes must be 1-D with at least 2 labels, got shape {classes.shape}")
+    n_targets = 1 if classes.shape[0] == 2 else classes.shape[0]
+    if stats.xy.shape[1] != n_targets:
+        raise ValueError(f"stats hold {stats.xy.shape[1]} target column(s); {classes.shape[0]} classes need "
+                         f"{n_targets} (pixelflow.linalg.ridge.one_vs_all)")
+    coef, intercept, mean, scale = ridge.solve(
+        dataclasses.replace(stats, xx=np.array(stats.xx, order="F", copy=True)),
+        template.alpha, template.fit_intercept, template.standardize)
+    template.n_features_in_ = int(stats.xx.shape[0])
+    return template._set_solution(coef, intercept, mean, scale, "classification", n_targets == 1, classes)
 
 
 def ridge_path_accuracy(alphas, X_fit, y_fit, X_val, y_val, *, standardize=True, fit_intercept=True) -> list[float]:

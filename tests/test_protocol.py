@@ -21,6 +21,7 @@ from pixelflow.workbook.protocols import (
     features,
     final_table,
     fitting,
+    kept_statistics,
     ridge_grid,
     search,
     search_table,
@@ -202,16 +203,96 @@ def test_evaluate_refits_on_full_train_and_reports_per_seed(ds):
     assert out["std"] == pytest.approx(np.std(out["test_accuracy"]))
     assert [c["seed"] for c in out["configs"]] == [0, 1, 2]
     assert out["n_train"] == len(ds.y_train) and out["n_test"] == len(ds.y_test)
-    # first seed = a fit on all training rows, scored once on the test rows
+    # first seed = a fit on all training rows (its statistics summed over the search's fit rows, then the
+    # validation rows: the same coefficients up to rounding), scored once on the test rows
     model = RidgeReadout(alpha=1.0, standardize=True).fit(features(NCA, ds.X_train), ds.y_train)
     pred = model.predict(features(NCA, ds.X_test))
     assert_array_equal(out["y_pred"], pred)
     assert out["test_accuracy"][0] == np.mean(pred == ds.y_test)
     assert "fitted_readout" not in out
     kept = evaluate(cand, *ds, seeds=(0, 1), progress=False, keep_readout=True)
-    assert_array_equal(kept["fitted_readout"].coef_, model.coef_)  # the first seed's fit
+    np.testing.assert_allclose(kept["fitted_readout"].coef_, model.coef_, rtol=1e-8,
+                               atol=1e-10 * np.abs(model.coef_).max())  # the first seed's fit
     assert_array_equal(kept["fitted_readout"].predict(features(NCA, ds.X_test)), out["y_pred"])
     assert set(kept) - set(protocol.summary(kept)) == {"fitted_readout", "y_pred"}
+
+
+def test_evaluate_reuses_the_searchs_statistics_and_gives_the_same_result_without_them(ds, monkeypatch):
+    kept_statistics.clear()
+    cands = candidates({"nca": NCA}, ridge_grid([1.0, 10.0]))
+    cand = cands[1]
+    fresh = evaluate(cand, *ds, seeds=(0, 1), progress=False, keep_readout=True)
+    rows = search(cands, ds.X_train, ds.y_train, progress=False)
+    assert best(rows, cands) is cands[0] or best(rows, cands) is cands[1]
+    accumulated = []
+    real = ridge.accumulate
+
+    def counting(X, Y, *args, **kwargs):
+        accumulated.append(len(X))
+        return real(X, Y, *args, **kwargs)
+
+    monkeypatch.setattr(ridge, "accumulate", counting)
+    reused = evaluate(cand, *ds, seeds=(0, 1), progress=False, keep_readout=True)
+    fit_rows, val_rows = validation_split(ds.y_train, 0.2, 0)
+    # seed 0: only the validation rows are summed, the fit rows' statistics come from the search;
+    # seed 1 (not searched): the fit rows, then the validation rows
+    assert accumulated == [len(val_rows), len(fit_rows), len(val_rows)]
+    assert_array_equal(reused["fitted_readout"].coef_, fresh["fitted_readout"].coef_)  # bit for bit
+    assert reused["test_accuracy"] == fresh["test_accuracy"]
+    # another split's statistics are not used, and the result is still that of one pass up to rounding
+    accumulated.clear()
+    other = evaluate(cand, *ds, seeds=(0,), progress=False, keep_readout=True, split_seed=3)
+    assert sum(accumulated) == len(ds.y_train) and len(accumulated) == 2
+    np.testing.assert_allclose(other["fitted_readout"].coef_, fresh["fitted_readout"].coef_, rtol=1e-8,
+                               atol=1e-10 * np.abs(fresh["fitted_readout"].coef_).max())
+    kept_statistics.clear()
+
+
+def test_evaluate_rejects_a_bad_split(ds):
+    cand = Candidate("nca", NCA, RidgeReadout())
+    with pytest.raises(ValueError, match="val_fraction"):
+        evaluate(cand, *ds, progress=False, val_fraction=1.5)
+    with pytest.raises(ValueError, match="split_seed"):
+        evaluate(cand, *ds, progress=False, split_seed=-1)
+
+
+def test_fit_in_two_parts_equals_one_fit_and_ignores_statistics_of_other_rows(ds):
+    F = features(NCA, ds.X_train)
+    readout = RidgeReadout(alpha=3.0, standardize=True)
+    one = RidgeReadout(alpha=3.0, standardize=True).fit(F, ds.y_train)
+    first = np.arange(0, len(F), 3)
+    two, _, converged = fitting.fit_in_two_parts(readout, F, ds.y_train, first)
+    assert converged and two.alpha == 3.0 and two.n_features_in_ == F.shape[1]
+    np.testing.assert_allclose(two.coef_, one.coef_, rtol=1e-8, atol=1e-10 * np.abs(one.coef_).max())
+    np.testing.assert_allclose(two.intercept_, one.intercept_, rtol=1e-8, atol=1e-10)
+    assert_array_equal(two.classes_, one.classes_)
+    classes, index = ridge.class_labels(ds.y_train, "t")
+    other = first[1:]
+    wrong = kept_statistics.Kept(other, classes, ridge.accumulate(F[other], ridge.one_vs_all(index[other], 10)))
+    again, _, _ = fitting.fit_in_two_parts(readout, F, ds.y_train, first, wrong)
+    assert_array_equal(again.coef_, two.coef_)  # statistics of other rows: recomputed, not used
+    assert fitting.fit_in_two_parts(readout, F, ds.y_train, np.array([0, 0, 1])) is None
+    assert fitting.fit_in_two_parts(readout, F, ds.y_train, np.array([len(F)])) is None
+
+
+def test_kept_statistics_round_trip_and_drop_the_oldest_over_the_limit(monkeypatch):
+    kept_statistics.clear()
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((30, 4)), ridge.one_vs_all(rng.integers(0, 3, 30), 3)
+    stats = ridge.accumulate(X, Y)
+    kept_statistics.keep("a", np.arange(30), np.arange(3), stats)
+    got = kept_statistics.get("a")
+    assert_array_equal(got.stats.xx, stats.xx) and got.stats.xx.flags.f_contiguous
+    assert_array_equal(got.stats.xy, stats.xy) and got.stats.n_samples == 30
+    assert_array_equal(got.rows, np.arange(30)) and kept_statistics.get("b") is None
+    monkeypatch.setattr(kept_statistics, "LIMIT_BYTES", 2 * stats.xx.nbytes)
+    kept_statistics.keep("b", np.arange(30), np.arange(3), stats)
+    kept_statistics.keep("c", np.arange(30), np.arange(3), stats)
+    assert kept_statistics.get("a") is None and kept_statistics.get("c") is not None
+    folder = kept_statistics._storage()
+    assert len(list(folder.iterdir())) == 2
+    kept_statistics.clear()
+    assert list(folder.iterdir()) == [] and kept_statistics.get("c") is None
 
 
 def test_seeds_change_reservoir_features(ds):

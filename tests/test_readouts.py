@@ -543,3 +543,39 @@ def test_a_path_gives_none_where_a_penalty_cannot_be_solved_and_checks_its_argum
         ridge_path_readouts([1.0, -1.0], X, y)
     with pytest.raises(ValueError, match="task"):
         ridge_path_readouts([1.0], X, y, task="ranking")
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+@pytest.mark.parametrize("standardize", [False, True])
+def test_classifier_from_merged_statistics_equals_one_fit(n_classes, standardize):
+    rng = np.random.default_rng(n_classes)
+    X = rng.standard_normal((90, 6)) * np.arange(1, 7) + 3.0
+    y = rng.integers(0, n_classes, 90) * 10
+    classes, index = ridge.class_labels(y, "t")
+    Y = ridge.one_vs_all(index, len(classes))
+    stats = ridge.accumulate(X[:50], Y[:50]).merge(ridge.accumulate(X[50:], Y[50:]))
+    merged = readouts.ridge_classifier_from_statistics(stats, classes, alpha=0.5, standardize=standardize)
+    direct = RidgeReadout(alpha=0.5, standardize=standardize).fit(X, y)
+    np.testing.assert_allclose(merged.coef_, direct.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(merged.intercept_, direct.intercept_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(merged.predict(X), direct.predict(X))
+    np.testing.assert_array_equal(merged.classes_, classes)
+    before = stats.xx.copy()
+    readouts.ridge_classifier_from_statistics(stats, classes, alpha=0.5)
+    np.testing.assert_array_equal(stats.xx, before)  # the statistics are not consumed
+
+
+def test_classifier_from_statistics_rejects_what_does_not_fit():
+    X, y = np.eye(4), np.array([0, 1, 2, 2])
+    classes, index = ridge.class_labels(y, "t")
+    stats = ridge.accumulate(X, ridge.one_vs_all(index, 3))
+    with pytest.raises(ValueError, match="3 target column"):
+        readouts.ridge_classifier_from_statistics(stats, np.array([0, 1, 2, 3]))
+    with pytest.raises(ValueError, match="at least 2 labels"):
+        readouts.ridge_classifier_from_statistics(stats, np.array([0]))
+    with pytest.raises(ValueError, match="classifiers"):
+        readouts.ridge_classifier_from_statistics(stats, classes, task="regression")
+    with pytest.raises(TypeError, match="RidgeStats"):
+        readouts.ridge_classifier_from_statistics(stats.xx, classes)
+    with pytest.raises(ValueError, match="alpha"):
+        readouts.ridge_classifier_from_statistics(stats, classes, alpha=-1.0)

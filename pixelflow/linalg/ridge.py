@@ -491,6 +491,11 @@ class RidgePath:
         self._kernel, self._block = _dual_kernel(X, self._mean, self._scale, self._chunk_rows)
         self._shape = (n_samples, n_features, Y.shape[1])
 
+    @property
+    def statistics(self) -> RidgeStats | None:
+        """The primal form's sufficient statistics (None in the dual form); :meth:`fit` never changes them."""
+        return self._stats if self.primal else None
+
     def solve(self, alpha):
         """``(coef, intercept)`` for ``alpha``: shapes (n_targets, n_features) and (n_targets,)."""
         return self.fit(alpha)[:2]

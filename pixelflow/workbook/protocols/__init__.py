@@ -3,7 +3,8 @@
 * the classification protocol of the image notebooks (01-03), importable
   from here: :mod:`.data` (validation split, augmentations),
   :mod:`.candidates` (what is tried), :mod:`.fitting` (features and
-  readout fits), :mod:`.classification` (search, selection, test
+  readout fits), :mod:`.kept_statistics` (the search's ridge statistics,
+  reused by the final refit), :mod:`.classification` (search, selection, test
   evaluation per seed, steps curves), :mod:`.tables` (its tables);
 * :mod:`.sequences` -- driven reservoirs against an echo state network on
   sequence tasks (notebook 10);

@@ -27,7 +27,10 @@
 Features are computed one reservoir config at a time and dropped before the
 next, so at most one config's feature matrices are alive; readouts that share
 a config reuse its features, and ridge readouts that differ only in ``alpha``
-share one pass over them (the same coefficients as separate fits).
+share one pass over them (the same coefficients as separate fits). The
+ridge statistics of the search's fit rows are kept for the final refit
+(:mod:`~pixelflow.workbook.protocols.kept_statistics`), which then sums only
+the validation rows' products.
 """
 
 from __future__ import annotations
@@ -43,15 +46,18 @@ from tqdm import tqdm
 
 from pixelflow.checks import check_items
 from pixelflow.stack import StackConfig
+from pixelflow.workbook.protocols import kept_statistics
 from pixelflow.workbook.protocols.candidates import Candidate, config_key, describe_candidate, with_seed
-from pixelflow.workbook.protocols.data import check_augment, check_xy, validation_split
+from pixelflow.workbook.protocols.data import check_augment, check_split, check_xy, validation_split
 from pixelflow.workbook.protocols.fitting import (
     accuracy,
     check_threads,
     features,
     fit,
     fit_and_score,
+    fit_in_two_parts,
     limit_blas,
+    path_key,
     training_features,
 )
 
@@ -118,6 +124,8 @@ def search(
     for i, c in enumerate(candidates):
         groups.setdefault(config_key(c.config), []).append(i)
 
+    # Without augmentation the fit rows' ridge statistics are kept for evaluate's refit on all rows.
+    digest = None if augment else kept_statistics.data_digest(X_train, y_train)
     rows: list = [None] * len(candidates)
     bar = tqdm(total=len(candidates), desc="search", unit="candidate", file=sys.stderr, disable=not progress)
     try:
@@ -131,10 +139,18 @@ def search(
                                                  computed=F_all)
             del F_all
             transform_s = time.perf_counter() - t0
+            on_path = None
+            if digest is not None and config is not None:
+                name = kept_statistics.key(config, backend, digest)
+
+                def on_path(path, classes, name=name):
+                    if path.statistics is not None:
+                        kept_statistics.keep(name, fit_idx, classes, path.statistics)
+
             with limit_blas(blas_threads):
                 scored = fit_and_score(
                     [candidates[i].readout for i in members], F_fit, y_fit_aug, F_val, y_val,
-                    on_done=lambda _: bar.update(1),
+                    on_done=lambda _: bar.update(1), on_path=on_path,
                 )
             for i, (acc, fit_s, converged) in zip(members, scored):
                 rows[i] = {
@@ -209,6 +225,8 @@ def evaluate(
     blas_threads: int | None = 1,
     augment: str | Sequence[str] | None = None,
     keep_readout: bool = False,
+    val_fraction: float = 0.2,
+    split_seed: int = 0,
 ) -> dict[str, Any]:
     """Refit on the full training set and score on the test set, once per seed.
 
@@ -221,6 +239,14 @@ def evaluate(
     ``blas_threads`` and ``augment`` (training rows only) as in :func:`search`.
     ``keep_readout`` also returns the first seed's fitted readout (to compare
     its coefficients with another fit, e.g. an out-of-core one).
+    ``val_fraction`` and ``split_seed`` name the validation split of the
+    :func:`search` that chose the candidate (its ``val_fraction`` and
+    ``seed``). A ridge classifier with at most as many features as training
+    rows then sums its statistics over that split's fit rows first and the
+    validation rows second: the same coefficients as one pass, and the
+    search's statistics of the fit rows, when this process kept them,
+    are reused (:mod:`~pixelflow.workbook.protocols.kept_statistics`), so
+    only the validation rows' products are computed for that seed.
 
     Returns
     -------
@@ -242,11 +268,21 @@ def evaluate(
     if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
         raise ValueError(f"seeds must be distinct non-negative integers, got {seeds!r}")
     check_threads(blas_threads)
+    check_split(val_fraction, split_seed, ("val_fraction", "split_seed"))
     augment = check_augment(augment)
     X_train, y_train = check_xy(X_train, y_train, "train")
     X_test, y_test = check_xy(X_test, y_test, "test")
 
     deterministic = candidate.config is None or not _seed_matters(candidate.config, X_train, backend)
+    # A ridge classifier's statistics are accumulated over the search's fit rows first, then the rest, so that
+    # the search's statistics of those rows serve (the same order with or without them: the same coefficients).
+    first_rows = digest = None
+    if not augment and candidate.config is not None and path_key(candidate.readout, y_train, 0, 0) is not None:
+        try:
+            first_rows = validation_split(y_train, val_fraction, split_seed)[0]
+            digest = kept_statistics.data_digest(X_train, y_train)
+        except ValueError:  # labels no stratified split takes (a class of one image): one pass
+            first_rows = None
     run = seeds[:1] if deterministic else seeds
     out: dict[str, Any] = {
         **{k: v for k, v in describe_candidate(candidate).items()
@@ -263,8 +299,13 @@ def evaluate(
         F, y_fit = training_features(c.config, X_train, y_train, augment, backend)
         transform_s = time.perf_counter() - t0
         out["n_features"] = int(F.shape[1])
+        done = None
         with limit_blas(blas_threads):
-            est, fit_s, converged = fit(c.readout, F, y_fit)
+            if first_rows is not None and F.shape[1] <= F.shape[0]:  # the primal form: statistics
+                kept = kept_statistics.get(kept_statistics.key(c.config, backend, digest))
+                done = fit_in_two_parts(c.readout, F, y_fit, first_rows, kept)
+                del kept
+            est, fit_s, converged = fit(c.readout, F, y_fit) if done is None else done
         del F
         t0 = time.perf_counter()
         F = features(c.config, X_test, backend)

@@ -11,7 +11,16 @@ from sklearn.model_selection import train_test_split
 
 from pixelflow.checks import check_int
 
-__all__ = ["AUGMENTATIONS", "check_augment", "check_xy", "validation_split"]
+__all__ = ["AUGMENTATIONS", "check_augment", "check_split", "check_xy", "validation_split"]
+
+
+def check_split(fraction, seed, names=("fraction", "seed")) -> None:
+    """Raise ``ValueError`` unless ``fraction`` is a number in (0, 1) and ``seed`` a non-negative integer."""
+    if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not (
+        math.isfinite(fraction) and 0 < fraction < 1
+    ):
+        raise ValueError(f"{names[0]} must be a number in (0, 1), got {fraction!r}")
+    check_int(seed, names[1], low=0)
 
 
 def validation_split(y, fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -34,11 +43,7 @@ def validation_split(y, fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarra
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D, got shape {y.shape}")
-    if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not (
-        math.isfinite(fraction) and 0 < fraction < 1
-    ):
-        raise ValueError(f"fraction must be a number in (0, 1), got {fraction!r}")
-    check_int(seed, "seed", low=0)
+    check_split(fraction, seed)
     _, counts = np.unique(y, return_counts=True)
     if len(counts) < 2:
         raise ValueError("y needs at least 2 classes for a stratified validation split")

@@ -16,13 +16,14 @@ from threadpoolctl import threadpool_limits
 from pixelflow.checks import check_int
 from pixelflow.config import ReservoirConfig
 from pixelflow.linalg import ridge
-from pixelflow.readouts import RidgeReadout
+from pixelflow.readouts import RidgeReadout, ridge_classifier_from_statistics
 from pixelflow.stack import StackConfig
 from pixelflow.workbook import feature_cache
+from pixelflow.workbook.protocols import kept_statistics
 from pixelflow.workbook.protocols.data import AUGMENTATIONS
 
-__all__ = ["accuracy", "check_threads", "features", "fit", "fit_and_score", "limit_blas", "ridge_path",
-           "training_features"]
+__all__ = ["accuracy", "check_threads", "features", "fit", "fit_and_score", "fit_in_two_parts", "limit_blas",
+           "ridge_path", "training_features"]
 
 
 def features(config: ReservoirConfig | StackConfig | None, X, backend: str = "cpu") -> np.ndarray:
@@ -88,6 +89,39 @@ def fit(readout, F, y):
     return est, seconds, converged
 
 
+def fit_in_two_parts(readout, F, y, first_rows, kept: kept_statistics.Kept | None = None):
+    """Ridge ``readout`` fitted on all rows of ``F``, its statistics accumulated over ``first_rows`` and then the rest.
+
+    The coefficients are those of ``readout.fit(F, y)`` up to the order of the
+    float64 sums; the order is always the same, so the result does not
+    depend on whether ``kept`` — statistics of ``first_rows`` kept by the
+    search (:mod:`pixelflow.workbook.protocols.kept_statistics`) — is given:
+    with it, only the rest's statistics are computed. ``kept`` is used only
+    when it holds exactly ``first_rows`` and the same class labels. Returns
+    ``(estimator, seconds, converged)`` as :func:`fit`, or None when
+    ``first_rows`` are not distinct rows of ``F``.
+    """
+    t0 = time.perf_counter()
+    n = len(F)
+    first_rows = np.asarray(first_rows, dtype=np.int64)
+    if first_rows.ndim != 1 or not len(first_rows) or first_rows.min() < 0 or first_rows.max() >= n:
+        return None
+    rest = np.setdiff1d(np.arange(n), first_rows)
+    if len(rest) + len(first_rows) != n:  # repeated rows
+        return None
+    classes, y_index = ridge.class_labels(y, "RidgeReadout")
+    n_classes = len(classes)
+    if (kept is None or not np.array_equal(kept.rows, first_rows) or not np.array_equal(kept.classes, classes)
+            or kept.stats.xx.shape[0] != F.shape[1]):
+        stats = ridge.accumulate(F[first_rows], ridge.one_vs_all(y_index[first_rows], n_classes))
+    else:
+        stats = kept.stats
+    if len(rest):
+        stats = stats.merge(ridge.accumulate(F[rest], ridge.one_vs_all(y_index[rest], n_classes)))
+    est = ridge_classifier_from_statistics(stats, classes, **readout.get_params())
+    return est, time.perf_counter() - t0, True
+
+
 def path_key(readout, y, n_samples: int, n_features: int):
     """Group key for ridge readouts that may share one pass over the features, else None."""
     if type(readout) is not RidgeReadout or readout.task not in ("auto", "classification"):
@@ -97,19 +131,22 @@ def path_key(readout, y, n_samples: int, n_features: int):
     return (bool(readout.standardize), bool(readout.fit_intercept))
 
 
-def ridge_path(members, F_fit, y_fit, F_val):
+def ridge_path(members, F_fit, y_fit, F_val, on_path: Callable | None = None):
     """Ridge classifiers differing only in ``alpha``: one pass over the features, one solve each.
 
     :class:`pixelflow.linalg.ridge.RidgePath` builds what
     :meth:`RidgeReadout.fit` builds once; each ``alpha`` then only needs its
     own solve, and the coefficients are those of a separate fit. Returns
     ``[(y_pred, seconds), ...]`` with the shared pass split evenly.
+    ``on_path(path, classes)`` is called with the path once it is built.
     """
     t0 = time.perf_counter()
     classes, y_index = ridge.class_labels(y_fit, "RidgeReadout")
     first = members[0]
     path = ridge.RidgePath(F_fit, ridge.one_vs_all(y_index, len(classes)), fit_intercept=first.fit_intercept,
                            standardize=first.standardize)
+    if on_path is not None:
+        on_path(path, classes)
     shared = (time.perf_counter() - t0) / len(members)
     out = []
     for r in members:
@@ -120,10 +157,12 @@ def ridge_path(members, F_fit, y_fit, F_val):
     return out
 
 
-def fit_and_score(readouts, F_fit, y_fit, F_val, y_val, on_done: Callable[[int], None] | None = None):
+def fit_and_score(readouts, F_fit, y_fit, F_val, y_val, on_done: Callable[[int], None] | None = None,
+                  on_path: Callable | None = None):
     """Validation accuracy of every readout on one feature matrix.
 
     Returns ``[(accuracy, fit seconds, converged), ...]`` in input order.
+    ``on_path`` as in :func:`ridge_path`, for each path built.
     """
     results: list = [None] * len(readouts)
     groups: dict = {}
@@ -132,7 +171,8 @@ def fit_and_score(readouts, F_fit, y_fit, F_val, y_val, on_done: Callable[[int],
         groups.setdefault(key if key is not None else ("single", i), []).append(i)
     for key, idx in groups.items():
         if key[0] != "single" and len(idx) > 1:
-            for i, (pred, seconds) in zip(idx, ridge_path([readouts[i] for i in idx], F_fit, y_fit, F_val)):
+            paths = ridge_path([readouts[i] for i in idx], F_fit, y_fit, F_val, on_path)
+            for i, (pred, seconds) in zip(idx, paths):
                 results[i] = (accuracy(y_val, pred), seconds, True)
                 if on_done:
                     on_done(i)
