@@ -169,17 +169,20 @@ def _attention_inputs(dtype, n=2, heads=2, d=3, h=5, w=6, seed=0):
 
 
 def _compiled(q, k, v, pos_k, pos_v):
-    return _NeighbourhoodAttend.apply(q, circular_pad(k), circular_pad(v), pos_k, pos_v)
+    return _NeighbourhoodAttend.apply(q, k, v, pos_k, pos_v)  # unpadded keys and values: the kernels wrap round
 
 
 def _reference(q, k, v, pos_k, pos_v):
     return attend(q, circular_pad(k), circular_pad(v), pos_k, pos_v)
 
 
+@pytest.mark.parametrize("h, w", [(5, 6), (1, 1), (1, 4), (4, 1), (2, 2), (2, 5), (3, 2), (1, 2)])
 @pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
-def test_compiled_attention_equals_the_tensor_reference(dtype, tol):
-    inputs = _attention_inputs(dtype)
-    weight = torch.randn(2, 2, 3, 5, 6, dtype=dtype)
+def test_compiled_attention_equals_the_tensor_reference(dtype, tol, h, w):
+    # Values, and gradients for the unpadded keys and values against autograd through circular_pad and attend,
+    # on grids where one row or column is its own neighbour (1) or both neighbours are the same cell (2).
+    inputs = _attention_inputs(dtype, h=h, w=w)
+    weight = torch.randn(2, 2, 3, h, w, dtype=dtype, generator=gen(1))
     results = []
     for f in (_compiled, _reference):
         out, attn = f(*inputs)
@@ -188,11 +191,27 @@ def test_compiled_attention_equals_the_tensor_reference(dtype, tol):
     np.testing.assert_allclose(out.detach().numpy(), ref_out.detach().numpy(), rtol=tol, atol=tol)
     np.testing.assert_allclose(attn.numpy(), ref_attn.detach().numpy(), rtol=tol, atol=tol)
     for name, g, r in zip(("q", "k", "v", "pos_k", "pos_v"), grads, ref_grads):
+        assert g.shape == r.shape and g.dtype == dtype, name
         np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=tol, atol=tol, err_msg=name)
 
 
-def test_compiled_attention_gradients_match_finite_differences():
-    assert torch.autograd.gradcheck(lambda *a: _compiled(*a)[0], _attention_inputs(torch.float64, h=4, w=3))
+@pytest.mark.parametrize("h, w", [(4, 3), (1, 3), (2, 1), (2, 2)])
+def test_compiled_attention_gradients_match_finite_differences(h, w):
+    assert torch.autograd.gradcheck(lambda *a: _compiled(*a)[0], _attention_inputs(torch.float64, h=h, w=w))
+
+
+def test_compiled_attention_makes_no_padded_copy(monkeypatch):
+    from pixelflow.nca import perceive
+
+    torch.manual_seed(0)
+    module = NeighbourhoodAttention(3, heads=2, head_dim=2)
+    x = torch.randn(2, 3, 4, 5, requires_grad=True)
+    expected = module(x)
+    monkeypatch.setattr(perceive, "circular_pad", lambda t: pytest.fail("the compiled path padded a tensor"))
+    out = module(x)
+    assert torch.equal(out, expected)
+    out.sum().backward()
+    assert x.grad is not None and module.position.grad is not None
 
 
 def test_attention_is_translation_equivariant_and_normalised():

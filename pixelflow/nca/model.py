@@ -107,7 +107,8 @@ class NCA(nn.Module):
                 draws = torch.rand((n, 1, h, w), generator=generator, device=x.device)
             fire = draws < self.fire_rate
             delta = delta * fire.to(delta.dtype)
-        new = x + dt * delta
+        # dt = 1 (every grid but refined ones): the product would only copy delta.
+        new = x + delta if dt == 1.0 else x + dt * delta
         if self.alive_channel is not None:
             new = new * (self._alive(x) & self._alive(new)).to(new.dtype)
         return new

@@ -14,8 +14,9 @@ Three interchangeable modules map a state ``(N, C, H, W)`` to a perception
 - :class:`ConvPerceive` — a learned 3×3 convolution.
 - :class:`NeighbourhoodAttention` — multi-head self-attention of each cell over
   its 9 neighbours, with a learned embedding per neighbour offset. Keys and
-  values of the 9 neighbours are sliced out of one padded copy, so the cost is
-  O(H·W·9), not the O((H·W)²) of a dense masked attention matrix.
+  values of the 9 neighbours are read as shifted windows (of one padded copy
+  in the tensor form, across the torus in the compiled kernels), so the cost
+  is O(H·W·9), not the O((H·W)²) of a dense masked attention matrix.
 """
 
 from __future__ import annotations
@@ -92,21 +93,26 @@ def attend(q, kp, vp, pos_k, pos_v):
 class _NeighbourhoodAttend(torch.autograd.Function):
     """:func:`attend` on compiled kernels (:mod:`pixelflow.nca.attention_kernel`), forward and backward.
 
-    Same inputs and outputs as :func:`attend`; the weights are not
-    differentiable. Written as tensor operations, each offset costs several
-    passes over state-sized arrays, and autograd zero-fills and copies a padded
-    gradient per offset; the kernels loop over a cell's 9 offsets instead
-    (a training step of the attention NCA 1.5x faster, measured). The padding's
-    own backward (autograd) folds the border gradients back onto the grid.
-    The tests hold values and gradients to :func:`attend`, to a dense masked
-    attention, and to finite differences in float64.
+    Takes the keys and values unpadded: ``apply(q, k, v, pos_k, pos_v)`` with
+    ``q`` (N, heads, d, H, W), ``k``, ``v`` (N, heads * d, H, W) and ``pos_k``,
+    ``pos_v`` (heads, d, 9) gives ``attend(q, circular_pad(k), circular_pad(v),
+    pos_k, pos_v)``, outputs ``out`` (N, heads, d, H, W) and ``weights``
+    (N, heads, 9, H, W); the weights are not differentiable. The kernels wrap
+    round the torus themselves, so neither the padded copies nor their
+    gradients exist: the backward returns the gradients of the unpadded ``k``
+    and ``v``. Written as tensor operations, each offset costs several passes
+    over state-sized arrays, and autograd zero-fills and copies a padded
+    gradient per offset and per pad; the kernels loop over a cell's 9 offsets
+    instead. The tests hold values and gradients to :func:`attend` through
+    :func:`circular_pad`, to a dense masked attention, and to finite
+    differences in float64.
     """
 
     @staticmethod
-    def forward(ctx, q, kp, vp, pos_k, pos_v):
+    def forward(ctx, q, k, v, pos_k, pos_v):
         n, heads, d, h, w = q.shape
-        arrays = [t.detach().contiguous() for t in (q, kp, vp, pos_k, pos_v)]
-        arrays[1:3] = [t.reshape(n, heads, d, h + 2, w + 2) for t in arrays[1:3]]
+        arrays = [t.detach().contiguous() for t in (q, k, v, pos_k, pos_v)]
+        arrays[1:3] = [t.reshape(n, heads, d, h, w) for t in arrays[1:3]]
         out = q.new_empty((n, heads, d, h, w))
         weights = q.new_empty((n, heads, len(OFFSETS), h, w))
         attention_kernel.forward(*(t.numpy() for t in arrays), _DY, _DX, out.numpy(), weights.numpy())
@@ -117,17 +123,16 @@ class _NeighbourhoodAttend(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out, _grad_weights):
-        q, kp, vp, pos_k, pos_v, weights = ctx.saved_tensors
+        q, k, v, pos_k, pos_v, weights = ctx.saved_tensors
         n, heads, d, h, w = q.shape
-        grad_q = torch.empty_like(q)
-        grad_kp, grad_vp = torch.zeros_like(kp), torch.zeros_like(vp)
-        part_k = q.new_zeros((n, heads, d, len(OFFSETS)))
-        part_v = torch.zeros_like(part_k)
-        attention_kernel.backward(grad_out.contiguous().numpy(), q.numpy(), kp.numpy(), vp.numpy(), pos_k.numpy(),
-                                  pos_v.numpy(), weights.numpy(), _DY, _DX, grad_q.numpy(), grad_kp.numpy(),
-                                  grad_vp.numpy(), part_k.numpy(), part_v.numpy())
-        padded = (n, heads * d, h + 2, w + 2)
-        return grad_q, grad_kp.reshape(padded), grad_vp.reshape(padded), part_k.sum(0), part_v.sum(0)
+        grad_q, grad_k, grad_v = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+        part_k = q.new_empty((n, heads, d, len(OFFSETS)))
+        part_v = torch.empty_like(part_k)
+        attention_kernel.backward(grad_out.contiguous().numpy(), q.numpy(), k.numpy(), v.numpy(), pos_k.numpy(),
+                                  pos_v.numpy(), weights.numpy(), _DY, _DX, grad_q.numpy(), grad_k.numpy(),
+                                  grad_v.numpy(), part_k.numpy(), part_v.numpy())
+        flat = (n, heads * d, h, w)
+        return grad_q, grad_k.reshape(flat), grad_v.reshape(flat), part_k.sum(0), part_v.sum(0)
 
 
 def fixed_perceive(x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
@@ -281,8 +286,11 @@ class NeighbourhoodAttention(nn.Module):
     def _attend(self, x):
         n, _, h, w = x.shape
         q, k, v = self.qkv(x).chunk(3, dim=1)
-        args = (q.reshape(n, self.heads, self.head_dim, h, w), circular_pad(k), circular_pad(v), *self.position)
-        out, weights = _NeighbourhoodAttend.apply(*args) if _compiled(x) else attend(*args)
+        q = q.reshape(n, self.heads, self.head_dim, h, w)
+        if _compiled(x):  # the kernels wrap round the torus themselves
+            out, weights = _NeighbourhoodAttend.apply(q, k, v, *self.position)
+        else:
+            out, weights = attend(q, circular_pad(k), circular_pad(v), *self.position)
         return out.reshape(n, self.heads * self.head_dim, h, w), weights
 
     def forward(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:

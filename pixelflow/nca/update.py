@@ -39,7 +39,7 @@ class CellUpdate(nn.Module):
         check_int(hidden_layers, "hidden_layers", low=1)
         layers, width = [], in_channels
         for _ in range(hidden_layers):
-            layers += [nn.Conv2d(width, hidden, 1), nn.ReLU()]
+            layers += [nn.Conv2d(width, hidden, 1), nn.ReLU(inplace=True)]
             width = hidden
         last = nn.Conv2d(width, channels, 1)
         nn.init.zeros_(last.weight)
