@@ -8,6 +8,7 @@
 #   make test                                      unit tests + nbval over the notebooks
 #   make notebooks-refresh                          re-store the notebooks' smoke outputs
 #   make bench-peer                                 speed vs pixelflow-rc (results/bench_peer_mnist.json)
+#   make bench-peer-accuracy                        pixelflow-rc's accuracy on our MNIST split (results/peer_accuracy_mnist.json)
 #   make bench                                      backend suite + Life beside CAX (results/bench_suite.json)
 #   make check-paper                                recompute a few committed paper-scale numbers, compare at printed precision
 #   make gpu-check                                  GPU tests, 70k MNIST timing, backend suite on an NVIDIA GPU (results/gpu/)
@@ -35,7 +36,7 @@ DEBIAN_PAPER := lmodern latexmk texlive-latex-base texlive-latex-recommended tex
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 PDF       := paper/pixelflow.pdf
 
-.PHONY: all test paper paper-pdf paper-status check-paper notebooks-refresh bench-peer bench gpu-check system-deps-test system-deps-paper clean-paper clean-venv
+.PHONY: all test paper paper-pdf paper-status check-paper notebooks-refresh bench-peer bench-peer-accuracy bench gpu-check system-deps-test system-deps-paper clean-paper clean-venv
 
 all: test
 
@@ -44,7 +45,7 @@ $(VENV)/.stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH)
-	$(PY) -m pip install -q -e ".[test,paper,nca,timeseries,dask]"
+	$(PY) -m pip install -q -e ".[test,paper,nca,timeseries,dask,baselines]"
 	touch $@
 
 # Debian packages, installed only when missing and only where apt-get can run.
@@ -123,6 +124,10 @@ clean-paper:
 
 bench-peer: $(VENV)/.stamp .venv-peer/.stamp
 	$(PY) benchmarks/peer_mnist.py --peer-python .venv-peer/bin/python
+
+# pixelflow-rc's own pipeline and ours on our MNIST split, features x readout (results/peer_accuracy_mnist.json).
+bench-peer-accuracy: $(VENV)/.stamp .venv-peer/.stamp
+	$(PY) benchmarks/peer_accuracy.py
 
 # The backend suite, with CAX's Game of Life timed beside ours in CAX's own
 # environment (JAX, CPU build from PyPI).

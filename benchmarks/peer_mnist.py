@@ -62,6 +62,24 @@ PARITY_SAMPLES = 16
 # (the name would resolve to the peer) and only needs numpy and the stdlib.
 # ---------------------------------------------------------------------------
 
+def check_peer_module():
+    """The peer's installed distribution; raises unless ``import pixelflow`` finds it (run in the peer's interpreter).
+
+    A stray checkout of ours on ``sys.path`` would also import as ``pixelflow``
+    and time or score the wrong package.
+    """
+    import importlib.metadata
+
+    import pixelflow
+
+    dist = importlib.metadata.distribution(PEER_DIST)
+    expected_init = Path(dist.locate_file("pixelflow/__init__.py")).resolve()
+    if Path(pixelflow.__file__).resolve() != expected_init:
+        raise RuntimeError(f"'pixelflow' resolved to {pixelflow.__file__}, not to the "
+                           f"{PEER_DIST} install at {expected_init}")
+    return dist
+
+
 def worker_main(args: argparse.Namespace) -> int:
     """Time the peer's ``transform`` once and print the result as JSON.
 
@@ -76,18 +94,9 @@ def worker_main(args: argparse.Namespace) -> int:
     int
         Process exit status.
     """
-    import importlib.metadata
-
+    dist = check_peer_module()
     import pixelflow
     from pixelflow import Reservoir, ReservoirConfig
-
-    # Guard against timing the wrong package: a stray checkout of ours on
-    # sys.path would also import as ``pixelflow``.
-    dist = importlib.metadata.distribution(PEER_DIST)
-    expected_init = Path(dist.locate_file("pixelflow/__init__.py")).resolve()
-    if Path(pixelflow.__file__).resolve() != expected_init:
-        raise RuntimeError(f"'pixelflow' resolved to {pixelflow.__file__}, not to the "
-                           f"{PEER_DIST} install at {expected_init}")
 
     X = np.load(args.images)
     reservoir = Reservoir(ReservoirConfig(**SHARED_CONFIG), backend=PEER_BACKEND)

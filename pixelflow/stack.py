@@ -35,6 +35,12 @@ from pixelflow.memory import ensure_fits
 from pixelflow.reservoir import Reservoir
 
 
+def is_feature_map(config) -> bool:
+    """Whether ``config`` is a fixed feature map other than a reservoir: a dataclass with the config contract."""
+    return dataclasses.is_dataclass(config) and all(
+        hasattr(config, a) for a in ("seed", "to_dict", "n_features", "rule", "make"))
+
+
 @dataclass(frozen=True)
 class StackConfig:
     """An ordered tuple of reservoir configs whose features are concatenated.
@@ -44,7 +50,12 @@ class StackConfig:
     members : sequence of ReservoirConfig
         At least one. Each keeps its own seed; :meth:`with_seed` moves all of
         them together and keeps their offsets, so members with different
-        seeds stay independent.
+        seeds stay independent. A member may also be a fixed feature map of
+        :mod:`pixelflow.baselines` (a frozen dataclass with ``seed``,
+        ``to_dict``, ``n_features``, ``rule`` and ``make``), so that a
+        baseline can match a multi-grid reservoir member by member; such a
+        stack is computed member by member (each member's ``make()``
+        transformer, the blocks side by side), not by :class:`ReservoirStack`.
     """
 
     members: tuple
@@ -54,9 +65,15 @@ class StackConfig:
         if isinstance(members, ReservoirConfig) or not isinstance(members, Sequence) or not members:
             raise TypeError(f"StackConfig.members must be a non-empty sequence of ReservoirConfig, got {members!r}")
         for m in members:
-            if not isinstance(m, ReservoirConfig):
-                raise TypeError(f"StackConfig.members must all be ReservoirConfig, got {type(m).__name__}")
+            if not (isinstance(m, ReservoirConfig) or is_feature_map(m)):
+                raise TypeError(f"StackConfig.members must all be ReservoirConfig or feature-map configs, "
+                                f"got {type(m).__name__}")
         object.__setattr__(self, "members", tuple(members))
+
+    @property
+    def reservoirs_only(self) -> bool:
+        """Whether every member is a :class:`ReservoirConfig` (what :class:`ReservoirStack` runs)."""
+        return all(isinstance(m, ReservoirConfig) for m in self.members)
 
     @property
     def rule(self) -> str:
@@ -119,6 +136,9 @@ class ReservoirStack:
     def __init__(self, config: StackConfig, backend: str = "cpu", progress: bool | None = None):
         if not isinstance(config, StackConfig):
             raise TypeError(f"config must be a StackConfig, got {type(config).__name__}")
+        if not config.reservoirs_only:
+            raise TypeError("ReservoirStack runs reservoir members only; a stack with baseline members is computed "
+                            "member by member (each member's make().transform, the blocks side by side)")
         self.config = config
         self.progress = progress
         self.reservoirs = [Reservoir(m, backend=backend, progress=progress) for m in config.members]
@@ -205,8 +225,14 @@ class ReservoirStack:
         return {**self.config.to_dict(), "backend": self.backend.name, "device": self.backend.describe()}
 
 
-def make_reservoir(config: ReservoirConfig | StackConfig, backend: str = "cpu", progress: bool | None = None):
-    """A :class:`Reservoir` or :class:`ReservoirStack` for ``config``."""
+def make_reservoir(config, backend: str = "cpu", progress: bool | None = None):
+    """A :class:`Reservoir` or :class:`ReservoirStack` for ``config``.
+
+    Any other feature-map config with a ``make(backend, progress)`` method
+    (the baselines of :mod:`pixelflow.baselines`) makes its own transformer.
+    """
     if isinstance(config, StackConfig):
         return ReservoirStack(config, backend=backend, progress=progress)
+    if is_feature_map(config):
+        return config.make(backend=backend, progress=progress)
     return Reservoir(config, backend=backend, progress=progress)

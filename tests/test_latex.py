@@ -68,7 +68,8 @@ def test_write_tables_from_results_files(tmp_path):
     (results / "notes.json").write_text("{}")  # a JSON without tables is ignored
     out = tmp_path / "generated"
     written = write_tables(results, out)
-    assert sorted(p.name for p in written) == ["01_mnist_peer.tex", "04_eikonal_errors.tex", "wall_times.tex"]
+    assert sorted(p.name for p in written) == ["01_mnist_peer.tex", "04_eikonal_errors.tex", "test_ledger.tex",
+                                               "wall_times.tex"]
     assert r"a & 1.2 \\" in (out / "01_mnist_peer.tex").read_text()
     scale = (out / "scale.tex").read_text()
     assert r"\newcommand{\pfscale}{smoke}" in scale
@@ -172,7 +173,7 @@ def test_cli_exits_non_zero_with_one_line_and_writes_nothing(tmp_path, capsys):
     _record(results, "01_mnist", {"01_mnist_peer": _table()})
     assert main([str(results), str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["01_mnist_peer.tex", "numbers.tex", "scale.tex", "status.tex",
-                                                     "wall_times.tex"]
+                                                     "test_ledger.tex", "wall_times.tex"]
 
 
 def test_the_wall_time_table_sets_now_beside_before_only_at_paper_scale(tmp_path, monkeypatch):

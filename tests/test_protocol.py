@@ -11,6 +11,7 @@ from threadpoolctl import threadpool_limits
 from pixelflow import LogisticReadout, ReservoirConfig, RidgeReadout
 from pixelflow.datasets import digits
 from pixelflow.linalg import ridge
+from pixelflow.significance import wilson_interval
 from pixelflow.workbook import protocols
 from pixelflow.workbook.plotting import classification as plots
 from pixelflow.workbook.protocols import (
@@ -200,7 +201,9 @@ def test_evaluate_refits_on_full_train_and_reports_per_seed(ds):
     assert out["seeds"] == [0, 1, 2] and not out["deterministic"]
     assert len(out["test_accuracy"]) == 3
     assert out["mean"] == pytest.approx(np.mean(out["test_accuracy"]))
-    assert out["std"] == pytest.approx(np.std(out["test_accuracy"]))
+    assert out["std"] == pytest.approx(np.std(out["test_accuracy"], ddof=1))
+    assert len(out["y_preds"]) == len(out["test_accuracy"]) and out["y_pred"] is out["y_preds"][0]
+    assert [np.mean(p == ds.y_test) for p in out["y_preds"]] == out["test_accuracy"]
     assert [c["seed"] for c in out["configs"]] == [0, 1, 2]
     assert out["n_train"] == len(ds.y_train) and out["n_test"] == len(ds.y_test)
     # first seed = a fit on all training rows (its statistics summed over the search's fit rows, then the
@@ -214,7 +217,7 @@ def test_evaluate_refits_on_full_train_and_reports_per_seed(ds):
     np.testing.assert_allclose(kept["fitted_readout"].coef_, model.coef_, rtol=1e-8,
                                atol=1e-10 * np.abs(model.coef_).max())  # the first seed's fit
     assert_array_equal(kept["fitted_readout"].predict(features(NCA, ds.X_test)), out["y_pred"])
-    assert set(kept) - set(protocol.summary(kept)) == {"fitted_readout", "y_pred"}
+    assert set(kept) - set(protocol.summary(kept)) == {"fitted_readout", "y_pred", "y_preds"}
 
 
 def test_evaluate_reuses_the_searchs_statistics_and_gives_the_same_result_without_them(ds, monkeypatch):
@@ -349,6 +352,14 @@ def test_tables_render(ds):
     assert len(t["rows"]) == 2 and len(t["rows"][0]) == len(t["columns"])
     text = text_table(**t)
     assert "α ∈ {0.1, 10}" in text and "Val. acc." in text
+    # With two values tried every choice is at an edge of the grid.
+    assert all(row[9].endswith(" (edge)") for row in t["rows"])
+    assert sorted(protocols.tables.edge_choices(rows)) == sorted(
+        min((r for r in rows if r["name"] == n), key=lambda r: -r["val_accuracy"])["label"] for n in ("raw", "wave"))
+    three = search(candidates({"raw": None}, ridge_grid([1e-6, 1.0, 1e6])), ds.X_train, ds.y_train, progress=False)
+    middle = [r for r in three if r["value"] == 1.0]
+    middle[0]["val_accuracy"] = 2.0  # made the best: in the middle of its grid
+    assert protocols.tables.edge_choices(three) == [] and not search_table(three)["rows"][0][9].endswith("(edge)")
     assert [format_value(v) for v in (1e6, 1e-5, 0.5, 10000.0)] == ["1e6", "1e-5", "0.5", "10000"]
     results = [evaluate(c, *ds, progress=False) for c in (cands[0], cands[2])]
     f = final_table(results, ["raw pixels", "wave"])
@@ -357,6 +368,9 @@ def test_tables_render(ds):
     v = final_table(results, validation=[0.5, None])
     assert v["columns"][5]["name"] == "Val. acc. (%)" and v["rows"][0][5] == 50.0 and v["rows"][1][5] is None
     assert "raw pixels" in text_table(**f)
+    # The interval is Wilson's over the test images, around the accuracy.
+    low, high = wilson_interval(round(results[0]["mean"] * len(ds.y_test)), len(ds.y_test))
+    assert f["rows"][0][6] == f"[{100 * low:.2f}, {100 * high:.2f}]" and low < f["rows"][0][5] / 100 < high
     assert text_table([{"name": "a", "format": ".1f"}], [[[1.0, 0.25]], [None]]).splitlines()[2:] == ["1.0 ± 0.2", "-"]
 
 
@@ -457,3 +471,54 @@ def test_logistic_grid_converges_past_the_rounding_of_the_blas(ds):
         again = protocols.logistic_grid((r.C,))[0].fit(X * (1 + 1e-9), ds.y_train)
         assert_array_equal(again.predict(ds.X_test.reshape(len(ds.X_test), -1)),
                            r.predict(ds.X_test.reshape(len(ds.X_test), -1)))
+
+
+def test_data_table_says_how_each_split_was_cut():
+    cifar = {"split": "CIFAR-10 subset", "n_train": 4660, "n_test": 846, "n_train_available": 4660,
+             "n_test_available": 846, "official_n_train": 50000, "official_n_test": 10000,
+             "records_per_file": {**{f"data_batch_{i}": 932 for i in range(1, 6)}, "test_batch": 846},
+             "class_counts_train": [479, 435, 489], "class_counts_test": [83, 70, 97]}
+    fashion = {"split": "Fashion-MNIST 60k train / 10k test", "n_train": 60000, "n_test": 10000,
+               "n_train_available": 60000, "n_test_available": 10000, "official_n_train": 60000,
+               "official_n_test": 10000, "class_counts_train": [6000] * 10, "class_counts_test": [1000] * 10}
+    t = protocols.tables.data_table([cifar, fashion])
+    assert t["rows"][0][3] == ("first 932 records of each of the 5 training files (official order); "
+                               "first 846 records of the test file (official order)")
+    assert t["rows"][0][4:] == ["435–489", "70–97"]
+    assert t["rows"][1][3] == "the full official training set; the full official test set"
+    uneven = dict(cifar, records_per_file={"data_batch_1": 10, "data_batch_2": 20, "test_batch": 5})
+    assert protocols.tables.construction(uneven).startswith("10 of data_batch_1, 20 of data_batch_2")
+    assert all(len(r) == len(t["columns"]) for r in t["rows"])
+
+
+def test_baselines_run_through_the_same_protocol(ds):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from pixelflow.baselines import ConvNetClassifier, RandomConvConfig, ScatteringConfig
+    from pixelflow.stack import make_reservoir
+
+    nca = ReservoirConfig(8, 8, 4, 2, "random_nca", record=(1, 2), feature_maps=(("products", 4), ("state", 4)))
+    conv = RandomConvConfig.matching(nca)
+    scat = ScatteringConfig(8, 8, J=1, L=4)
+    cands = (candidates({"nca": nca, "random conv": conv, "scattering": scat}, ridge_grid([0.1, 10.0]))
+             + candidates({"raw": None}, [KNeighborsClassifier(k) for k in (1, 3)])
+             + candidates({"raw": None}, [ConvNetClassifier((8, 8), epochs=e, n_threads=1, progress=False)
+                                          for e in (1, 2)]))
+    rows = search(cands, ds.X_train, ds.y_train, progress=False)
+    assert {r["n_features"] for r in rows if r["name"] == "random conv"} == {nca.n_features}
+    assert [r["readout"] for r in rows[-4:]] == ["kNN", "kNN", "CNN (trained)", "CNN (trained)"]
+    fit, val = validation_split(ds.y_train)
+    # Each row is the validation accuracy of a separate fit: the baselines' features come from their own
+    # transformers, and the CNN's epochs from one training run equal fresh fits.
+    for r, c in zip(rows, cands):
+        F = (ds.X_train.reshape(len(ds.X_train), -1) if c.config is None
+             else make_reservoir(c.config).transform(ds.X_train))
+        model = c.readout.fit(F[fit], ds.y_train[fit])
+        assert r["val_accuracy"] == np.mean(model.predict(F[val]) == ds.y_train[val]), r["label"]
+    # The scattering transform has no random weights: evaluated once whatever the seeds.
+    out = evaluate(best(rows, cands, {"name": "scattering"}), *ds, seeds=(0, 1), progress=False)
+    assert out["deterministic"] and len(out["test_accuracy"]) == 1
+    out = evaluate(best(rows, cands, {"name": "random conv"}), *ds, seeds=(0, 1), progress=False)
+    assert not out["deterministic"] and [c["seed"] for c in out["configs"]] == [0, 1]
+    with pytest.raises(TypeError, match="feature-map config"):
+        Candidate("bad", object(), RidgeReadout())

@@ -24,6 +24,8 @@ _ARCHIVE_FOLDER = "cifar-10-batches-py"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
 META_FILE = "batches.meta"
+# The official split: five training batches of 10,000 records and a test batch of 10,000.
+OFFICIAL_N_TRAIN, OFFICIAL_N_TEST = 50_000, 10_000
 _FILES = (*TRAIN_BATCHES, TEST_BATCH, META_FILE)
 
 _SIDE = 32
@@ -187,7 +189,7 @@ def split_description(n_train_available: int, n_test_available: int) -> str:
         ``"CIFAR-10 50k train / 10k test"`` for the official sizes, otherwise
         e.g. ``"CIFAR-10 subset: 4,660 train / 846 test"``.
     """
-    if (n_train_available, n_test_available) == (50_000, 10_000):
+    if (n_train_available, n_test_available) == (OFFICIAL_N_TRAIN, OFFICIAL_N_TEST):
         return "CIFAR-10 50k train / 10k test"
     return f"CIFAR-10 subset: {n_train_available:,} train / {n_test_available:,} test"
 
@@ -238,7 +240,10 @@ def cifar10(
     Dataset
         ``X`` float32 in [0, 1]; ``y`` int64 in 0..9; ``meta["split"]`` is
         ``"CIFAR-10 50k train / 10k test"`` for the full set, otherwise e.g.
-        ``"CIFAR-10 subset: 4,660 train / 846 test"``.
+        ``"CIFAR-10 subset: 4,660 train / 846 test"``; ``meta`` also holds
+        ``records_per_file`` (the records each batch file holds, before any
+        subsetting) and ``class_counts_train`` / ``class_counts_test`` (of the
+        images returned).
 
     Raises
     ------
@@ -269,9 +274,12 @@ def cifar10(
             f"{directory / META_FILE}: expected 10 label names, got {n_classes}"
         )
     train = [_read_batch(directory / name, n_classes) for name in TRAIN_BATCHES]
+    # The records each file holds, in official order: says how a subset was cut (e.g. the first 932 of each).
+    records = {name: int(len(y)) for name, (_, y) in zip(TRAIN_BATCHES, train)}
     data_train = np.concatenate([d for d, _ in train])
     y_train = np.concatenate([y for _, y in train])
     data_test, y_test = _read_batch(directory / TEST_BATCH, n_classes)
+    records[TEST_BATCH] = int(len(y_test))
     n_train_available, n_test_available = len(y_train), len(y_test)
 
     split = split_description(n_train_available, n_test_available)
@@ -291,10 +299,15 @@ def cifar10(
         "n_test": len(y_test),
         "n_train_available": n_train_available,
         "n_test_available": n_test_available,
+        "official_n_train": OFFICIAL_N_TRAIN,
+        "official_n_test": OFFICIAL_N_TEST,
         "image_shape": tuple(int(s) for s in X_train.shape[1:]),
         "color": color,
         "n_classes": n_classes,
         "class_names": class_names,
+        "class_counts_train": np.bincount(y_train, minlength=n_classes).tolist(),
+        "class_counts_test": np.bincount(y_test, minlength=n_classes).tolist(),
+        "records_per_file": records,
         "source_dir": str(directory),
         "files": {name: sha256_file(directory / name) for name in _FILES},
         "subset_seed": seed if note else None,

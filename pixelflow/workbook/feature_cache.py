@@ -81,7 +81,8 @@ def size_limit_bytes() -> int:
 
 @functools.lru_cache(maxsize=1)
 def feature_code_hash() -> str:
-    """sha256 over the library's source files that feature computation can run, and numpy's and numba's versions."""
+    """sha256 over the library's source files that feature computation can run, and the versions of numpy, numba,
+    torch and kymatio (those installed)."""
     return source_hash(Path(__file__).resolve().parent.parent)
 
 
@@ -93,7 +94,7 @@ def source_hash(package: Path) -> str:
         if "__pycache__" in rel or rel.startswith(_NOT_FEATURE_CODE):
             continue
         digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
-    for name in ("numpy", "numba"):
+    for name in ("numpy", "numba", "torch", "kymatio"):  # torch and kymatio: the scattering baseline
         try:
             digest.update(f"{name}={importlib.metadata.version(name)}".encode())
         except importlib.metadata.PackageNotFoundError:
@@ -126,13 +127,15 @@ def features(config: ReservoirConfig | StackConfig, X, backend: str = "cpu") -> 
     """
     if isinstance(config, StackConfig):
         # As ReservoirStack.transform: the input cast once to the narrowest member dtype, then each block.
-        narrowest = min((np.dtype(m.dtype) for m in config.members), key=lambda d: d.itemsize)
+        narrowest = min((np.dtype(getattr(m, "dtype", "float32")) for m in config.members),
+                        key=lambda d: d.itemsize)
         X = np.asarray(X, dtype=narrowest)
         return np.concatenate([features(m, X, backend) for m in config.members], axis=1)
     location = cache_dir()
     if location is None or not isinstance(X, np.ndarray):
         return make_reservoir(config, backend=backend, progress=False).transform(X)
-    X = np.ascontiguousarray(X, dtype=np.dtype(config.dtype))
+    # A reservoir casts its input to its dtype first; the baselines take float32 images.
+    X = np.ascontiguousarray(X, dtype=np.dtype(getattr(config, "dtype", "float32")))
     limit = size_limit_bytes()
     memory = _memory(str(location))
     F = memory.cache(_compute)(config, backend, feature_code_hash(), X)

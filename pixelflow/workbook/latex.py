@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from pixelflow.atomic import write_atomic
+from pixelflow.workbook import test_ledger
 from pixelflow.workbook.build import build_log_path, load_build_log
 from pixelflow.workbook.numbers import MISSING_MARK, number_macros
 from pixelflow.workbook.outputs import SCALES
@@ -297,7 +298,7 @@ def write_tables(results_dir: Path, out_dir: Path, figures_dir: str | None = Non
     commit = ", ".join(c[:10] for c in sorted(commits)) or "unknown"
     figdir = figures_dir if figures_dir is not None else f"../figures/{scale}"
     # The build's own table: wall times now, and (at paper scale, where they were measured) before.
-    for own in ("wall_times", "profile"):
+    for own in ("wall_times", "profile", "test_ledger"):
         if own in owner:
             raise ValueError(f"table {own!r} is the build's own; {owner[own].name} must not produce it")
     rendered["wall_times"] = render_table(
@@ -307,6 +308,12 @@ def write_tables(results_dir: Path, out_dir: Path, figures_dir: str | None = Non
     profile = load_profile() if scale == "paper" else None  # it profiles the paper-scale run
     if profile is not None:
         rendered["profile"] = render_table(profile_table(profile), "table 'profile'")
+    # Looks at the test sets before each headline number (the ledger lives beside the scale's results folder,
+    # results/test_ledger.jsonl for the paper, results/smoke/test_ledger.jsonl for smoke runs).
+    ledger_file = (results_dir.parent / test_ledger.FILE_NAME if scale == "paper"
+                   else results_dir / test_ledger.FILE_NAME)
+    rendered["test_ledger"] = render_table(test_ledger.ledger_table(test_ledger.entries(ledger_file), records),
+                                           "table 'test_ledger'")
     status_tex = status_macros(records, scale, backend) if backend is not None else None
     numbers = number_macros(records)
     out_dir.mkdir(parents=True, exist_ok=True)

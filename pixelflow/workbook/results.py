@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pixelflow.workbook import dependencies, provenance
+from pixelflow.workbook import dependencies, provenance, test_ledger
 from pixelflow.workbook.outputs import check_notebook_name, check_scale, results_path, write_json
 
 
@@ -67,10 +67,13 @@ class ResultsRecord:
         # when the run imported it, so the results are stale for the edited file.
         self._sources_at_start = dependencies.package_sources()
         self._reads = dependencies.ReadLog().start()
+        test_ledger.begin(self.notebook, self.scale)
 
     def add_data(self, dataset, role: str | None = None) -> None:
-        """Record a dataset's provenance (split, sizes, file hashes)."""
+        """Record a dataset's provenance (split, sizes, file hashes); its test set is named in the test ledger."""
         meta = dict(getattr(dataset, "meta", dataset))
+        if hasattr(dataset, "X_test") and hasattr(dataset, "y_test"):
+            test_ledger.name_test_set(dataset.X_test, dataset.y_test, meta.get("split", "unspecified split"))
         if role:
             meta["role"] = role
         self.data.append(meta)

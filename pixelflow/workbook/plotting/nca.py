@@ -137,7 +137,8 @@ def accuracy_vs_cost_figure(results: Mapping[str, dict], title: str) -> Figure:
     ax = fig.subplots()
     for (name, r), colour in zip(results.items(), ("C0", "C1", "C2", "C3")):
         ax.plot(r["cost_s"], 100 * np.asarray(r["test_accuracy"]), "o", color=colour, alpha=0.4)
-        ax.errorbar(np.mean(r["cost_s"]), 100 * r["mean"], yerr=100 * r["std"], xerr=np.std(r["cost_s"]), fmt="s",
+        spread = np.std(r["cost_s"], ddof=1) if len(r["cost_s"]) > 1 else 0.0
+        ax.errorbar(np.mean(r["cost_s"]), 100 * r["mean"], yerr=100 * r["std"], xerr=spread, fmt="s",
                     ms=8, color=colour, capsize=3, label=f"{name} ({r['epochs']} ep.)")
     ax.set_xlim(left=0)
     ax.set(xlabel="wall time per seed, images → test predictions (s, CPU)", ylabel="test accuracy (%), ridge readout")

@@ -17,7 +17,10 @@ __all__ = ["LOGISTIC_TOL", "Candidate", "candidates", "config_key", "describe_ca
            "readout_description", "readout_label", "ridge_grid", "with_seed"]
 
 # Main hyperparameter of each known readout: (short name, parameter).
-READOUT_PARAMS = {"RidgeReadout": ("ridge", "alpha"), "LogisticReadout": ("logistic", "C")}
+READOUT_PARAMS = {"RidgeReadout": ("ridge", "alpha"), "LogisticReadout": ("logistic", "C"),
+                  "KNeighborsClassifier": ("kNN", "n_neighbors"), "ConvNetClassifier": ("CNN (trained)", "epochs")}
+# What a feature map other than a reservoir must offer (the baselines of pixelflow.baselines).
+FEATURE_MAP_CONTRACT = ("to_dict", "n_features", "rule", "seed", "with_seed", "make")
 
 
 def readout_description(readout) -> tuple[str, str | None, Any]:
@@ -46,9 +49,11 @@ class Candidate:
     name : str
         Short name of the feature map, shared by candidates that differ only
         in the readout (e.g. ``"wave absorbing 8 steps"``).
-    config : ReservoirConfig, StackConfig or None
-        The reservoir (or several side by side); ``None`` means the raw
-        pixels, flattened.
+    config : ReservoirConfig, StackConfig, a baseline config or None
+        The reservoir (or several side by side), a fixed feature map of
+        :mod:`pixelflow.baselines` (anything with ``to_dict``, ``n_features``,
+        ``rule``, ``seed``, ``with_seed`` and ``make``); ``None`` means the
+        raw pixels, flattened.
     readout : estimator
         An unfitted scikit-learn style classifier; it is cloned before every
         fit, so the same object may be shared.
@@ -61,9 +66,10 @@ class Candidate:
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
             raise TypeError(f"Candidate.name must be a non-empty string, got {self.name!r}")
-        if self.config is not None and not isinstance(self.config, (ReservoirConfig, StackConfig)):
-            raise TypeError("Candidate.config must be a ReservoirConfig, StackConfig or None, "
-                            f"got {type(self.config).__name__}")
+        if self.config is not None and not isinstance(self.config, (ReservoirConfig, StackConfig)) and not all(
+                hasattr(self.config, a) for a in FEATURE_MAP_CONTRACT):
+            raise TypeError("Candidate.config must be a ReservoirConfig, StackConfig, a feature-map config with "
+                            f"{', '.join(FEATURE_MAP_CONTRACT)}, or None; got {type(self.config).__name__}")
         if not (hasattr(self.readout, "fit") and hasattr(self.readout, "get_params")):
             raise TypeError(f"Candidate.readout must be a scikit-learn style estimator, got {self.readout!r}")
 
@@ -88,9 +94,9 @@ class Candidate:
 def with_seed(config, seed: int):
     if config is None:
         return None
-    if isinstance(config, StackConfig):
-        return config.with_seed(seed)
-    return dataclasses.replace(config, seed=int(seed))
+    if isinstance(config, ReservoirConfig):
+        return dataclasses.replace(config, seed=int(seed))
+    return config.with_seed(int(seed))
 
 
 def candidates(configs: Mapping[str, ReservoirConfig | StackConfig | None], readouts: Sequence) -> list[Candidate]:
@@ -135,6 +141,14 @@ def describe_config(cfg: ReservoirConfig) -> dict[str, Any]:
                 pool=cfg.pool, encoding=enc, rule_params=dict(cfg.to_dict()["rule_params"]))
 
 
+def describe_feature_map(cfg) -> dict[str, Any]:
+    """The row columns of a baseline feature map (no steps, record or pooling of a reservoir)."""
+    d = cfg.to_dict()
+    params = {k: v for k, v in d.items() if k not in ("kind", "height", "width", "channels", "seed")}
+    return dict(grid=f"{d.get('height')}x{d.get('width')}", channels=d.get("channels"), steps=None, record=None,
+                pool=None, encoding=cfg.rule, rule_params=params)
+
+
 def describe_candidate(c: Candidate) -> dict[str, Any]:
     """The JSON-friendly columns of a row that come from the candidate."""
     kind, param, value = readout_description(c.readout)
@@ -143,9 +157,12 @@ def describe_candidate(c: Candidate) -> dict[str, Any]:
     if cfg is None:
         base.update(grid=None, channels=None, steps=None, record=None, pool=None, encoding="raw pixels",
                     rule_params={}, seed=None)
+    elif not isinstance(cfg, (ReservoirConfig, StackConfig)):
+        base.update(describe_feature_map(cfg), seed=cfg.seed)
     else:
         members = cfg.members if isinstance(cfg, StackConfig) else (cfg,)
-        described = [describe_config(m) for m in members]
+        described = [describe_config(m) if isinstance(m, ReservoirConfig) else describe_feature_map(m)
+                     for m in members]
         if len(described) == 1:
             base.update(described[0])
         else:

@@ -46,6 +46,7 @@ from tqdm import tqdm
 
 from pixelflow.checks import check_items
 from pixelflow.stack import StackConfig
+from pixelflow.workbook import test_ledger
 from pixelflow.workbook.protocols import kept_statistics
 from pixelflow.workbook.protocols.candidates import Candidate, config_key, describe_candidate, with_seed
 from pixelflow.workbook.protocols.data import check_augment, check_split, check_xy, validation_split
@@ -256,8 +257,9 @@ def evaluate(
         augmentation), ``n_test``, ``seeds`` (those actually run),
         ``seeds_requested``, ``deterministic``,
         ``test_accuracy`` (list of fractions, one per seed run), ``mean``,
-        ``std`` (population standard deviation over the seeds run, 0 for one),
-        ``y_pred`` (test predictions of the first seed), ``config`` (first
+        ``std`` (sample standard deviation over the seeds run, ``ddof=1``; 0
+        for one run), ``y_pred`` (test predictions of the first seed),
+        ``y_preds`` (one array per seed run), ``config`` (first
         seed's ``to_dict()``, None for raw pixels), ``configs`` (one per
         seed run), ``transform_s``, ``fit_s``, ``predict_s`` (lists per seed);
         ``fitted_readout`` (the first seed's fitted estimator) with ``keep_readout``.
@@ -321,21 +323,26 @@ def evaluate(
         out["fit_s"].append(fit_s)
         out["predict_s"].append(predict_s)
         out["converged"].append(converged)
+        out.setdefault("y_preds", []).append(np.asarray(pred))
         if "y_pred" not in out:
-            out["y_pred"] = np.asarray(pred)
+            out["y_pred"] = out["y_preds"][0]
             if keep_readout:
                 out["fitted_readout"] = est
     bar.close()
+    test_ledger.append(method=candidate.label, X_test=X_test, y_test=y_test, seeds=out["seeds"],
+                       scores=out["test_accuracy"],
+                       config=test_ledger.config_hash(out["configs"][0], candidate.readout.get_params(),
+                                                      out["augment"]))
     acc = np.asarray(out["test_accuracy"])
     out["mean"] = float(acc.mean())
-    out["std"] = float(acc.std())
+    out["std"] = float(acc.std(ddof=1)) if len(acc) > 1 else 0.0
     out["config"] = out["configs"][0]
     return out
 
 
 def summary(result: Mapping[str, Any]) -> dict[str, Any]:
-    """An :func:`evaluate` result without the prediction array and fitted readout (for results files)."""
-    return {k: v for k, v in result.items() if k not in ("y_pred", "fitted_readout")}
+    """An :func:`evaluate` result without the prediction arrays and fitted readout (for results files)."""
+    return {k: v for k, v in result.items() if k not in ("y_pred", "y_preds", "fitted_readout")}
 
 
 def steps_curve(

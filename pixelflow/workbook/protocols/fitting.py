@@ -22,8 +22,8 @@ from pixelflow.workbook import feature_cache
 from pixelflow.workbook.protocols import kept_statistics
 from pixelflow.workbook.protocols.data import AUGMENTATIONS
 
-__all__ = ["accuracy", "check_threads", "features", "fit", "fit_and_score", "fit_in_two_parts", "limit_blas",
-           "ridge_path", "training_features"]
+__all__ = ["accuracy", "check_threads", "curve_key", "features", "fit", "fit_and_score", "fit_in_two_parts",
+           "limit_blas", "ridge_path", "training_features"]
 
 
 def features(config: ReservoirConfig | StackConfig | None, X, backend: str = "cpu") -> np.ndarray:
@@ -157,6 +157,19 @@ def ridge_path(members, F_fit, y_fit, F_val, on_path: Callable | None = None):
     return out
 
 
+def curve_key(readout):
+    """Group key for estimators with an ``epoch_curve`` that differ only in ``epochs``, else None.
+
+    Their validation accuracy after ``E`` epochs of one run equals that of a
+    fresh fit for ``E`` epochs (the contract of
+    :meth:`pixelflow.baselines.ConvNetClassifier.epoch_curve`).
+    """
+    if not callable(getattr(readout, "epoch_curve", None)):
+        return None
+    params = {k: v for k, v in readout.get_params(deep=False).items() if k != "epochs"}
+    return ("epochs", type(readout).__name__, repr(sorted(params.items())))
+
+
 def fit_and_score(readouts, F_fit, y_fit, F_val, y_val, on_done: Callable[[int], None] | None = None,
                   on_path: Callable | None = None):
     """Validation accuracy of every readout on one feature matrix.
@@ -168,8 +181,21 @@ def fit_and_score(readouts, F_fit, y_fit, F_val, y_val, on_done: Callable[[int],
     groups: dict = {}
     for i, r in enumerate(readouts):
         key = path_key(r, y_fit, *F_fit.shape)
+        if key is None:
+            key = curve_key(r)
         groups.setdefault(key if key is not None else ("single", i), []).append(i)
     for key, idx in groups.items():
+        if key[0] == "epochs":
+            # Estimators trained epoch by epoch that differ only in their epoch count: one run scores them all.
+            first = readouts[idx[0]]
+            t0 = time.perf_counter()
+            curve = first.epoch_curve(F_fit, y_fit, F_val, y_val, max(readouts[i].epochs for i in idx))
+            seconds = (time.perf_counter() - t0) / len(idx)
+            for i in idx:
+                results[i] = (curve[readouts[i].epochs - 1], seconds, True)
+                if on_done:
+                    on_done(i)
+            continue
         if key[0] != "single" and len(idx) > 1:
             paths = ridge_path([readouts[i] for i in idx], F_fit, y_fit, F_val, on_path)
             for i, (pred, seconds) in zip(idx, paths):

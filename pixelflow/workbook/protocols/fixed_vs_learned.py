@@ -146,7 +146,7 @@ def evaluate(
         for key, value in result.items():
             out[key].append(value)
     acc = np.asarray(out["test_accuracy"])
-    out["mean"], out["std"] = float(acc.mean()), float(acc.std())
+    out["mean"], out["std"] = float(acc.mean()), (float(acc.std(ddof=1)) if len(acc) > 1 else 0.0)
     return out
 
 
@@ -154,7 +154,7 @@ def _mean_std(values, scale: float = 1.0):
     v = scale * np.asarray([x for x in values if x is not None], dtype=float)
     if v.size == 0:
         return None
-    return float(v[0]) if v.size == 1 else [float(v.mean()), float(v.std())]
+    return float(v[0]) if v.size == 1 else [float(v.mean()), float(v.std(ddof=1))]
 
 
 def comparison_table(results: dict[str, dict]) -> dict[str, Any]:
