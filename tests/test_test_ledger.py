@@ -144,7 +144,7 @@ def test_reconstruct_reads_each_committed_version_of_a_results_file(tmp_path):
 
 def test_the_ledger_table_counts_the_looks_before_each_headline():
     led = [{"test_set": None, "test_split": "M", "notebook": "01_mnist", "method": "final/ours: random_nca",
-            "reconstructed": True, "results_commit": "r1"},
+            "reconstructed": True, "results_commit": "r1", "headline": True, "scores": [0.96, 0.97]},
            {"test_set": "m", "test_split": "M", "notebook": "01_mnist", "method": "raw · ridge α=1"},
            {"test_set": "c", "test_split": "C", "notebook": "03_cifar10", "method": "x"},
            {"test_set": "m", "test_split": "M", "notebook": "01_mnist", "method": "nca · ridge α=10", "commit": "k"}]
@@ -153,8 +153,9 @@ def test_the_ledger_table_counts_the_looks_before_each_headline():
                "02_fashion_mnist": {"data": [{"split": "F"}], "metrics": {"selected": {"label": "y", "method": "z"}}},
                "04_eikonal": {"metrics": {}}}
     t = test_ledger.ledger_table(led, records)
-    assert t["rows"] == [["01_mnist", "M", "nca · ridge α=10", 2, 1, 1],
-                         ["02_fashion_mnist", "F", "y", None, None, None]]
+    assert t["rows"] == [["01_mnist", "M", "nca · ridge α=10", 2, 1, 1, pytest.approx(96.5)],
+                         ["02_fashion_mnist", "F", "y", None, None, None, None]]
+    assert t["label"] == "tab:test_ledger" and "lower bound" in t["caption"]
     # An older results file's headline is found by its reconstructed key path.
     older = test_ledger.headline_looks(led[:3], "01_mnist", ("nca · ridge α=10", "final/ours: random_nca"))
     assert older["looks_before"] == 0 and older["entry"] is led[0]
