@@ -123,6 +123,34 @@ SOBEL_Y = ((-1 / 8, -2 / 8, -1 / 8), (0, 0, 0), (1 / 8, 2 / 8, 1 / 8))
 LAPLACIAN_9 = ((1 / 4, 2 / 4, 1 / 4), (2 / 4, -12 / 4, 2 / 4), (1 / 4, 2 / 4, 1 / 4))
 
 
+def neighbourhood(x, boundary: str, xp):
+    """The 3×3 neighbourhood of every cell, channel by channel: a random 3×3 convolution is a mixing of it.
+
+    Parameters
+    ----------
+    x : array, shape (N, C, H, W)
+
+    Returns
+    -------
+    array, shape (N, 9 * C, H, W)
+        Block ``k = 3 (dy + 1) + (dx + 1)`` holds the neighbours at offset
+        ``(dy, dx)`` of every channel: ``out[:, k * C + c] = shift(x, dy, dx)[:, c]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(9.0).reshape(1, 1, 3, 3)
+    >>> neighbourhood(x, "periodic", np)[0, :, 1, 1]
+    array([0., 1., 2., 3., 4., 5., 6., 7., 8.])
+    """
+    n, c, h, w = x.shape
+    p = pad1(x, boundary, xp)
+    out = xp.empty((n, 9 * c, h, w), dtype=x.dtype)
+    for k, (dy, dx) in enumerate((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)):
+        out[:, k * c:(k + 1) * c] = window(p, dy, dx)
+    return out
+
+
 def perceive(x, boundary: str, xp):
     """Per-channel identity, Sobel-x, Sobel-y and 9-point Laplacian.
 

@@ -49,3 +49,4 @@ def test_baseline_candidates_share_the_designs_ridge_grid():
     assert isinstance(next(c for c in cands if c.name == "scattering J=2 L=8").config, ScatteringConfig)
     cnn = [c.readout for c in cands if isinstance(c.readout, ConvNetClassifier)]
     assert [r.epochs for r in cnn] == [1, 2, 3] and cnn[0].image_shape == (8, 8)
+

@@ -85,6 +85,9 @@ def check_config(config) -> ReservoirConfig:
         raise TypeError(f"config must be a ReservoirConfig, got {type(config).__name__}")
     if config.rule != "random_nca":
         raise ValueError(f"config.rule must be 'random_nca' (the rule this module mirrors), got {config.rule!r}")
+    if config.rule_params.get("perception", "sobel") != "sobel":
+        raise ValueError("the learned reservoir mirrors random_nca's Sobel perception; got rule_params "
+                         f"perception={config.rule_params['perception']!r}")
     return config
 
 

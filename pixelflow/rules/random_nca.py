@@ -9,7 +9,11 @@ part of the way towards the ``tanh`` of that::
     s <- (1 - leak) * s + leak * tanh(z)
 
 ``W`` has entries of variance ``1 / (4C)``; ``W_in`` and ``b`` are standard
-normal (``b`` scaled by ``bias_scale``). All weights are drawn from the
+normal (``b`` scaled by ``bias_scale``). With ``perception="random"`` a cell
+mixes its whole 3×3 neighbourhood instead (the ``9C`` values of
+:func:`pixelflow.stencils.neighbourhood`, ``W`` of variance ``1 / (9C)``): a
+fixed random 3×3 convolution between every pair of channels, where the fixed
+filters give each output channel only four directions of each input channel. All weights are drawn from the
 reservoir seed. The mixing sums in a fixed order per cell
 (:func:`pixelflow.linalg.fixed_order.mix_channels`), so a sample's features never
 depend on what else is in the batch, on any BLAS.
@@ -22,7 +26,7 @@ import numpy as np
 from pixelflow.linalg.fixed_order import mix_channels
 from pixelflow.params import Param
 from pixelflow.rules.registry import Grid, StepContext, register_rule
-from pixelflow.stencils import perceive
+from pixelflow.stencils import neighbourhood, perceive
 
 PARAMS = {
     "gain": Param(1.0, "scale of the recurrent mixing (edge of chaos near 1-2)", low=0.0),
@@ -30,13 +34,17 @@ PARAMS = {
     "input_scale": Param(1.0, "scale of the re-injected input", low=0.0),
     "bias_scale": Param(0.1, "standard deviation of the fixed bias", low=0.0),
     "boundary": Param("periodic", "grid edges", choices=("periodic", "zero")),
+    "perception": Param("sobel", "what a cell mixes: identity, Sobel and Laplacian of each channel ('sobel') or "
+                        "its whole 3x3 neighbourhood ('random': a random 3x3 convolution)",
+                        choices=("sobel", "random")),
 }
 
 
 def build(params, grid: Grid, rng) -> dict:
     c = grid.channels
+    taps = 9 if params.perception == "random" else 4
     # Draw W first so that it is the same whatever the input channel count.
-    mix = rng.standard_normal((c, 4 * c)) / np.sqrt(4 * c)
+    mix = rng.standard_normal((c, taps * c)) / np.sqrt(taps * c)
     bias = rng.standard_normal(c) * params.bias_scale
     inject = rng.standard_normal((c, grid.input_channels))
     return {"mix": mix, "bias": bias[:, None], "inject": inject}
@@ -59,7 +67,8 @@ def init(drive, ctx: StepContext):
 def random_nca(state, ctx: StepContext):
     """Fixed random neural CA with leaky tanh update and input re-injection."""
     xp, p, w = ctx.xp, ctx.params, ctx.weights
-    z = p.gain * mix_channels(w["mix"], perceive(state, p.boundary, xp), xp) + w["bias"][..., None]
+    seen = (neighbourhood if p.perception == "random" else perceive)(state, p.boundary, xp)
+    z = p.gain * mix_channels(w["mix"], seen, xp) + w["bias"][..., None]
     if p.input_scale:
         z = z + p.input_scale * mix_channels(w["inject"], ctx.drive, xp)
     return (1.0 - p.leak) * state + p.leak * xp.tanh(z)

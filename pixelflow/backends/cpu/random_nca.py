@@ -33,8 +33,8 @@ recorded steps, and every feature map with its own pooling (:data:`MAPS`,
 channel products included). :class:`pixelflow.engine.Engine` hands fused
 kernels pointwise recordings only, so a recording with channel products
 still runs the numpy path on the cpu backend. A drive whose dtype differs
-from the state's (a user encoder that changes precision) runs the rule
-function here instead.
+from the state's (a user encoder that changes precision), and the
+``perception="random"`` variant, run the rule function here instead.
 """
 
 from __future__ import annotations
@@ -576,7 +576,9 @@ def run(drive, ctx, recording, out):
     ``out``'s dtype (float32 for a reservoir; a float64 ``out`` keeps a
     float64 state's features unrounded).
     """
-    if drive.dtype != ctx.weights["mix"].dtype or drive.dtype not in (np.float32, np.float64):
+    # The compiled perception is the Sobel one; the full 3x3 neighbourhood runs the rule function.
+    if (drive.dtype != ctx.weights["mix"].dtype or drive.dtype not in (np.float32, np.float64)
+            or ctx.params.perception != "sobel"):
         _reference(drive, ctx, recording, out)
         return
     drive = np.ascontiguousarray(drive)

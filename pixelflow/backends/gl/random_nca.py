@@ -57,6 +57,8 @@ def _padded_planes(x: np.ndarray, groups: int) -> np.ndarray:
 def run(gl, drive, ctx, recording, out):
     record_steps = recording.steps
     p, wts, grid = ctx.params, ctx.weights, ctx.grid
+    if p.perception != "sobel":
+        raise Unsupported("the full 3x3 perception (the shader perceives with the Sobel filters)")
     n, cin, h, w = drive.shape
     channels = grid.channels
     groups, in_groups = _groups(channels), _groups(cin)
