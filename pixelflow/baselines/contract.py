@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
-__all__ = ["fields_from_dict"]
+__all__ = ["FixedFeatures", "fields_from_dict"]
 
 
 def fields_from_dict(cls, kind: str, d) -> dict:
@@ -28,3 +29,33 @@ def fields_from_dict(cls, kind: str, d) -> dict:
     if unknown:
         raise ValueError(f"unknown {cls.__name__} fields {sorted(unknown)}; valid: {sorted(fields)}")
     return d
+
+
+class FixedFeatures:
+    """What a baseline's transformer shares: the checked config and backend, the feature count under both names.
+
+    A subclass names its ``config_type`` and the ``backends`` it runs on.
+    """
+
+    config_type: type = object
+    backends: tuple = ()
+
+    def __init__(self, config, backend: str = "cpu", progress: bool | None = None):
+        name = type(self).__name__
+        if not isinstance(config, self.config_type):
+            raise TypeError(f"config must be a {self.config_type.__name__}, got {type(config).__name__}")
+        if backend not in self.backends:
+            raise ValueError(f"{name} runs on backend {' or '.join(map(repr, self.backends))}, got {backend!r}")
+        self.config: Any = config
+        self.backend = backend
+        self.progress = progress
+
+    @property
+    def n_features(self) -> int:
+        """Length of a feature row."""
+        return self.config.n_features
+
+    @property
+    def feature_dim(self) -> int:
+        """:attr:`n_features`, the name :class:`pixelflow.Reservoir` uses."""
+        return self.config.n_features

@@ -61,7 +61,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from pixelflow.baselines.contract import fields_from_dict
+from pixelflow.baselines.contract import FixedFeatures, fields_from_dict
 from pixelflow.checks import check_int, check_real
 from pixelflow.config import ReservoirConfig
 from pixelflow.encoders import get_encoder
@@ -333,7 +333,7 @@ def correlate(u: np.ndarray, weights: np.ndarray, boundary: str = "periodic") ->
     return mix_channels(weights.reshape(cout, cin * k * k), shifted)
 
 
-class RandomConvFeatures:
+class RandomConvFeatures(FixedFeatures):
     """The features of a :class:`RandomConvConfig` (made by :meth:`RandomConvConfig.make`).
 
     Parameters
@@ -359,24 +359,13 @@ class RandomConvFeatures:
     ((4, 72), True)
     """
 
+    config_type = RandomConvConfig
+    backends = BACKENDS
+
     def __init__(self, config: RandomConvConfig, backend: str = "cpu", progress: bool | None = None):
-        if not isinstance(config, RandomConvConfig):
-            raise TypeError(f"config must be a RandomConvConfig, got {type(config).__name__}")
-        if backend not in BACKENDS:
-            raise ValueError(f"RandomConvFeatures runs on backend {' or '.join(map(repr, BACKENDS))}, "
-                             f"got {backend!r}")
-        self.config = config
-        self.backend = backend
-        self.progress = progress
+        super().__init__(config, backend, progress)
         self._engines: dict[tuple, Engine] = {}
         self._weights: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
-
-    @property
-    def n_features(self) -> int:
-        """Length of a feature row."""
-        return self.config.n_features
-
-    feature_dim = n_features
 
     def __repr__(self) -> str:
         return f"RandomConvFeatures({self.config!r}, backend={self.backend!r})"

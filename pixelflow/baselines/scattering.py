@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from pixelflow.baselines.contract import fields_from_dict
+from pixelflow.baselines.contract import FixedFeatures, fields_from_dict
 from pixelflow.checks import check_int
 from pixelflow.inputs import check_batch
 
@@ -197,7 +197,7 @@ def check_images(X, height: int, width: int, channels: int, owner: str) -> np.nd
     raise ValueError(f"X has shape {X.shape}, but {owner} takes images of shape {expected} (channels last)")
 
 
-class ScatteringFeatures:
+class ScatteringFeatures(FixedFeatures):
     """The scattering features of a :class:`ScatteringConfig` (made by :meth:`ScatteringConfig.make`).
 
     Parameters
@@ -229,26 +229,15 @@ class ScatteringFeatures:
     (3, 144)
     """
 
+    config_type = ScatteringConfig
+    backends = BACKENDS
+
     def __init__(self, config: ScatteringConfig, backend: str = "cpu", progress: bool | None = None,
                  n_threads: int | None = None):
-        if not isinstance(config, ScatteringConfig):
-            raise TypeError(f"config must be a ScatteringConfig, got {type(config).__name__}")
-        if backend not in BACKENDS:
-            raise ValueError(f"ScatteringFeatures runs on backend {' or '.join(map(repr, BACKENDS))}, "
-                             f"got {backend!r}")
+        super().__init__(config, backend, progress)
         if n_threads is not None:
             check_int(n_threads, "n_threads", low=1)
-        self.config = config
-        self.backend = backend
-        self.progress = progress
         self.n_threads = n_threads
-
-    @property
-    def n_features(self) -> int:
-        """Length of a feature row."""
-        return self.config.n_features
-
-    feature_dim = n_features
 
     def __repr__(self) -> str:
         return f"ScatteringFeatures({self.config!r})"
