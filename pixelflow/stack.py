@@ -34,11 +34,13 @@ from pixelflow.inputs import array_module, check_batch, is_dask_array
 from pixelflow.memory import ensure_fits
 from pixelflow.reservoir import Reservoir
 
+#: What a fixed feature map other than a reservoir offers (the baselines of :mod:`pixelflow.baselines`).
+FEATURE_MAP_CONTRACT = ("seed", "with_seed", "to_dict", "n_features", "rule", "make")
+
 
 def is_feature_map(config) -> bool:
-    """Whether ``config`` is a fixed feature map other than a reservoir: a dataclass with the config contract."""
-    return dataclasses.is_dataclass(config) and all(
-        hasattr(config, a) for a in ("seed", "to_dict", "n_features", "rule", "make"))
+    """Whether ``config`` is a fixed feature map other than a reservoir: a dataclass with the contract above."""
+    return dataclasses.is_dataclass(config) and all(hasattr(config, a) for a in FEATURE_MAP_CONTRACT)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 from pixelflow.config import ReservoirConfig
 from pixelflow.readouts import LogisticReadout, RidgeReadout
-from pixelflow.stack import StackConfig
+from pixelflow.stack import FEATURE_MAP_CONTRACT, StackConfig, is_feature_map
 from pixelflow.workbook.tables import GREEK, format_value
 
 __all__ = ["LOGISTIC_TOL", "Candidate", "candidates", "config_key", "describe_candidate", "logistic_grid",
@@ -19,8 +19,6 @@ __all__ = ["LOGISTIC_TOL", "Candidate", "candidates", "config_key", "describe_ca
 # Main hyperparameter of each known readout: (short name, parameter).
 READOUT_PARAMS = {"RidgeReadout": ("ridge", "alpha"), "LogisticReadout": ("logistic", "C"),
                   "KNeighborsClassifier": ("kNN", "n_neighbors"), "ConvNetClassifier": ("CNN (trained)", "epochs")}
-# What a feature map other than a reservoir must offer (the baselines of pixelflow.baselines).
-FEATURE_MAP_CONTRACT = ("to_dict", "n_features", "rule", "seed", "with_seed", "make")
 
 
 def readout_description(readout) -> tuple[str, str | None, Any]:
@@ -66,8 +64,8 @@ class Candidate:
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
             raise TypeError(f"Candidate.name must be a non-empty string, got {self.name!r}")
-        if self.config is not None and not isinstance(self.config, (ReservoirConfig, StackConfig)) and not all(
-                hasattr(self.config, a) for a in FEATURE_MAP_CONTRACT):
+        if self.config is not None and not isinstance(self.config, (ReservoirConfig, StackConfig)) and not (
+                is_feature_map(self.config)):
             raise TypeError("Candidate.config must be a ReservoirConfig, StackConfig, a feature-map config with "
                             f"{', '.join(FEATURE_MAP_CONTRACT)}, or None; got {type(self.config).__name__}")
         if not (hasattr(self.readout, "fit") and hasattr(self.readout, "get_params")):
