@@ -16,7 +16,8 @@ PACKAGES = ("pixelflow", "numpy", "scipy", "scikit-learn", "scikit-fmm", "torch"
             "moderngl", "papermill", "matplotlib")
 
 
-def _git(*args: str, cwd: Path) -> str | None:
+def git_output(*args: str, cwd: Path) -> str | None:
+    """The stripped output of ``git *args`` run in ``cwd``, or None when git fails or is missing."""
     try:
         out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
@@ -33,9 +34,9 @@ def git_state(root: Path | None = None) -> dict:
     depends on exactly.
     """
     root = Path(root or Path(__file__).resolve().parent.parent.parent)
-    commit = _git("rev-parse", "HEAD", cwd=root)
-    dirty = _git("status", "--porcelain", "--untracked-files=no", "--", ".",
-                 *(f":(exclude){d}" for d in OUTPUT_DIRS), cwd=root)
+    commit = git_output("rev-parse", "HEAD", cwd=root)
+    dirty = git_output("status", "--porcelain", "--untracked-files=no", "--", ".",
+                       *(f":(exclude){d}" for d in OUTPUT_DIRS), cwd=root)
     return {"commit": commit, "dirty": None if dirty is None else bool(dirty)}
 
 

@@ -211,24 +211,25 @@ def reconstruct(notebooks: Iterable[str], root=None, scale: str = "paper") -> li
     were never committed, and evaluations a results file did not keep, are
     not in git, so a count over these entries is a lower bound.
     """
-    import subprocess
-
     from pixelflow.workbook.outputs import repository_root
+    from pixelflow.workbook.provenance import git_output
 
     root = Path(root or repository_root())
     scale = check_scale(scale)
-
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout
-
     out = []
     for nb in notebooks:
         path = f"results/{scale}/{nb}.json"
-        for line in reversed(git("log", "--format=%H %cI", "--", path).splitlines()):
+        log = git_output("log", "--format=%H %cI", "--", path, cwd=root)
+        if log is None:
+            raise RuntimeError(f"git log of {path} failed in {root}: the history is read from a git checkout")
+        for line in reversed(log.splitlines()):
             commit, date = line.split()
+            text = git_output("show", f"{commit}:{path}", cwd=root)
             try:
-                record = json.loads(git("show", f"{commit}:{path}"))
-            except (subprocess.CalledProcessError, ValueError):
+                record = json.loads(text) if text is not None else None
+            except ValueError:
+                record = None
+            if not isinstance(record, dict):
                 continue  # deleted or unreadable in that commit
             data = record.get("data") or [{}]
             run_git = record.get("provenance", {}).get("git", {})
