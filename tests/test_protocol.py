@@ -491,6 +491,42 @@ def test_data_table_says_how_each_split_was_cut():
     assert all(len(r) == len(t["columns"]) for r in t["rows"])
 
 
+def test_fixed_feature_table_reads_the_design_and_its_scattering_comparison():
+    from pixelflow.workbook.protocols.comparisons import compare
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 500)
+    # The design is right on 480 / 470 images with two seeds, scattering on 400 (its errors partly elsewhere).
+    design_preds = [np.where(np.arange(500) < 480, y, (y + 1) % 10), np.where(np.arange(500) < 470, y, (y + 1) % 10)]
+    scat_preds = [np.where(np.arange(500) >= 100, y, (y + 1) % 10)]
+    design = {"name": "nca² 28 random", "test_accuracy": [0.96, 0.94], "mean": 0.95, "std": 0.0141, "n_test": 500,
+              "y_preds": design_preds}
+    scat = {"test_accuracy": [0.8], "y_preds": scat_preds}
+    comparisons = compare("nca² 28 random (design)", design, {"scattering J=2 L=8": scat}, y)
+    final = {"ours: random_nca": {k: v for k, v in design.items() if k != "y_preds"},
+             "ours: wave": {"name": "wave absorbing", "test_accuracy": [0.9], "mean": 0.9, "std": 0.0, "n_test": 500}}
+    records = {"01_mnist": {"metrics": {"final": final, "comparisons": comparisons}},
+               "02_fashion_mnist": {"metrics": {"final": final}}}  # a run from before the controls: no row
+    t = protocols.tables.fixed_feature_table(records)
+    assert len(t["rows"]) == 1 and all(len(r) == len(t["columns"]) for r in t["rows"])
+    row = dict(zip([c["name"] for c in t["columns"]], t["rows"][0]))
+    assert row["Data"] == "MNIST" and row["Design"] == "nca² 28 random"
+    assert row["Test acc. (%)"] == pytest.approx([95.0, 1.41])
+    assert row["Scattering (%)"] == pytest.approx(80.0)
+    assert row["Diff. (pp)"] == pytest.approx(100 * (0.96 - 0.8))  # first seeds, as the comparison table
+    assert row["Holm p"] == comparisons[0]["p_holm"] < 0.01
+    assert row["Mark (%)"] == 99.0 and row["Gap (pp)"] == pytest.approx(95.0 - 99.0)
+    low, high = wilson_interval(475, 500)
+    assert row["95 % CI (%)"] == f"[{100 * low:.2f}, {100 * high:.2f}]"
+    # No comparison with scattering, or a design that is not among the final results: an error, not a gap.
+    no_scat = [dict(comparisons[0], method="pixels, kNN")]
+    with pytest.raises(ValueError, match="no comparison with scattering"):
+        protocols.tables.fixed_feature_table({"01_mnist": {"metrics": {"final": final, "comparisons": no_scat}}})
+    renamed = [dict(comparisons[0], reference="other (design)")]
+    with pytest.raises(ValueError, match="'other' of the comparisons is not exactly one"):
+        protocols.tables.fixed_feature_table({"01_mnist": {"metrics": {"final": final, "comparisons": renamed}}})
+
+
 def test_baselines_run_through_the_same_protocol(ds):
     from sklearn.neighbors import KNeighborsClassifier
 

@@ -73,6 +73,10 @@ POINTWISE = [
     nca(6, 6, 3, 3, rule_params={"gain": 0.0, "bias_scale": 0.0, "input_scale": 0.0, "leak": 1.0}, record="all",
         feature_maps=("state", "relu", "square")),
     nca(12, 12, 4, 3, encoder_params={"normalize": "sample"}, chunk_size=4, record=(1, 2, 3)),
+    # The full 3x3 neighbourhood: 9 C mixed planes, both boundaries, a channel count that pads the terms.
+    nca(10, 14, 5, 4, rule_params={"perception": "random", "gain": 1.5}, record="all", pool=2),
+    nca(9, 9, 1, 3, rule_params={"perception": "random", "boundary": "zero", "leak": 0.9}, record=(1, 3)),
+    nca(3, 3, 2, 6, rule_params={"perception": "random", "gain": 3.0}, record=(6,)),
 ]
 
 
@@ -97,8 +101,10 @@ def test_cpu_backend_features_equal_the_numpy_path_bit_for_bit(rng, cfg, dtype):
     ((("products", 4), ("products", 12), "state"), 3),
 ])
 @pytest.mark.parametrize("channels", [1, 3, 5, 8, 9])
-def test_channel_products_equal_the_numpy_path_bit_for_bit(rng, maps, pool, channels, dtype):
-    cfg = nca(12, 12, channels, 3, record=(0, 1, 3), pool=pool, feature_maps=maps, dtype=dtype)
+@pytest.mark.parametrize("perception", ["sobel", "random"])
+def test_channel_products_equal_the_numpy_path_bit_for_bit(rng, maps, pool, channels, dtype, perception):
+    cfg = nca(12, 12, channels, 3, record=(0, 1, 3), pool=pool, feature_maps=maps, dtype=dtype,
+              rule_params={"perception": perception})
     X = rng.random((7, 12, 12))
     assert_same_bits(fused(cfg, X), reference(cfg, X))
 
@@ -115,7 +121,8 @@ def test_rows_do_not_depend_on_the_batch_or_on_the_blocks_and_threads(rng, monke
     monkeypatch.setattr(kernel, "BLOCK_BYTES", 3 * 4 * 8 * 8 * 4)
     monkeypatch.setattr(kernel, "GROUP_CELLS", 160)
     monkeypatch.setattr(numba, "get_num_threads", lambda: 3)
-    cfg = nca(8, 8, 4, 3, record="all", feature_maps=("state", ("products", 4)))
+    cfg = nca(8, 8, 4, 3, record="all", feature_maps=("state", ("products", 4)),
+              rule_params={"perception": "random"})
     X = rng.random((23, 8, 8))
     full = fused(cfg, X)
     assert_same_bits(full, reference(cfg, X))

@@ -38,12 +38,15 @@ def test_random_perception_is_a_random_3x3_convolution_between_channels():
     assert Engine(default, backend="cpu").rule.resolve({}).perception == "sobel"
 
 
-def test_every_backend_runs_the_random_perception_as_the_rule_function():
+def test_the_cpu_kernel_runs_the_random_perception_as_the_numpy_path():
     from pixelflow.reservoir import Reservoir
 
     cfg = ReservoirConfig(8, 8, 4, 3, "random_nca", rule_params={"perception": "random"}, record="all", pool=2)
     X = np.random.default_rng(2).random((5, 8, 8), dtype=np.float32)
     reference = Reservoir(cfg, backend="numpy").transform(X)
+    from pixelflow.backends.cpu.random_nca import run
+
+    assert Reservoir(cfg, backend="cpu").engine.kernel is run
     assert np.array_equal(Reservoir(cfg, backend="cpu").transform(X), reference)
     # Batch-invariant: a sample alone gives its row.
     assert np.array_equal(Reservoir(cfg, backend="cpu").transform(X[3:4])[0], reference[3])

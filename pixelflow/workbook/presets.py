@@ -10,7 +10,7 @@ matches it). Rerun a reported number with one call:
 ['cifar10', 'fashion_mnist', 'mnist']
 >>> p = presets.get("mnist")
 >>> p.reservoir.n_features, p.readout_params["alpha"]
-(14016, 10.0)
+(14016, 30.0)
 >>> result = p.run(seeds=(0, 1, 2))  # minutes: loads the data set  # doctest: +SKIP
 """
 
@@ -116,14 +116,17 @@ _SOURCE = "notebooks/{}.ipynb, paper scale: chosen on a stratified 20 % validati
 # The image on three grids side by side: 28×28 (8 channels) for strokes and texture, 14×14 and 7×7
 # (32 channels) where four 3×3 updates span most of the object; 7×7-cell blocks of second-order pooling.
 # The members' seeds are 1000 apart, so runs with seeds 0, 1, 2 never share weights.
-_THREE_GRIDS = StackConfig((_nca(28, 8, pool=7, gain=2.0, leak=0.9),
-                            _nca(14, 32, pool=7, seed=1000, gain=2.0, leak=0.9),
-                            _nca(7, 32, pool=7, seed=2000, gain=2.0, leak=0.9)))
+# Each cell mixes its whole 3×3 neighbourhood (perception="random": a random 3×3 convolution between
+# every pair of channels), which the validation searches of both digit notebooks preferred to the
+# fixed Sobel filters.
+_THREE_GRIDS = StackConfig((_nca(28, 8, pool=7, gain=2.0, leak=0.9, perception="random"),
+                            _nca(14, 32, pool=7, seed=1000, gain=2.0, leak=0.9, perception="random"),
+                            _nca(7, 32, pool=7, seed=2000, gain=2.0, leak=0.9, perception="random")))
 
 _PRESETS = {
     p.name: p
     for p in (
-        Preset("mnist", "mnist", _THREE_GRIDS, "ridge", {"alpha": 10.0, "standardize": True},
+        Preset("mnist", "mnist", _THREE_GRIDS, "ridge", {"alpha": 30.0, "standardize": True},
                source=_SOURCE.format("01_mnist")),
         Preset("fashion_mnist", "fashion_mnist", _THREE_GRIDS, "ridge", {"alpha": 0.001, "standardize": True},
                source=_SOURCE.format("02_fashion_mnist")),

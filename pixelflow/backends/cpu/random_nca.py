@@ -8,7 +8,8 @@ records every feature map (channel products included) on the fly:
 * perception: the same separable stencil sums as
   :func:`pixelflow.stencils.perceive`, each operation in the state's dtype
   and in the same order (``(a + 2 b) + c``, then the differences and the
-  ``1/8``, ``1/4`` scalings);
+  ``1/8``, ``1/4`` scalings); with ``perception="random"``, the nine shifted
+  copies of :func:`pixelflow.stencils.neighbourhood`;
 * mixing: ``W @ perceive(s)`` with the sums of
   :func:`pixelflow.linalg.fixed_order.mix_channels` (exact products in
   float64 added in increasing index order from ``+0.0``, rounded once), the
@@ -30,11 +31,9 @@ perceived value is ``+0.0``, so its sums are ``+0.0`` exactly.
 Scope: float32 and float64 states, every encoder (the kernel starts from the
 encoder's drive), both boundaries, any grid, channel count, steps and
 recorded steps, and every feature map with its own pooling (:data:`MAPS`,
-channel products included). :class:`pixelflow.engine.Engine` hands fused
-kernels pointwise recordings only, so a recording with channel products
-still runs the numpy path on the cpu backend. A drive whose dtype differs
-from the state's (a user encoder that changes precision), and the
-``perception="random"`` variant, run the rule function here instead.
+channel products included), both perceptions. A drive whose dtype differs
+from the state's (a user encoder that changes precision) runs the rule
+function here instead.
 """
 
 from __future__ import annotations
@@ -427,7 +426,30 @@ def _perceive(s, i, h, w, consts, mode, sr, sc, perceived, col):
 
 
 @njit(cache=True, nogil=True)
-def _advance(s, z, injected, inject, t, last, h, w, consts, bias, weights, exact, mode, group,
+def _neighbours(s, i, h, w, mode, perceived, col):
+    """Sample ``i``'s 3×3 neighbourhood planes as float64 rows of ``perceived`` from ``col``.
+
+    Row ``k * C + c`` holds channel ``c`` shifted by ``(dy, dx)`` with
+    ``k = 3 (dy + 1) + (dx + 1)``, the layout of
+    :func:`pixelflow.stencils.neighbourhood`; copies are exact, so nothing
+    here can round differently from the numpy path.
+    """
+    channels = s.shape[1]
+    w2 = w + 2
+    first = w2 + 1
+    size = h * w2 - 2
+    for c in range(channels):
+        plane = s[i, c]
+        fill_halo(plane.reshape((h + 2, w2)), mode)
+        for k in range(9):
+            src = plane[first + (k // 3 - 1) * w2 + (k % 3 - 1):]
+            q = perceived[k * channels + c, col : col + size]
+            for j in range(size):
+                q[j] = src[j]
+
+
+@njit(cache=True, nogil=True)
+def _advance(s, z, injected, inject, t, last, h, w, consts, bias, weights, exact, mode, neighbours, group,
              record, codes, pools, offsets, scales, scales64, rows, base,
              sr, sc, perceived, mixed, vals, acc, sums, total, cast):
     """Step ``t`` of a block: the update from ``tanh(z)`` (t > 0), the recording, and the next ``z`` (t < last).
@@ -459,7 +481,10 @@ def _advance(s, z, injected, inject, t, last, h, w, consts, bias, weights, exact
         g1 = min(n, g0 + group)
         if t > 0:
             for i in range(g0, g1):
-                _perceive(s, i, h, w, consts, mode, sr, sc, perceived, (i - g0) * size)
+                if neighbours:
+                    _neighbours(s, i, h, w, mode, perceived, (i - g0) * size)
+                else:
+                    _perceive(s, i, h, w, consts, mode, sr, sc, perceived, (i - g0) * size)
             if exact:
                 _mix_fma(perceived, weights, mixed, (g1 - g0) * size)
             else:
@@ -499,9 +524,12 @@ class _Plan:
         self.consts = np.array([p.gain, 1.0 - p.leak, p.leak, 2, 16, 1 / 8, 0.25, 0], dtype=dtype)
         self.bias = np.ascontiguousarray(np.asarray(wts["bias"], dtype=dtype).reshape(c))
         outs = -(-c // OUTPUTS_BLOCK) * OUTPUTS_BLOCK
-        terms = -(-4 * c // TERMS_BLOCK) * TERMS_BLOCK
+        # perception="random" mixes the 9 C neighbourhood planes, the Sobel perception 4 C planes.
+        self.neighbours = p.perception == "random"
+        taps = 9 if self.neighbours else 4
+        terms = -(-taps * c // TERMS_BLOCK) * TERMS_BLOCK
         self.weights = np.zeros((outs, terms), dtype=np.float64)
-        self.weights[:c, : 4 * c] = np.asarray(wts["mix"], dtype=dtype)
+        self.weights[:c, : taps * c] = np.asarray(wts["mix"], dtype=dtype)
         self.inject_weights = wts["inject"]
         self.input_scale = p.input_scale
         self.mode = MODES[p.boundary]
@@ -547,7 +575,8 @@ class _Plan:
         slot = 0
         for t in range(last + 1):
             _advance(s, z, injected, inject, t, last, h, w, self.consts, self.bias, self.weights, self.exact,
-                     self.mode, group, self.record, self.codes, self.pools, self.offsets, self.scales, self.scales64,
+                     self.mode, self.neighbours, group, self.record, self.codes, self.pools, self.offsets, self.scales,
+                     self.scales64,
                      rows, slot * int(self.offsets[-1]), sr, sc, perceived, mixed, vals, acc, sums, total, cast)
             slot += int(self.record[t])
             if t < last:
@@ -576,9 +605,7 @@ def run(drive, ctx, recording, out):
     ``out``'s dtype (float32 for a reservoir; a float64 ``out`` keeps a
     float64 state's features unrounded).
     """
-    # The compiled perception is the Sobel one; the full 3x3 neighbourhood runs the rule function.
-    if (drive.dtype != ctx.weights["mix"].dtype or drive.dtype not in (np.float32, np.float64)
-            or ctx.params.perception != "sobel"):
+    if drive.dtype != ctx.weights["mix"].dtype or drive.dtype not in (np.float32, np.float64):
         _reference(drive, ctx, recording, out)
         return
     drive = np.ascontiguousarray(drive)
