@@ -382,6 +382,21 @@ def _record(s, i, h, w, consts, codes, pools, offsets, scales, scales64, exact, 
                     row[start + (c * hp + by) * wp + bx] = total[c] * scale
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _layout(h, w):
+    """A flat plane with a one-cell border: row length, first grid cell, a loop length covering every grid cell."""
+    w2 = w + 2
+    return w2, w2 + 1, h * w2 - 2
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bordered(s, i, c, h, w2, mode):
+    """Channel ``c`` of sample ``i`` as a flat plane, its border filled for the boundary ``mode``."""
+    plane = s[i, c]
+    fill_halo(plane.reshape((h + 2, w2)), mode)
+    return plane
+
+
 @njit(cache=True, nogil=True)
 def _perceive(s, i, h, w, consts, mode, sr, sc, perceived, col):
     """Sample ``i``'s identity, Sobel-x, Sobel-y and Laplacian planes as float64 rows of ``perceived`` from ``col``.
@@ -393,12 +408,9 @@ def _perceive(s, i, h, w, consts, mode, sr, sc, perceived, col):
     """
     channels = s.shape[1]
     two, sixteen, eighth, quarter = consts[TWO], consts[SIXTEEN], consts[EIGHTH], consts[QUARTER]
-    w2 = w + 2
-    first = w2 + 1
-    size = h * w2 - 2
+    w2, first, size = _layout(h, w)
     for c in range(channels):
-        plane = s[i, c]
-        fill_halo(plane.reshape((h + 2, w2)), mode)
+        plane = _bordered(s, i, c, h, w2, mode)
         # Sums along columns (smooth_rows), centred on cells first - 1 .. first + size.
         up, mid, down = plane[0:], plane[w2:], plane[2 * w2 :]
         for j in range(size + 2):
@@ -435,12 +447,9 @@ def _neighbours(s, i, h, w, mode, perceived, col):
     here can round differently from the numpy path.
     """
     channels = s.shape[1]
-    w2 = w + 2
-    first = w2 + 1
-    size = h * w2 - 2
+    w2, first, size = _layout(h, w)
     for c in range(channels):
-        plane = s[i, c]
-        fill_halo(plane.reshape((h + 2, w2)), mode)
+        plane = _bordered(s, i, c, h, w2, mode)
         for k in range(9):
             src = plane[first + (k // 3 - 1) * w2 + (k % 3 - 1):]
             q = perceived[k * channels + c, col : col + size]
@@ -460,9 +469,7 @@ def _advance(s, z, injected, inject, t, last, h, w, consts, bias, weights, exact
     next pre-activation on exit.
     """
     n, channels = s.shape[0], s.shape[1]
-    w2 = w + 2
-    first = w2 + 1
-    size = h * w2 - 2
+    _, first, size = _layout(h, w)
     keep, leak, gain, zero = consts[KEEP], consts[LEAK], consts[GAIN], consts[ZERO]
     if t > 0:
         for i in range(n):
