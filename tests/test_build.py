@@ -67,6 +67,11 @@ def test_the_read_log_records_reads_under_results_and_package_data_not_writes(ou
         (results / "01_mnist.json").read_text()
         (out_root / "elsewhere.txt").read_text()
         (results / "written.json").write_text("{}")
+        # The test-set ledger is appended to with os.open, which reports flags and no mode: written, not read.
+        fd = os.open(results / "ledger.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.close(fd)
+        (results / "02_fashion_mnist.json").write_text("{}")
+        os.close(os.open(results / "02_fashion_mnist.json", os.O_RDONLY))  # read with os.open: an input
         (repository_root() / "pixelflow" / "workbook" / "peers.json").read_bytes()
         (repository_root() / "pixelflow" / "checks.py").read_bytes()
         cache.read_bytes()
@@ -75,10 +80,11 @@ def test_the_read_log_records_reads_under_results_and_package_data_not_writes(ou
     (results / "after.json").write_text("{}")
     (results / "after.json").read_text()
     try:
-        inputs = log.inputs(exclude=[results / "02_fashion_mnist.json"])
+        inputs = log.inputs(exclude=[results / "03_cifar10.json"])
     finally:
         cache.unlink()
-    assert sorted(inputs) == ["pixelflow/workbook/peers.json", "results/paper/01_mnist.json"]
+    assert sorted(inputs) == ["pixelflow/workbook/peers.json", "results/paper/01_mnist.json",
+                              "results/paper/02_fashion_mnist.json"]
     assert inputs["results/paper/01_mnist.json"] == dependencies.file_sha256(results / "01_mnist.json")
 
 

@@ -55,6 +55,9 @@ def _compiled_cache(path) -> bool:
 
 _PACKAGE = "pixelflow"
 
+#: ``os.open`` flags that open a file for writing.
+_WRITING_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+
 
 def file_sha256(path) -> str:
     """sha256 of a file's bytes, as hex."""
@@ -134,10 +137,14 @@ class ReadLog:
     def _hook(cls, event, args):
         if event != "open" or not cls._active:
             return
-        path, mode = args[0], args[1]
+        path, mode, flags = args[0], args[1], args[2]
         if not isinstance(path, (str, bytes, os.PathLike)):
             return  # a file descriptor
         if isinstance(mode, str) and any(m in mode for m in "wax+"):
+            return
+        # ``os.open`` reports no mode, only its flags: a file opened to write or append (the test-set
+        # ledger) is what the run writes, not what it read.
+        if mode is None and isinstance(flags, int) and flags & _WRITING_FLAGS:
             return
         for log in cls._active:
             log.paths.add(Path(os.fsdecode(path)))

@@ -12,7 +12,7 @@ import math
 import numbers
 from collections.abc import Sequence
 
-__all__ = ["GREEK", "cell", "cell_text", "column", "format_value", "text_table"]
+__all__ = ["GREEK", "cell", "cell_text", "column", "format_value", "interval_text", "text_table"]
 
 
 def column(name: str, fmt: str | None = None, align: str | None = None) -> dict:
@@ -33,6 +33,16 @@ def format_value(v) -> str:
         mantissa, exponent = text.split("e")
         text = f"{mantissa}e{int(exponent)}"
     return text
+
+
+def interval_text(low: float, high: float, signed: bool = False) -> str:
+    """An interval of fractions as a cell, in percent (points) with two decimals; ``signed`` for a difference.
+
+    >>> interval_text(0.9712, 0.9801), interval_text(-0.004, 0.0125, signed=True)
+    ('[97.12, 98.01]', '[-0.40, +1.25]')
+    """
+    fmt = "+.2f" if signed else ".2f"
+    return f"[{format(100.0 * low, fmt)}, {format(100.0 * high, fmt)}]"
 
 
 def cell(value, fmt: str | None = None) -> tuple[str, ...]:

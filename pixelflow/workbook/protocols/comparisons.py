@@ -28,7 +28,7 @@ from typing import Any
 
 from pixelflow.checks import check_real
 from pixelflow.significance import bootstrap_difference, holm, mcnemar
-from pixelflow.workbook.tables import column
+from pixelflow.workbook.tables import column, interval_text
 
 __all__ = ["compare", "comparison_table"]
 
@@ -94,7 +94,7 @@ def compare(reference: str, result: Mapping, others: Mapping[str, Mapping], y_te
 def comparison_table(rows: Sequence[Mapping]) -> dict[str, Any]:
     """:func:`compare` rows as a table (differences in percentage points)."""
     out = [[r["method"], 100.0 * r["accuracy_method"], 100.0 * r["difference"],
-            f"[{100.0 * r['low']:+.2f}, {100.0 * r['high']:+.2f}]", r["a_only"], r["b_only"], r["p_value"],
+            interval_text(r["low"], r["high"], signed=True), r["a_only"], r["b_only"], r["p_value"],
             r["p_holm"], "yes" if r["significant"] else "no"] for r in rows]
     columns = [column("Compared with"), column("Its acc. (%)", ".2f"), column("Difference (pp)", "+.2f"),
                column("95 % CI (pp)"), column("Only ours right", "d"), column("Only it right", "d"),

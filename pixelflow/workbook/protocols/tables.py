@@ -7,9 +7,9 @@ from typing import Any
 
 from pixelflow.significance import wilson_interval
 from pixelflow.workbook.protocols.candidates import Candidate
-from pixelflow.workbook.tables import GREEK, column, format_value
+from pixelflow.workbook.tables import GREEK, column, format_value, interval_text
 
-__all__ = ["at_edge", "edge_choices", "final_table", "search_table", "validation_accuracy"]
+__all__ = ["accuracy_cells", "at_edge", "edge_choices", "final_table", "search_table", "validation_accuracy"]
 
 
 def search_table(rows: Sequence[dict]) -> dict[str, Any]:
@@ -102,17 +102,31 @@ def final_table(
     for i, (m, r) in enumerate(zip(methods, results)):
         param = r["hyperparameter"]
         readout = r["readout"] + (f" {GREEK.get(param, param)}={format_value(r['value'])}" if param else "")
-        runs = len(r["test_accuracy"])
-        seeds = "1 (det.)" if r["deterministic"] else str(runs)
-        acc = 100.0 * r["mean"] if runs == 1 else [100.0 * r["mean"], 100.0 * r["std"]]
+        seeds = "1 (det.)" if r["deterministic"] else str(len(r["test_accuracy"]))
         val = [] if validation is None else [None if validation[i] is None else 100.0 * validation[i]]
-        low, high = wilson_interval(round(r["mean"] * r["n_test"]), r["n_test"])
-        rows.append([m, r["rule"], readout, r["n_features"], seeds, *val, acc,
-                     f"[{100.0 * low:.2f}, {100.0 * high:.2f}]", *(vals[i] for vals in extra.values())])
+        rows.append([m, r["rule"], readout, r["n_features"], seeds, *val, *accuracy_cells(r),
+                     *(vals[i] for vals in extra.values())])
     columns = [column("Method"), column("Rule"), column("Readout"), column("Dim.", "d"), column("Seeds"),
                *([column("Val. acc. (%)", ".2f")] if validation is not None else []),
                column("Test acc. (%)", ".2f"), column("95 % CI (%)"), *(column(h, ".2f") for h in extra)]
     return {"columns": columns, "rows": rows}
+
+
+def accuracy_cells(result: Mapping) -> tuple:
+    """An :func:`evaluate` result's test accuracy cell and its 95 % Wilson interval cell, in %.
+
+    The accuracy is ``[mean, std]`` over seeds (sample standard deviation),
+    a single number when only one run was made; the interval is over the test
+    images, of the mean's count of correct images (it does not include the
+    spread over seeds).
+
+    >>> accuracy_cells({"test_accuracy": [0.9], "mean": 0.9, "std": 0.0, "n_test": 1000})
+    (90.0, '[87.98, 91.71]')
+    """
+    runs = len(result["test_accuracy"])
+    acc = 100.0 * result["mean"] if runs == 1 else [100.0 * result["mean"], 100.0 * result["std"]]
+    low, high = wilson_interval(round(result["mean"] * result["n_test"]), result["n_test"])
+    return acc, interval_text(low, high)
 
 
 def validation_accuracy(rows: Sequence[dict], candidates: Sequence[Candidate], candidate: Candidate) -> float:
@@ -220,7 +234,7 @@ def fixed_feature_table(records: Mapping[str, Mapping], marks: Mapping[str, tupl
     Raises
     ------
     ValueError
-        When a record has no comparisons or none against scattering, or its
+        When a record's comparisons hold none against scattering, or its
         design is not among its final results: the table would be silently
         incomplete.
     """
@@ -245,13 +259,9 @@ def fixed_feature_table(records: Mapping[str, Mapping], marks: Mapping[str, tupl
             raise ValueError(f"{notebook}: the design {design!r} of the comparisons is not exactly one of the "
                              f"final results ({len(final)} found)")
         r = final[0]
-        runs = len(r["test_accuracy"])
-        acc = 100.0 * r["mean"] if runs == 1 else [100.0 * r["mean"], 100.0 * r["std"]]
-        low, high = wilson_interval(round(r["mean"] * r["n_test"]), r["n_test"])
-        rows.append([dataset, design, acc, f"[{100.0 * low:.2f}, {100.0 * high:.2f}]",
-                     100.0 * versus["accuracy_method"], 100.0 * versus["difference"],
-                     f"[{100.0 * versus['low']:+.2f}, {100.0 * versus['high']:+.2f}]", versus["p_holm"],
-                     mark, 100.0 * r["mean"] - mark, source])
+        rows.append([dataset, design, *accuracy_cells(r), 100.0 * versus["accuracy_method"],
+                     100.0 * versus["difference"], interval_text(versus["low"], versus["high"], signed=True),
+                     versus["p_holm"], mark, 100.0 * r["mean"] - mark, source])
     columns = [column("Data"), column("Design"), column("Test acc. (%)", ".2f"), column("95 % CI (%)"),
                column("Scattering (%)", ".2f"), column("Diff. (pp)", "+.2f"), column("95 % CI (pp)"),
                column("Holm p", ".2g"), column("Mark (%)", ".1f"), column("Gap (pp)", "+.2f"),
