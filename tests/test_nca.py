@@ -670,6 +670,47 @@ def test_target_textures_are_deterministic_images_in_unit_range():
         package_texture("gravel", 64, zoom_out=4, origin=(300, 0))
 
 
+def _positions(piece, field):
+    """Every (row, col) where ``piece`` sits in ``field`` exactly."""
+    size = piece.shape[0]
+    windows = np.lib.stride_tricks.sliding_window_view(field, (size, size))
+    return [tuple(int(v) for v in p) for p in np.argwhere((windows == piece).all(axis=(2, 3)))]
+
+
+def test_independent_pieces_of_gravel_come_from_the_rest_of_the_photograph():
+    from pixelflow.nca.texture import independent_pieces, target_texture
+    from pixelflow.nca.textures import photograph_field
+
+    field, (top, left, side) = photograph_field("gravel", 64, zoom_out=4)
+    np.testing.assert_array_equal(field[top : top + side, left : left + side], target_texture("gravel"))
+    pieces = independent_pieces("gravel", 48, 12, seed=1, max_shared=0.2)
+    assert pieces.shape == (12, 48, 48) and pieces.dtype == np.float32
+    assert pieces.min() >= 0.0 and pieces.max() <= 1.0
+    np.testing.assert_array_equal(pieces, independent_pieces("gravel", 48, 12, seed=1, max_shared=0.2))
+    for piece in pieces:
+        (r, c), *_ = _positions(piece, field)
+        shared = (max(0, min(r + 48, top + side) - max(r, top)) * max(0, min(c + 48, left + side) - max(c, left)))
+        assert shared <= 0.2 * 48 * 48
+    with pytest.raises(ValueError, match="shares at most 0%"):
+        independent_pieces("gravel", 48, 2, max_shared=0.0)  # every 48-pixel piece overlaps the 64-pixel centre
+    with pytest.raises(ValueError, match="exceeds"):
+        independent_pieces("gravel", 200, 2)
+    with pytest.raises(ValueError, match="unknown texture"):
+        independent_pieces("marble", 16, 2)
+
+
+def test_independent_pieces_of_gray_scott_are_grown_from_other_spots():
+    from pixelflow.nca.texture import independent_pieces, target_texture
+
+    pieces = independent_pieces("gray_scott", 32, 3, seed=2)
+    assert pieces.shape == (3, 32, 32) and pieces.min() >= 0.0 and pieces.max() <= 1.0
+    np.testing.assert_array_equal(pieces, independent_pieces("gray_scott", 32, 3, seed=2))
+    assert not np.array_equal(pieces, independent_pieces("gray_scott", 32, 3, seed=3))
+    target = target_texture("gray_scott")
+    assert all(not _positions(p, target) for p in pieces)  # none is cut from the training image
+    assert 0.1 < (pieces > 0.5).mean() < 0.9  # the labyrinth's two phases, not a flat field
+
+
 def test_reference_scores_put_target_crops_below_noise_and_flat():
     from pixelflow.nca.texture import reference_scores
     from pixelflow.nca.textures import gray_scott_texture

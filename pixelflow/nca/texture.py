@@ -12,7 +12,7 @@ from pixelflow.checks import check_int
 from pixelflow.nca.checkpoint import load_model, save_model
 from pixelflow.nca.model import texture_nca
 from pixelflow.nca.style import StyleLoss, overflow_loss
-from pixelflow.nca.textures import gray_scott_texture, package_texture
+from pixelflow.nca.textures import gray_scott_texture, package_texture, photograph_field
 from pixelflow.nca.threads import torch_threads
 from pixelflow.nca.training import Trainer
 
@@ -78,13 +78,17 @@ def disc_mask(h: int, w: int, centres: torch.Tensor, radius: float) -> torch.Ten
     return dy**2 + dx**2 <= radius**2
 
 
+# The gravel target: the photograph's centre, ``_GRAVEL_SIZE`` pixels after block-averaging by ``_GRAVEL_ZOOM``.
+_GRAVEL_SIZE, _GRAVEL_ZOOM = 64, 4
+
 # Target textures by name: (loader, what the paper calls it).
 TEXTURES = {
     "gray_scott": (
         lambda: gray_scott_texture(128), "Gray-Scott labyrinth (our diffusion_reaction rule, F=0.055, k=0.062)"
     ),
     "gravel": (
-        lambda: package_texture("gravel", 64, zoom_out=4), "gravel photograph (scikit-image data.gravel, 4x reduced)"
+        lambda: package_texture("gravel", _GRAVEL_SIZE, zoom_out=_GRAVEL_ZOOM),
+        "gravel photograph (scikit-image data.gravel, 4x reduced)",
     ),
 }
 
@@ -94,6 +98,56 @@ def target_texture(name: str) -> np.ndarray:
     if name not in TEXTURES:
         raise ValueError(f"unknown texture {name!r}; available: {', '.join(TEXTURES)}")
     return TEXTURES[name][0]()
+
+
+def independent_pieces(name: str, size: int, n: int, seed: int = 0, max_shared: float = 0.25) -> np.ndarray:
+    """``n`` pieces of a named texture, ``(n, size, size)`` in [0, 1], not cut from its training image.
+
+    A texture metric needs pieces of the *texture* to read a score against:
+    crops of the training image itself favour a model that copies that image.
+
+    - ``gray_scott``: each piece is a random crop of a field grown by the same
+      rule and rates from other random spots (spot seeds drawn from ``seed``;
+      the training image uses spot seed 0, which is never drawn).
+    - ``gravel``: random crops of the whole photograph at the training zoom,
+      mapped to grey levels as the training crop was; each shares at most
+      ``max_shared`` of its pixels with the training crop (the photograph is
+      all there is of this texture).
+    """
+    if name not in TEXTURES:
+        raise ValueError(f"unknown texture {name!r}; available: {', '.join(TEXTURES)}")
+    check_int(size, "size", low=8)
+    check_int(n, "n", low=1)
+    if not 0.0 <= max_shared <= 1.0:
+        raise ValueError(f"max_shared must be a fraction in [0, 1], got {max_shared!r}")
+    rng = np.random.default_rng(seed)
+    if name == "gray_scott":
+        field_side = target_texture(name).shape[0]
+        out = []
+        spot_seeds: list[int] = []
+        while len(spot_seeds) < n:  # distinct, and never the training image's 0
+            draw = int(rng.integers(1, 2**31 - 1))
+            if draw not in spot_seeds:
+                spot_seeds.append(draw)
+        for spot_seed in spot_seeds:
+            field = gray_scott_texture(field_side, seed=spot_seed)
+            i, j = rng.integers(0, field_side - size + 1, 2)
+            out.append(field[i : i + size, j : j + size])
+        return np.stack(out).astype(np.float32)
+    field, (top, left, side) = photograph_field("gravel", _GRAVEL_SIZE, _GRAVEL_ZOOM)
+    h, w = field.shape
+    if size > min(h, w):
+        raise ValueError(f"size {size} exceeds the {field.shape} photograph at the training zoom")
+    rows, cols = np.meshgrid(np.arange(h - size + 1), np.arange(w - size + 1), indexing="ij")
+    shared_rows = np.clip(np.minimum(rows + size, top + side) - np.maximum(rows, top), 0, None)
+    shared_cols = np.clip(np.minimum(cols + size, left + side) - np.maximum(cols, left), 0, None)
+    allowed = np.flatnonzero((shared_rows * shared_cols).ravel() <= max_shared * size * size)
+    if allowed.size == 0:
+        raise ValueError(f"no {size}-pixel piece of the photograph shares at most {max_shared:.0%} of its pixels "
+                         "with the training crop; lower size or raise max_shared")
+    picks = rng.choice(allowed, size=n, replace=allowed.size < n)
+    return np.stack([field[r : r + size, c : c + size]
+                     for r, c in zip(rows.ravel()[picks], cols.ravel()[picks])]).astype(np.float32)
 
 
 @dataclass(frozen=True)

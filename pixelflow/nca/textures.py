@@ -71,3 +71,39 @@ def package_texture(
         raise ValueError(f"a {crop}-pixel crop at origin {origin} does not fit the {image.shape} image")
     image = image[top : top + crop, left : left + crop].reshape(size, zoom_out, size, zoom_out).mean((1, 3))
     return ((image - image.min()) / (image.max() - image.min())).astype(np.float32)
+
+
+def photograph_field(name: str = "gravel", size: int = 128, zoom_out: int = 2) -> tuple[np.ndarray, tuple]:
+    """The whole photograph at the zoom of ``package_texture(name, size, zoom_out)``, in that crop's grey levels.
+
+    Returns
+    -------
+    field : ndarray
+        The photograph block-averaged by ``zoom_out`` (as far as whole blocks
+        reach), mapped by the same affine map that takes the centred crop to
+        [0, 1], then clipped to [0, 1].
+    crop : (top, left, side)
+        Where the centred crop of :func:`package_texture` lies in ``field``.
+
+    >>> field, (top, left, side) = photograph_field("gravel", 64, zoom_out=4)
+    >>> field.shape, (top, left, side)
+    ((128, 128), (32, 32, 64))
+    >>> bool((field[top : top + side, left : left + side] == package_texture("gravel", 64, zoom_out=4)).all())
+    True
+    """
+    from skimage import data
+
+    crop = package_texture(name, size, zoom_out)  # validates name, size and zoom
+    image = np.asarray(getattr(data, name)(), dtype=np.float64) / 255.0
+    h, w = (image.shape[0] // zoom_out, image.shape[1] // zoom_out)
+    field = image[: h * zoom_out, : w * zoom_out].reshape(h, zoom_out, w, zoom_out).mean((1, 3))
+    top, left = (image.shape[0] - size * zoom_out) // 2, (image.shape[1] - size * zoom_out) // 2
+    if top % zoom_out or left % zoom_out:
+        raise ValueError(f"the centred {size * zoom_out}-pixel crop of {name!r} does not fall on whole "
+                         f"{zoom_out}-pixel blocks")
+    top, left = top // zoom_out, left // zoom_out
+    inner = field[top : top + size, left : left + size]
+    low, high = inner.min(), inner.max()
+    field = np.clip((field - low) / (high - low), 0.0, 1.0).astype(np.float32)
+    field[top : top + size, left : left + size] = crop  # the same pixels, bit for bit
+    return field, (top, left, size)

@@ -1,0 +1,104 @@
+"""The local implicit decoder: parity of its interpolation with torch's, regions, sub-cell detail, bad input."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from torch.nn import functional as F  # noqa: E402
+
+from pixelflow.nca.decoder import LocalPatternDecoder, cell_coordinates, interpolate_cells, render  # noqa: E402
+from pixelflow.nca.threads import torch_threads  # noqa: E402
+
+
+def _states(n=2, c=5, h=6, w=7, seed=0):
+    return torch.randn(n, c, h, w, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("factor", [1, 2, 3, 4])
+def test_interpolation_is_torchs_bilinear_resampling_of_the_torus(factor):
+    states = _states()
+    _, _, h, w = states.shape
+    ours = interpolate_cells(states, cell_coordinates(h * factor, h), cell_coordinates(w * factor, w))
+    padded = F.pad(states, (1, 1, 1, 1), mode="circular")
+    reference = F.interpolate(padded, scale_factor=factor, mode="bilinear", align_corners=False)
+    reference = reference[..., factor : factor + h * factor, factor : factor + w * factor]
+    torch.testing.assert_close(ours, reference, atol=1e-5, rtol=1e-5)
+
+
+def test_interpolation_is_exact_for_linear_fields_at_any_resolution():
+    """Between cell centres, a field linear in the cell index is reproduced exactly (away from the seam)."""
+    cells = 8
+    ramp = torch.arange(cells, dtype=torch.float64)[None, None, :, None].expand(1, 1, cells, 3).clone()
+    for size in (8, 13, 20, 37):
+        low, high, u = cell_coordinates(size, cells)
+        pixels = torch.arange(size, dtype=torch.float64)
+        position = (pixels + 0.5) * cells / size - 0.5
+        inside = (position >= 0) & (position <= cells - 1)
+        out = interpolate_cells(ramp, (low, high, u), cell_coordinates(3, 3))[0, 0, :, 0]
+        torch.testing.assert_close(out[inside], position[inside], atol=1e-6, rtol=0)
+
+
+def test_a_region_is_the_same_window_of_the_whole_image_and_samples_are_rendered_alone():
+    states = _states(n=3)
+    decoder = LocalPatternDecoder(5, visible=3, hidden=8, seed=1)
+    with torch.no_grad():
+        whole = render(states, decoder, (30, 35))
+        window = render(states, decoder, (30, 35), region=(7, 11, 9, 20))
+        alone = render(states[1:2], decoder, (30, 35))
+    assert whole.shape == (3, 3, 30, 35) and window.shape == (3, 3, 9, 20)
+    assert 0.0 < whole.min() and whole.max() < 1.0
+    torch.testing.assert_close(window, whole[:, :, 7:16, 11:31], atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(alone[0], whole[1], atol=1e-6, rtol=1e-6)
+
+
+def test_the_same_seed_gives_the_same_decoder():
+    a, b = LocalPatternDecoder(4, seed=3), LocalPatternDecoder(4, seed=3)
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+    assert not torch.equal(next(a.parameters()), next(LocalPatternDecoder(4, seed=4).parameters()))
+    assert a.coordinate_features == 2 * (1 + 2 * 2) and LocalPatternDecoder(4, frequencies=0).coordinate_features == 2
+
+
+def test_the_local_coordinate_lets_a_pixel_draw_detail_finer_than_a_cell():
+    """A pixel checkerboard at 2x is invisible to interpolated states alone; with u, the decoder learns it."""
+    torch.manual_seed(0)
+    cells, factor = 6, 2
+    states = torch.zeros(1, 2, cells, cells)
+    states[:, 0] = 1.0  # every cell the same: all detail must come from the local coordinate
+    size = cells * factor
+    target = ((torch.arange(size)[:, None] + torch.arange(size)[None, :]) % 2).float()[None, None]
+
+    def fit(frequencies):
+        decoder = LocalPatternDecoder(2, visible=1, hidden=32, frequencies=frequencies, seed=0)
+        opt = torch.optim.Adam(decoder.parameters(), lr=1e-2)
+        with torch_threads(1):  # small tensors: one thread is the fast one (pixelflow.nca.threads)
+            for _ in range(200):
+                loss = F.mse_loss(render(states, decoder, size), target)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        return float(loss.detach())
+
+    assert fit(frequencies=2) < 0.01  # the best image without sub-cell information has error 0.25
+    assert fit(frequencies=0) < 0.05  # u alone also separates the two pixels of a cell per axis
+
+
+def test_the_inputs_a_user_will_type():
+    states = _states(c=4)
+    decoder = LocalPatternDecoder(4)
+    with pytest.raises(ValueError, match=r"states must have shape \(N, 4, H, W\)"):
+        render(states[:, :3], decoder, 12)
+    with pytest.raises(ValueError, match=r"states must have shape"):
+        render(states[0], decoder, 12)
+    with pytest.raises(TypeError, match="LocalPatternDecoder"):
+        render(states, torch.nn.Identity(), 12)
+    with pytest.raises(ValueError, match="outside a 12-pixel axis"):
+        render(states, decoder, 12, region=(10, 0, 4, 4))
+    with pytest.raises(ValueError, match="size"):
+        cell_coordinates(0, 4)
+    with pytest.raises(ValueError, match="frequencies"):
+        LocalPatternDecoder(4, frequencies=-1)
+    with pytest.raises(ValueError, match=r"cells must have shape \(N, 4, h, w\)"):
+        decoder(torch.zeros(1, 3, 2, 2), torch.zeros(2), torch.zeros(2))
+    np.testing.assert_array_equal(cell_coordinates(4, 4)[0].numpy(), [0, 1, 2, 3])  # same resolution: the cells
