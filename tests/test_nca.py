@@ -670,6 +670,23 @@ def test_target_textures_are_deterministic_images_in_unit_range():
         package_texture("gravel", 64, zoom_out=4, origin=(300, 0))
 
 
+def test_a_refined_gray_scott_texture_is_the_same_pattern_at_a_finer_resolution():
+    from pixelflow.nca.resolution import radial_spectrum
+    from pixelflow.nca.textures import gray_scott_texture
+
+    coarse, fine = gray_scott_texture(48, refine=1), gray_scott_texture(48, refine=2)
+    assert coarse.shape == (48, 48) and fine.shape == (96, 96) and fine.min() == 0.0 and fine.max() == 1.0
+    peaks = []
+    for image, k in ((coarse, 1), (fine, 2)):
+        freq, power = radial_spectrum(image[None], factor=k)
+        peaks.append(freq[np.argmax(power)])
+    # The labyrinth's wavelength, in cells of the coarse grid, is the same: it is a length of the domain.
+    assert abs(peaks[0] - peaks[1]) <= 1.5 / 48
+    assert abs(coarse.mean() - fine.mean()) < 0.1  # both phases in like proportion
+    with pytest.raises(ValueError, match="refine"):
+        gray_scott_texture(16, refine=0)
+
+
 def _positions(piece, field):
     """Every (row, col) where ``piece`` sits in ``field`` exactly."""
     size = piece.shape[0]

@@ -102,3 +102,78 @@ def test_the_inputs_a_user_will_type():
     with pytest.raises(ValueError, match=r"cells must have shape \(N, 4, h, w\)"):
         decoder(torch.zeros(1, 3, 2, 2), torch.zeros(2), torch.zeros(2))
     np.testing.assert_array_equal(cell_coordinates(4, 4)[0].numpy(), [0, 1, 2, 3])  # same resolution: the cells
+
+
+# ------------------------------------------------------------------ a rule with a decoder, trained on a texture
+def test_a_decoded_rule_evolves_exactly_as_its_rule_and_draws_at_any_resolution():
+    from pixelflow.nca import texture_nca
+    from pixelflow.nca.decoder import decoded_texture_nca
+
+    model = decoded_texture_nca(channels=6, hidden=12, decoder_hidden=8, seed=2)
+    plain = texture_nca(channels=6, hidden=12, seed=2)
+    torch.nn.init.normal_(plain.update.net[-1].weight, std=0.1)
+    model.update.load_state_dict(plain.update.state_dict())
+    x = torch.rand(2, 6, 9, 9, generator=torch.Generator().manual_seed(0))
+    a = model(x, 5, generator=torch.Generator().manual_seed(1))
+    b = plain(x, 5, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(a, b)
+    assert model.image(a, 1).shape == (2, 1, 9, 9) and model.image(a, 2.5).shape == (2, 1, 22, 22)
+    torch.testing.assert_close(model.image(a, 4, region=(3, 5, 10, 7)), model.image(a, 4)[:, :, 3:13, 5:12],
+                               atol=1e-6, rtol=1e-6)
+    with pytest.raises(ValueError, match="factor"):
+        model.image(a, 0)
+    with pytest.raises(ValueError, match="6 channels"):
+        from pixelflow.nca.decoder import DecodedNCA
+
+        DecodedNCA(plain, LocalPatternDecoder(5))
+
+
+def test_the_texture_loss_is_scored_on_a_window_of_the_fine_image_and_training_resumes_exactly(tmp_path):
+    from pixelflow.nca import RandomFeatures, StyleLoss, Trainer
+    from pixelflow.nca.decoder import decoded_texture_nca
+    from pixelflow.nca.style import overflow_loss
+    from pixelflow.nca.texture import DecodedTextureTask
+
+    fine_target = torch.rand(32, 32, generator=torch.Generator().manual_seed(3))
+    style = StyleLoss(fine_target, RandomFeatures(widths=(4, 8), seed=0))
+
+    def setup():
+        model = decoded_texture_nca(channels=6, hidden=12, decoder_hidden=8, seed=0)
+        return model, DecodedTextureTask(style, model, size=8, factor=3, window=16)
+
+    model, task = setup()
+    x = torch.rand(2, 6, 8, 8, generator=torch.Generator().manual_seed(4)) - 0.5
+    assert task.image(x).shape == (2, 1, 24, 24)
+    expected = style(task.image(x)[:, :, :16, :16]) + 10.0 * overflow_loss(x)
+    torch.testing.assert_close(task.loss(x), expected, atol=1e-6, rtol=1e-5)
+
+    def train(iterations, model, task, checkpoint=None):
+        return Trainer(model, task, iterations=iterations, batch_size=2, steps=(2, 3), pool_size=4, damage=1,
+                       seed=0, checkpoint=checkpoint, checkpoint_every=2, progress=False).fit()
+
+    straight, straight_task = setup()
+    decoder_before = [p.clone() for p in straight.decoder.parameters()]
+    train(4, straight, straight_task)
+    assert any(not torch.equal(p, q) for p, q in zip(decoder_before, straight.decoder.parameters()))
+    interrupted, interrupted_task = setup()
+    path = tmp_path / "ckpt.pt"
+    calls = {"n": 0}
+    loss = interrupted_task.loss
+
+    def dies_in_iteration_4(x, info=None):
+        calls["n"] += 1
+        if calls["n"] == 4:  # the checkpoint holds iteration 2
+            raise KeyboardInterrupt
+        return loss(x, info)
+
+    interrupted_task.loss = dies_in_iteration_4
+    with pytest.raises(KeyboardInterrupt):
+        train(4, interrupted, interrupted_task, checkpoint=path)
+    again, again_task = setup()  # a new process: fresh model, same settings
+    train(4, again, again_task, checkpoint=path)
+    for p, q in zip(straight.parameters(), again.parameters()):
+        assert torch.equal(p, q)
+    with pytest.raises(TypeError, match="DecodedNCA"):
+        DecodedTextureTask(style, torch.nn.Identity(), size=8, factor=2)
+    with pytest.raises(ValueError, match="window"):
+        DecodedTextureTask(style, model, size=8, factor=2, window=4)

@@ -36,9 +36,10 @@ import torch
 from torch import nn
 
 from pixelflow.checks import check_int
-from pixelflow.nca.model import seeded
+from pixelflow.nca.model import NCA, seeded, texture_nca
 
-__all__ = ["LocalPatternDecoder", "cell_coordinates", "interpolate_cells", "render"]
+__all__ = ["DecodedNCA", "LocalPatternDecoder", "cell_coordinates", "decoded_texture_nca", "interpolate_cells",
+           "render"]
 
 
 def cell_coordinates(size: int, cells: int, start: int = 0, length: int | None = None):
@@ -174,3 +175,40 @@ def render(states: torch.Tensor, decoder: LocalPatternDecoder, size, region=None
     rows = cell_coordinates(height, states.shape[2], top, h)
     cols = cell_coordinates(width, states.shape[3], left, w)
     return decoder(interpolate_cells(states, rows, cols), rows[2], cols[2])
+
+
+class DecodedNCA(NCA):
+    """A neural CA whose image is drawn by a :class:`LocalPatternDecoder` at any resolution.
+
+    The cells evolve exactly as the wrapped rule's (the same perception and
+    update modules, the same fire mask); no channel is the image any more,
+    :meth:`image` renders it. Training fits the rule and the decoder together
+    (they are one module's parameters).
+    """
+
+    def __init__(self, nca: NCA, decoder: LocalPatternDecoder):
+        if not isinstance(decoder, LocalPatternDecoder) or decoder.channels != nca.channels:
+            raise ValueError(f"the decoder must read the rule's {nca.channels} channels, got "
+                             f"{getattr(decoder, 'channels', decoder)!r}")
+        super().__init__(nca.perceive, nca.update, nca.fire_rate, nca.alive_channel, nca.alive_threshold)
+        self.decoder = decoder
+        self.spec = {"builder": "decoded", "kwargs": {"nca": nca.spec, "decoder": decoder.spec}}
+
+    def image(self, states: torch.Tensor, factor: float = 1.0, region=None) -> torch.Tensor:
+        """The image of ``states`` at ``factor`` times the grid's resolution (or a ``region`` of it)."""
+        if not factor > 0:
+            raise ValueError(f"factor must be positive, got {factor!r}")
+        size = (round(states.shape[2] * factor), round(states.shape[3] * factor))
+        return render(states, self.decoder, size, region)
+
+
+def decoded_texture_nca(channels: int = 12, hidden: int = 96, visible: int = 1, decoder_hidden: int = 32,
+                        frequencies: int = 2, fire_rate: float = 0.5, seed: int = 0) -> DecodedNCA:
+    """The texture NCA (:func:`~pixelflow.nca.model.texture_nca`) with a local implicit decoder for its image.
+
+    >>> model = decoded_texture_nca(channels=8, hidden=16, decoder_hidden=8, seed=0)
+    >>> model.image(torch.zeros(1, 8, 10, 10), factor=3).shape
+    torch.Size([1, 1, 30, 30])
+    """
+    return DecodedNCA(texture_nca(channels, hidden, fire_rate, seed),
+                      LocalPatternDecoder(channels, visible, decoder_hidden, frequencies=frequencies, seed=seed + 1))

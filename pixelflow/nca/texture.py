@@ -67,6 +67,55 @@ class TextureTask:
         return states * (~disc_mask(h, w, centre, self.damage_radius * min(h, w)))[:, None].to(states.dtype)
 
 
+class DecodedTextureTask(TextureTask):
+    """The texture task of a :class:`~pixelflow.nca.decoder.DecodedNCA`, scored at ``factor`` times its resolution.
+
+    The style is measured on the decoder's image of the cells, rendered
+    ``factor`` times finer than the grid, against a target of that finer
+    resolution. At most a ``window``-pixel square of the image is rendered
+    for the loss: rendering and scoring cost then stay fixed however fine
+    the image. The window sits at the grid's origin: the rule and decoder
+    are the same at every cell and the pool's states are statistically alike
+    everywhere, so where the window lies does not matter in expectation,
+    and a fixed window keeps training deterministic and resumable.
+
+    Parameters
+    ----------
+    style : StyleLoss
+        Built on the fine target.
+    model : DecodedNCA
+        Whose decoder draws the image.
+    size : int
+        Side of the square training grid (cells).
+    factor : int
+        Pixels per cell along each axis.
+    window : int, optional
+        Side of the rendered square (default: the whole image).
+    overflow_weight, damage_radius : as :class:`TextureTask`.
+    """
+
+    def __init__(self, style: StyleLoss, model, size: int, factor: int, window: int | None = None,
+                 overflow_weight: float = 10.0, damage_radius: float = 0.25):
+        from pixelflow.nca.decoder import DecodedNCA
+
+        if not isinstance(model, DecodedNCA):
+            raise TypeError(f"model must be a DecodedNCA, got {type(model).__name__}")
+        super().__init__(style, model.channels, size, model.decoder.visible, overflow_weight, damage_radius)
+        self.model = model
+        self.factor = check_int(factor, "factor", low=1)
+        full = size * self.factor
+        self.window = full if window is None else min(check_int(window, "window", low=8), full)
+
+    def image(self, states: torch.Tensor) -> torch.Tensor:
+        """The whole image, ``factor`` times finer than the grid, in [0, 1]."""
+        return self.model.image(states, self.factor)
+
+    def loss(self, states: torch.Tensor, info=None) -> torch.Tensor:
+        w = self.window
+        image = self.model.image(states, self.factor, region=(0, 0, w, w))
+        return self.style(image) + self.overflow_weight * overflow_loss(states)
+
+
 def disc_mask(h: int, w: int, centres: torch.Tensor, radius: float) -> torch.Tensor:
     """Boolean ``(N, H, W)``: cells within ``radius`` of each centre on the torus."""
     ys = torch.arange(h, dtype=torch.float32)[None, :, None]
