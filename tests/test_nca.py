@@ -473,6 +473,36 @@ def test_mp4_is_written(tmp_path):
 
 
 # ------------------------------------------------------------------ style
+def test_sliced_wasserstein_loss_is_zero_on_the_target_and_leads_an_image_towards_it():
+    from pixelflow.nca.style import SlicedWassersteinLoss
+    from pixelflow.nca.textures import gray_scott_texture
+
+    target = torch.as_tensor(gray_scott_texture(32, steps=1500))
+    extractor = RandomFeatures(widths=(8, 16), seed=0)
+    loss = SlicedWassersteinLoss(target, extractor, seed=0)
+    assert float(loss(target[None, None])[0]) == 0.0
+    noise = torch.rand(3, 1, 32, 32, generator=gen())
+    values = loss(noise)
+    assert values.shape == (3,) and torch.all(values > 0)
+    torch.testing.assert_close(loss(noise[1:2])[0], values[1], atol=1e-6, rtol=1e-5)  # one image alone
+    crops = torch.stack([target[:16, :16], target[16:, 16:]])[:, None]  # another size: read at its quantiles
+    assert float(loss(crops).max()) < 0.3 * float(values.min())  # (their borders differ: reflect padding)
+    x = noise[:1].clone().requires_grad_(True)
+    opt = torch.optim.Adam([x], lr=0.05)
+    first = float(loss(x.detach())[0])
+    for _ in range(60):
+        value = loss(x).sum()
+        opt.zero_grad()
+        value.backward()
+        opt.step()
+    assert float(loss(x.detach())[0]) < 0.2 * first
+    same = SlicedWassersteinLoss(target, extractor, seed=0)
+    other = SlicedWassersteinLoss(target, extractor, seed=1)
+    assert torch.equal(same.directions[0], loss.directions[0])
+    assert not torch.equal(other.directions[0], loss.directions[0])
+    assert loss.directions[1].shape == (16, 32)  # twice the level's channels by default
+
+
 def test_gram_is_translation_invariant_and_style_loss_zero_on_target():
     target = torch.rand(1, 32, 32, generator=gen())
     style = StyleLoss(target, RandomFeatures(widths=(8, 8), seed=0))
