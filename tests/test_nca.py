@@ -594,6 +594,34 @@ def test_neighbour_fill_is_exact_on_constant_images_and_fills_everything():
     assert torch.equal(masked_input(ramp, known)[0, :, 1::2], torch.zeros(10, 5))
 
 
+def test_biharmonic_fill_keeps_the_known_pixels_and_fills_smooth_images_far_better_than_neighbour_means():
+    from pixelflow.nca.inpainting import biharmonic_fill
+
+    y, x = np.mgrid[0:16, 0:16] / 15.0
+    ramp = torch.as_tensor((0.2 + 0.3 * x + 0.4 * y)[None], dtype=torch.float32).repeat(2, 1, 1)
+    known = random_known(2, 16, 16, 0.5, gen(2))
+    ours = biharmonic_fill(ramp, known)
+    assert ours.shape == ramp.shape and torch.equal(ours[known], ramp[known])
+    error = (ours - ramp).abs().mean()
+    assert error < 0.005 and error < 0.2 * (neighbour_fill(ramp, known) - ramp).abs().mean()
+    with pytest.raises(ValueError, match="known must have"):
+        biharmonic_fill(ramp, known[:, :8])
+
+
+def test_psnr_and_ssim_score_whole_images_and_reward_the_truth():
+    from pixelflow.nca.inpainting import psnr, ssim
+
+    truth = torch.rand(3, 16, 16, generator=gen(3)).numpy()
+    noisy = np.clip(truth + 0.1 * np.random.default_rng(0).standard_normal(truth.shape), 0, 1)
+    assert np.all(psnr(truth, truth) == np.inf) and np.allclose(ssim(truth, truth), 1.0)
+    mse = ((noisy - truth) ** 2).mean(axis=(1, 2))
+    np.testing.assert_allclose(psnr(noisy, truth), -10 * np.log10(mse))
+    assert np.all(ssim(noisy, truth) < 0.99) and np.all(ssim(noisy * 0 + 0.5, truth) < ssim(noisy, truth))
+    for score in (psnr, ssim):
+        with pytest.raises(ValueError, match=r"\(N, H, W\)"):
+            score(truth[0], truth[0])
+
+
 def test_inpaint_with_untrained_rule_returns_the_masked_input():
     model = attention_nca(channels=4, heads=1, head_dim=2, hidden=8)
     images = torch.rand(3, 7, 7, generator=gen()).numpy()

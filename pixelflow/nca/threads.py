@@ -1,10 +1,12 @@
 """How many CPU threads the neural-CA loops use.
 
 One by default, everywhere in :mod:`pixelflow.nca`: a fixed thread count keeps
-the rounding, and so trained weights and rollouts, bit-identical across
-machines; and on a busy machine, OpenMP threads that spin-wait for each other
-made the small per-step kernels of a rollout many times slower than one thread
-(an epoch 9-80x slower on the shared 2-core development machine, measured).
+the rounding, and so trained weights and rollouts, bit-identical from run to
+run on the same kind of CPU (another processor's kernels may round
+differently, and a training then takes another path); and on a busy machine,
+OpenMP threads that spin-wait for each other made the small per-step kernels
+of a rollout many times slower than one thread (an epoch 9-80x slower on the
+shared 2-core development machine, measured).
 """
 
 from __future__ import annotations
