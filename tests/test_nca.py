@@ -416,6 +416,66 @@ def test_interrupted_training_resumes_to_the_same_result(tmp_path):
     assert torch.equal(resumed.pool_.states, straight.pool_.states)
 
 
+def test_validation_is_measured_on_schedule_and_patience_stops_at_the_plateau(tmp_path):
+    seen = []
+
+    def validate(model):
+        seen.append(model.training)
+        return 1.0  # never improves: a plateau from the start
+
+    tr = make_trainer(iterations=12, validate=validate, validate_every=3).fit()
+    assert [i for i, _ in tr.validation_] == [3, 6, 9, 12] and not tr.stopped_early_ and seen == [False] * 4
+    stopped = make_trainer(iterations=40, validate=validate, validate_every=3, patience=2).fit()
+    assert stopped.stopped_early_ and stopped.iteration_ == 9 and len(stopped.history_) == 9
+    improving = iter([1.0, 0.5, 0.25, 0.2, 0.199, 0.1985, 0.5, 0.6])
+
+    def better_then_flat(model):
+        return next(improving)
+
+    tr = make_trainer(iterations=40, validate=better_then_flat, validate_every=4, patience=2,
+                      min_improvement=0.05).fit()
+    # 0.2 improved on 0.25 by 20 %; 0.199 and then 0.1985 by less than 5 % on 0.2: stop after the sixth.
+    assert tr.stopped_early_ and tr.iteration_ == 24
+
+
+def test_a_training_stopped_early_resumes_as_stopped_and_validation_survives_interruption(tmp_path):
+    def validate(model):
+        return float(sum(p.abs().sum() for p in model.parameters())) + 1.0
+
+    straight = make_trainer(validate=validate, validate_every=2).fit()
+    tr = make_trainer(tmp_path, validate=validate, validate_every=2)
+    calls = {"n": 0}
+    loss = tr.task.loss
+
+    def failing_loss(x, info=None):
+        calls["n"] += 1
+        if calls["n"] == 10:
+            raise Interrupt
+        return loss(x, info)
+
+    tr.task.loss = failing_loss
+    with pytest.raises(Interrupt):
+        tr.fit()
+    resumed = make_trainer(tmp_path, validate=validate, validate_every=2).fit()
+    assert resumed.validation_ == straight.validation_ and resumed.history_ == straight.history_
+
+    def flat(model):
+        return 1.0
+
+    early = make_trainer(tmp_path / "e", iterations=30, validate=flat, validate_every=2, patience=1).fit()
+    assert early.stopped_early_ and early.iteration_ == 4
+    again = make_trainer(tmp_path / "e", iterations=30, validate=flat, validate_every=2, patience=1).fit()
+    assert again.stopped_early_ and again.iteration_ == 4 and again.history_ == early.history_
+
+
+@pytest.mark.parametrize("kw, error", [({"validate": 3}, TypeError), ({"patience": 2}, ValueError),
+                                       ({"validate": len, "validate_every": 0}, ValueError),
+                                       ({"validate": len, "min_improvement": 1.5}, ValueError)])
+def test_validation_settings_a_user_can_get_wrong(kw, error):
+    with pytest.raises(error):
+        make_trainer(**kw).fit()
+
+
 def test_resume_refuses_a_checkpoint_of_another_setup(tmp_path):
     make_trainer(tmp_path).fit()
     with pytest.raises(ValueError, match="different training set-up"):

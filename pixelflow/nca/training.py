@@ -90,6 +90,18 @@ class Trainer:
     threads : int or None
         CPU threads while training (restored afterwards; None leaves the
         setting alone); see :mod:`pixelflow.nca.threads` for why one.
+    validate : callable or None
+        ``validate(model) -> float``, a held-out loss (lower is better), called
+        without gradients every ``validate_every`` iterations and after the
+        last; it must draw its randomness from its own generator.
+    validate_every : int
+    patience : int or None
+        With ``validate``, stop early once ``patience`` validations in a row
+        have not improved on the best before them by at least
+        ``min_improvement`` (a fraction): the validation loss has reached its
+        plateau. ``iterations`` is then the cap (and the learning-rate drop
+        happens at its fraction of the cap, if training gets there).
+    min_improvement : float
 
     Attributes
     ----------
@@ -99,6 +111,10 @@ class Trainer:
         Iterations done so far.
     wall_time_s_ : float
         Training time, summed over resumed sessions.
+    validation_ : list of (int, float)
+        ``(iteration, validate(model))`` pairs.
+    stopped_early_ : bool
+        Whether ``patience`` ended training before ``iterations``.
     pool_ : SamplePool or None
     """
 
@@ -106,7 +122,8 @@ class Trainer:
                  lr: float = 2e-3, lr_drop_at: float | None = 0.7, normalize_gradients: bool = True,
                  clip: float | None = 1.0, pool_size: int = 0, damage: int = 0, seed: int = 0,
                  checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 100, progress: bool = True,
-                 threads: int | None = 1):
+                 threads: int | None = 1, validate=None, validate_every: int = 100, patience: int | None = None,
+                 min_improvement: float = 0.01):
         self.model = model
         self.task = task
         self.iterations = iterations
@@ -123,6 +140,10 @@ class Trainer:
         self.checkpoint_every = checkpoint_every
         self.progress = progress
         self.threads = threads
+        self.validate = validate
+        self.validate_every = validate_every
+        self.patience = patience
+        self.min_improvement = min_improvement
 
     # ------------------------------------------------------------ set-up
     def _validate(self):
@@ -151,13 +172,26 @@ class Trainer:
             raise ValueError(f"damage must lie in 0..batch_size-1 and needs pool training, got {self.damage!r}")
         if self.damage and not callable(getattr(self.task, "damage", None)):
             raise TypeError("damage > 0 needs a task with a damage(states, generator) method")
+        if self.validate is not None and not callable(self.validate):
+            raise TypeError(f"validate must be callable (model -> float) or None, got {type(self.validate).__name__}")
+        check_int(self.validate_every, "validate_every", low=1)
+        if self.patience is not None:
+            check_int(self.patience, "patience", low=1)
+            if self.validate is None:
+                raise ValueError("patience needs a validate function to tell when training has stopped improving")
+        if not 0.0 <= self.min_improvement < 1.0:
+            raise ValueError(f"min_improvement must be a fraction in [0, 1), got {self.min_improvement!r}")
 
     def _signature(self) -> dict:
         # What must match for a checkpoint to be resumed by this trainer.
-        return {"spec": self.model.spec, "iterations": self.iterations, "batch_size": self.batch_size,
-                "steps": list(self._steps), "lr": self.lr, "lr_drop_at": self.lr_drop_at,
-                "normalize_gradients": self.normalize_gradients, "clip": self.clip, "pool_size": self.pool_size,
-                "damage": self.damage, "seed": self.seed}
+        out = {"spec": self.model.spec, "iterations": self.iterations, "batch_size": self.batch_size,
+               "steps": list(self._steps), "lr": self.lr, "lr_drop_at": self.lr_drop_at,
+               "normalize_gradients": self.normalize_gradients, "clip": self.clip, "pool_size": self.pool_size,
+               "damage": self.damage, "seed": self.seed}
+        if self.validate is not None:  # (checkpoints of trainings without validation keep their signature)
+            out.update(validate_every=self.validate_every, patience=self.patience,
+                       min_improvement=self.min_improvement)
+        return out
 
     def _setup(self):
         self.generator_ = torch.Generator().manual_seed(self.seed)
@@ -173,6 +207,8 @@ class Trainer:
         self.history_: list[float] = []
         self.iteration_ = 0
         self.wall_time_s_ = 0.0
+        self.validation_: list[tuple[int, float]] = []
+        self.stopped_early_ = False
 
     # ------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict:
@@ -186,6 +222,7 @@ class Trainer:
             "optimizer": self.optimizer_.state_dict(), "scheduler": scheduler,
             "generator": self.generator_.get_state(), "pool": self.pool_.state_dict() if self.pool_ else None,
             "history": list(self.history_), "iteration": self.iteration_, "wall_time_s": self.wall_time_s_,
+            "validation": [[int(i), float(v)] for i, v in self.validation_], "stopped_early": self.stopped_early_,
         }
 
     def _resume(self, path: Path) -> None:
@@ -217,6 +254,8 @@ class Trainer:
         self.history_ = list(history)
         self.iteration_ = iteration
         self.wall_time_s_ = wall_time_s
+        self.validation_ = [(int(i), float(v)) for i, v in state.get("validation", [])]
+        self.stopped_early_ = bool(state.get("stopped_early", False))
 
     def _save(self) -> None:
         if self.checkpoint is not None:
@@ -262,6 +301,18 @@ class Trainer:
             self.pool_.commit(idx, x, losses)
         return loss.item()
 
+    def _validation_step(self) -> None:
+        self.model.eval()
+        with torch.no_grad():
+            value = float(self.validate(self.model))
+        self.model.train()
+        self.validation_.append((self.iteration_, value))
+        values = [v for _, v in self.validation_]
+        if self.patience is not None and len(values) > self.patience:
+            best_before = min(values[: -self.patience])
+            if min(values[-self.patience :]) > best_before * (1.0 - self.min_improvement):
+                self.stopped_early_ = True
+
     def fit(self, resume: bool = True) -> Trainer:
         """Train up to ``iterations``, resuming from ``checkpoint`` when it exists and ``resume`` is true.
 
@@ -288,12 +339,15 @@ class Trainer:
                    unit="it")
         running = self.history_[-1] if self.history_ else None
         try:
-            while self.iteration_ < self.iterations:
+            while self.iteration_ < self.iterations and not self.stopped_early_:
                 t0 = time.perf_counter()
                 loss = self._iterate()
                 self.wall_time_s_ += time.perf_counter() - t0
                 self.history_.append(loss)
                 self.iteration_ += 1
+                if self.validate is not None and (self.iteration_ % self.validate_every == 0
+                                                  or self.iteration_ == self.iterations):
+                    self._validation_step()
                 running = loss if running is None else 0.95 * running + 0.05 * loss
                 bar.set_postfix(loss=f"{running:.4g}", refresh=False)
                 bar.update()
