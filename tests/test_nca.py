@@ -682,6 +682,23 @@ def test_psnr_and_ssim_score_whole_images_and_reward_the_truth():
             score(truth[0], truth[0])
 
 
+def test_inpainting_mse_is_a_picklable_held_out_loss_for_the_trainer():
+    import pickle
+    from functools import partial
+
+    from pixelflow.nca.inpainting import inpainting_mse
+
+    images = torch.rand(4, 7, 7, generator=gen(5)).numpy()
+    known = random_known(4, 7, 7, 0.5, gen(6))
+    model = attention_nca(channels=4, heads=1, head_dim=2, hidden=8)
+    validate = pickle.loads(pickle.dumps(partial(inpainting_mse, images, known, 3, 0)))
+    expected = hidden_mse(inpaint(model, images, known, 3, 0), torch.as_tensor(images), known).mean()
+    assert validate(model) == pytest.approx(float(expected), rel=1e-6)
+    tr = Trainer(model, InpaintingTask(images, 4), iterations=4, batch_size=2, steps=(2, 3), validate=validate,
+                 validate_every=2, progress=False).fit()
+    assert [i for i, _ in tr.validation_] == [2, 4]
+
+
 def test_inpaint_with_untrained_rule_returns_the_masked_input():
     model = attention_nca(channels=4, heads=1, head_dim=2, hidden=8)
     images = torch.rand(3, 7, 7, generator=gen()).numpy()

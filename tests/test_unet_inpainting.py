@@ -66,6 +66,25 @@ def test_training_learns_what_a_neighbour_mean_cannot():
         assert torch.equal(p, q)  # one seed behind every draw: the same weights
 
 
+def test_training_stops_at_the_validation_plateau_and_a_process_can_train_and_test():
+    from pixelflow.baselines.unet import fit_and_inpaint_unet
+
+    valid = (torch.from_numpy(stripes(8, 9)), _known(8, 16, 16, 9))
+    model = InpaintingUNet(width=4, seed=0)
+    info = fit_inpainting_unet(model, stripes(64, 0), iterations=2000, batch_size=8, lr=3e-3, validation=valid,
+                               every=25, patience=2, min_improvement=0.5)
+    assert info["stopped_early"] and len(info["history"]) < 2000
+    assert len(info["history"]) == info["validation"][-1][0]
+    test, known = torch.from_numpy(stripes(4, 1)), _known(4, 16, 16, 1)
+    again = InpaintingUNet(width=4, seed=0)
+    trained, info2, estimates = fit_and_inpaint_unet(again, stripes(64, 0), test, known, iterations=2000,
+                                                     batch_size=8, lr=3e-3, validation=valid, every=25, patience=2,
+                                                     min_improvement=0.5)
+    assert info2["validation"] == info["validation"] and torch.equal(estimates, model.inpaint(test, known))
+    with pytest.raises(ValueError, match="patience needs validation"):
+        fit_inpainting_unet(InpaintingUNet(width=2), stripes(8, 0), iterations=2, patience=1)
+
+
 def test_the_inputs_a_user_will_type():
     model = InpaintingUNet(width=2)
     images, known = torch.rand(2, 8, 8), _known(2, 8, 8)

@@ -31,8 +31,9 @@ from pixelflow.checks import check_int
 from pixelflow.nca.inpainting import hidden_mse, random_known
 from pixelflow.nca.model import count_parameters, seeded
 from pixelflow.nca.threads import torch_threads
+from pixelflow.nca.training import plateaued
 
-__all__ = ["InpaintingUNet", "fit_inpainting_unet", "unet_matching"]
+__all__ = ["InpaintingUNet", "fit_and_inpaint_unet", "fit_inpainting_unet", "unet_matching"]
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
@@ -122,7 +123,8 @@ def unet_matching(target: int, levels: int = 2, seed: int = 0) -> InpaintingUNet
 
 def fit_inpainting_unet(model: InpaintingUNet, images, *, hidden: float = 0.5, iterations: int = 800,
                         batch_size: int = 8, lr: float = 1e-3, seed: int = 0, threads: int | None = 1,
-                        validation=None, every: int = 50) -> dict:
+                        validation=None, every: int = 50, patience: int | None = None,
+                        min_improvement: float = 0.01) -> dict:
     """Train on random training images with a fresh random mask each, on the hidden pixels' squared error.
 
     The inpainting CAs' recipe: the same images, the same fraction of pixels
@@ -132,13 +134,17 @@ def fit_inpainting_unet(model: InpaintingUNet, images, *, hidden: float = 0.5, i
     Parameters
     ----------
     validation : (targets, known), optional
-        Scored every ``every`` iterations (hidden-pixel MSE, mean over images).
+        Scored every ``every`` iterations and after the last (hidden-pixel
+        MSE, mean over images).
+    patience, min_improvement : optional
+        Stop at the validation loss's plateau, by the rule the rules' trainer
+        uses (:func:`pixelflow.nca.training.plateaued`); ``iterations`` is then the cap.
 
     Returns
     -------
     dict
         ``history`` (loss per iteration), ``validation`` (list of
-        ``(iteration, mse)``), ``wall_time_s``.
+        ``(iteration, mse)``), ``stopped_early``, ``wall_time_s``.
     """
     if not isinstance(model, InpaintingUNet):
         raise TypeError(f"model must be an InpaintingUNet, got {type(model).__name__}")
@@ -146,12 +152,16 @@ def fit_inpainting_unet(model: InpaintingUNet, images, *, hidden: float = 0.5, i
     check_int(iterations, "iterations", low=1)
     check_int(batch_size, "batch_size", low=1)
     check_int(every, "every", low=1)
+    if patience is not None:
+        check_int(patience, "patience", low=1)
+        if validation is None:
+            raise ValueError("patience needs validation images to tell when training has stopped improving")
     if validation is not None:
         v_targets = _images(validation[0])
         v_known = _known(validation[1], v_targets)
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    history, scores = [], []
+    history, scores, stopped = [], [], False
     t0 = time.perf_counter()
     with torch_threads(threads):
         for it in range(1, iterations + 1):
@@ -167,4 +177,17 @@ def fit_inpainting_unet(model: InpaintingUNet, images, *, hidden: float = 0.5, i
                 with torch.no_grad():
                     v = model(torch.where(v_known, v_targets, torch.zeros(())), v_known)
                 scores.append((it, float(hidden_mse(v, v_targets, v_known).mean())))
-    return {"history": history, "validation": scores, "wall_time_s": time.perf_counter() - t0}
+                if patience is not None and plateaued([m for _, m in scores], patience, min_improvement):
+                    stopped = True
+                    break
+    return {"history": history, "validation": scores, "stopped_early": stopped,
+            "wall_time_s": time.perf_counter() - t0}
+
+
+def fit_and_inpaint_unet(model: InpaintingUNet, images, targets, known, **fit_options) -> tuple:
+    """:func:`fit_inpainting_unet`, then :meth:`InpaintingUNet.inpaint` of ``targets``: ``(model, info, estimates)``.
+
+    One picklable call for a process that trains a U-Net and tests it.
+    """
+    info = fit_inpainting_unet(model, images, **fit_options)
+    return model, info, model.inpaint(targets, known)

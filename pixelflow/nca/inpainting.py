@@ -145,6 +145,16 @@ def inpaint(model, targets, known: torch.Tensor, steps: int, seed: int, batch_si
         return _inpaint(model, targets, known, steps, generators, batch_size, every)
 
 
+def inpainting_mse(targets, known: torch.Tensor, steps: int, seed: int, model) -> float:
+    """Mean hidden-pixel MSE of ``model`` on masked images (:func:`inpaint` with ``seed``): a held-out loss.
+
+    ``model`` comes last, so ``functools.partial(inpainting_mse, images, known,
+    steps, seed)`` is a picklable ``validate`` for :class:`~pixelflow.nca.training.Trainer`.
+    """
+    estimates = inpaint(model, targets, known, steps, seed, threads=None)
+    return float(hidden_mse(estimates, _images(targets), known).mean())
+
+
 def fit_and_inpaint(trainer, targets, known: torch.Tensor, steps: int, seed: int, **options):
     """``trainer.fit()``, then :func:`inpaint` with the trained model: ``(trainer, estimates)``.
 

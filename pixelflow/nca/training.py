@@ -46,6 +46,21 @@ def _step_range(steps) -> tuple[int, int]:
     return lo, hi
 
 
+def plateaued(values, patience: int, min_improvement: float = 0.01) -> bool:
+    """Whether the last ``patience`` of a series of held-out losses all failed to improve on the best before them.
+
+    Improving means falling below that best by at least the fraction
+    ``min_improvement``. The losses must be positive.
+
+    >>> plateaued([1.0, 0.5, 0.45], patience=1, min_improvement=0.2), plateaued([1.0, 0.5, 0.45], 2, 0.2)
+    (True, False)
+    """
+    values = list(values)
+    if len(values) <= patience:
+        return False
+    return min(values[-patience:]) > min(values[:-patience]) * (1.0 - min_improvement)
+
+
 class Trainer:
     """Fits an NCA's parameters to a task.
 
@@ -307,11 +322,8 @@ class Trainer:
             value = float(self.validate(self.model))
         self.model.train()
         self.validation_.append((self.iteration_, value))
-        values = [v for _, v in self.validation_]
-        if self.patience is not None and len(values) > self.patience:
-            best_before = min(values[: -self.patience])
-            if min(values[-self.patience :]) > best_before * (1.0 - self.min_improvement):
-                self.stopped_early_ = True
+        if self.patience is not None:
+            self.stopped_early_ = plateaued([v for _, v in self.validation_], self.patience, self.min_improvement)
 
     def fit(self, resume: bool = True) -> Trainer:
         """Train up to ``iterations``, resuming from ``checkpoint`` when it exists and ``resume`` is true.
