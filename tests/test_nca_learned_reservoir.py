@@ -198,6 +198,8 @@ def test_evaluate_fixed_and_learned_and_their_table(data):
                 key=lambda a: (RidgeReadout(a, standardize=True).fit(F[fit], y[fit]).score(F[val], y[val]), -a))
     assert fixed["alpha"] == [alpha]
     assert fixed["test_accuracy"][0] == RidgeReadout(alpha, standardize=True).fit(F, y).score(F_test, y_test)
+    assert np.mean(np.asarray(fixed["y_pred"][0]) == y_test) == fixed["test_accuracy"][0]  # kept for paired tests
+    assert len(learned["y_pred"]) == 2 and len(learned["y_pred"][1]) == len(y_test)
     table = comparison_table({"fixed": fixed, "learned (mix)": learned})
     assert len(table["rows"]) == 2 and all(len(r) == len(table["columns"]) for r in table["rows"])
     assert "learned (mix)" in text_table(**table)
@@ -274,3 +276,37 @@ def test_module_example_holds():
 
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_the_verdict_table_tests_every_model_against_the_fixed_reference_on_the_same_images():
+    from pixelflow.workbook.protocols.fixed_vs_learned import verdict_table
+
+    y = np.random.default_rng(0).integers(0, 10, 400)
+    ref = y.copy()
+    ref[:40] = (y[:40] + 1) % 10  # 90 % right
+    strong = y.copy()
+    strong[:4] = (y[:4] + 1) % 10  # 99 %: right wherever the reference is, and on 36 more
+    close = ref.copy()
+    close[40:42] = (y[40:42] + 1) % 10  # two more errors than the reference: no significant difference
+    entries = [
+        {"name": "fixed CA", "kind": "fixed", "params": 1000, "test_accuracy": [0.90, 0.91, 0.89], "n_test": 400,
+         "cost_s": [10.0, 12.0, 11.0], "y_pred": ref},
+        {"name": "learned A", "kind": "learned", "params": 5000, "test_accuracy": [0.99], "n_test": 400,
+         "cost_s": [110.0], "y_pred": strong},
+        {"name": "learned B", "kind": "learned", "params": 50, "test_accuracy": [0.895], "n_test": 400,
+         "cost_s": [5.0], "y_pred": close},
+    ]
+    t = verdict_table(entries, y)
+    assert [r[0] for r in t["rows"]] == ["fixed CA", "learned A", "learned B"]
+    assert len(t["columns"]) == len(t["rows"][0])
+    assert t["rows"][0][4] == pytest.approx([90.0, 1.0]) and t["rows"][0][6:8] == [None, None]
+    assert t["rows"][1][6] == pytest.approx(9.0) and t["rows"][1][7] < 1e-6
+    assert t["rows"][2][6] == pytest.approx(-0.5) and t["rows"][2][7] > 0.1
+    assert t["verdict"].startswith("Learned beats fixed: learned A is significantly more accurate than fixed CA")
+    assert "10.0x the cost" in t["verdict"]
+    entries[1]["y_pred"] = close
+    assert verdict_table(entries, y)["verdict"].startswith("No learned model is significantly more accurate")
+    with pytest.raises(ValueError, match="fixed feature map"):
+        verdict_table(entries[1:], y)
+    with pytest.raises(ValueError, match="at least one other"):
+        verdict_table(entries[:1], y)

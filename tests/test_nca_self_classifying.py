@@ -67,6 +67,10 @@ def test_a_rule_learns_the_toy_task_and_its_votes_do_not_depend_on_the_batch():
     out = classify(model, task, test, steps=12)
     assert (out["predicted"] == truth).mean() >= 0.9
     assert np.all((0 < out["agreement"]) & (out["agreement"] <= 1))
+    from pixelflow.nca.self_classifying import classification_error
+
+    error = classification_error(task, test, truth, 12, 0, model)
+    assert error == pytest.approx(max((out["predicted"] != truth).mean(), 0.5 / len(truth)))
     alone = [classify(model, task, test[i : i + 1], steps=12)["votes"][0] for i in (0, 5, 17)]
     np.testing.assert_array_equal(np.stack(alone), out["votes"][[0, 5, 17]])
     np.testing.assert_array_equal(classify(model, task, test[::-1], steps=12)["votes"], out["votes"][::-1])

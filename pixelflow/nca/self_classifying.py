@@ -27,7 +27,7 @@ from pixelflow.checks import check_int
 from pixelflow.nca.model import NCA
 from pixelflow.nca.threads import torch_threads
 
-__all__ = ["SelfClassifyingTask", "cell_votes", "classify", "living_cells"]
+__all__ = ["SelfClassifyingTask", "cell_votes", "classification_error", "classify", "living_cells"]
 
 PIXEL = 0
 
@@ -148,3 +148,17 @@ def classify(model: NCA, task: SelfClassifyingTask, images, steps: int, seed: in
     predicted = votes.argmax(1)
     agreement = votes.gather(1, predicted[:, None])[:, 0] / alive.flatten(1).sum(1)
     return {"predicted": predicted.numpy(), "agreement": agreement.numpy(), "votes": votes.numpy()}
+
+
+def classification_error(task: SelfClassifyingTask, images, labels, steps: int, seed: int, model: NCA) -> float:
+    """The fraction of ``images`` whose cells vote for a wrong class after ``steps`` (:func:`classify`).
+
+    ``model`` comes last, so ``functools.partial(classification_error, task,
+    images, labels, steps, seed)`` is a picklable held-out loss for
+    :class:`~pixelflow.nca.training.Trainer`'s ``validate``. An error of 0 is
+    reported as half an image's worth, ``0.5 / len(images)``: the trainer's
+    plateau rule compares losses by ratio.
+    """
+    labels = np.asarray(labels)
+    predicted = classify(model, task, images, steps, seed, threads=None)["predicted"]
+    return max(float((predicted != labels).mean()), 0.5 / len(labels))

@@ -5,6 +5,8 @@
 seed) for the fixed reservoir (:class:`pixelflow.Reservoir`) or a learned one
 (:class:`pixelflow.nca.learned_reservoir.LearnedReservoirClassifier`), with
 its cost; :func:`comparison_table` puts such results side by side.
+:func:`verdict_table` sets the best fixed feature map against every learned
+model on the same test images, with its verdict in words.
 """
 
 from __future__ import annotations
@@ -30,11 +32,13 @@ from pixelflow.nca.learned_reservoir import (
 from pixelflow.nca.threads import torch_threads
 from pixelflow.readouts import RidgeReadout
 from pixelflow.reservoir import Reservoir
+from pixelflow.significance import holm, mcnemar
 from pixelflow.workbook.protocols.data import validation_split
 from pixelflow.workbook.protocols.fitting import accuracy
+from pixelflow.workbook.protocols.tables import accuracy_cells
 from pixelflow.workbook.tables import column
 
-__all__ = ["comparison_table", "evaluate"]
+__all__ = ["comparison_table", "evaluate", "verdict_table"]
 
 
 # ---------------------------------------------------------------------------
@@ -68,7 +72,7 @@ def _run_seed(cfg, X_train, y_train, X_test, y_test, fit_idx, val_idx, train, al
     if train is not None:
         out["head_test_accuracy"] = accuracy(y_test, clf.predict_head(X_test))
     out.update(alpha=alpha, val_accuracy=max(scores), test_accuracy=accuracy(y_test, pred), transform_s=t2 - t1,
-               readout_s=t3 - t2, cost_s=t3 - t0, cpu_s=cpu3 - cpu0)
+               readout_s=t3 - t2, cost_s=t3 - t0, cpu_s=cpu3 - cpu0, y_pred=np.asarray(pred).tolist())
     return out
 
 
@@ -116,8 +120,9 @@ def evaluate(
         (wall time from the data to the test predictions: encoding, training,
         all features, readout; head scoring excluded), ``cpu_s`` (CPU seconds
         of the process over the same span, all threads: less sensitive than
-        wall time to other jobs on a shared machine); ``mean``, ``std``
-        (population std over seeds) of the test accuracy.
+        wall time to other jobs on a shared machine), ``y_pred`` (the test
+        predictions, for paired tests); ``mean``, ``std`` (sample standard
+        deviation over seeds, ``ddof=1``; 0 for one seed) of the test accuracy.
     """
     config = check_config(config)
     if train is not None:
@@ -136,7 +141,7 @@ def evaluate(
         "n_readout_params": (config.n_features + 1) * n_classes, "epochs": 0 if train is None else int(epochs),
         "n_fit": len(fit_idx), "n_val": len(val_idx), "n_train": len(y_train), "n_test": len(y_test), "seeds": seeds,
         **{k: [] for k in ("alpha", "val_accuracy", "test_accuracy", "head_test_accuracy", "history", "train_s",
-                           "transform_s", "readout_s", "cost_s", "cpu_s")},
+                           "transform_s", "readout_s", "cost_s", "cpu_s", "y_pred")},
     }
     for s in seeds:
         result = _run_seed(dataclasses.replace(config, seed=s), X_train, y_train, X_test, y_test, fit_idx, val_idx,
@@ -177,3 +182,58 @@ def comparison_table(results: dict[str, dict]) -> dict[str, Any]:
                column("Test acc. (%)", ".2f"), column("Head test acc. (%)", ".2f"), column("Wall (s)", ".0f"),
                column("CPU (s)", ".0f")]
     return {"columns": columns, "rows": rows}
+
+
+def verdict_table(entries: Sequence[dict], y_test, level: float = 0.01) -> dict[str, Any]:
+    """The reference (the first entry, fixed) against every other model on the same test images, with a verdict.
+
+    Each entry: ``name``, ``kind`` (``"fixed"`` or ``"learned"``), ``params``
+    (trainable weights, readout included), ``test_accuracy`` (one per seed),
+    ``n_test``, ``cost_s`` (wall seconds per seed from the images to the test
+    predictions, training included) and ``y_pred`` (the first seed's test
+    predictions). Each other entry is compared with the reference by the
+    exact McNemar test on their first seeds, Holm-adjusted over the table.
+
+    Returns
+    -------
+    dict
+        ``columns``, ``rows`` and ``verdict``: one sentence, whether any learned
+        model is significantly more accurate than the reference (at ``level``),
+        which is the most accurate and by how much.
+    """
+    if len(entries) < 2:
+        raise ValueError("a verdict needs the reference and at least one other model")
+    y_test = np.asarray(y_test)
+    ref = entries[0]
+    if ref["kind"] != "fixed":
+        raise ValueError(f"the reference (first entry) must be a fixed feature map, got {ref['kind']!r}")
+    tests = [mcnemar(y_test, np.asarray(ref["y_pred"]), np.asarray(e["y_pred"])) for e in entries[1:]]
+    adjusted = holm([t["p_value"] for t in tests])
+    rows = []
+    for i, e in enumerate(entries):
+        scores = np.asarray(e["test_accuracy"], dtype=float)
+        acc, interval = accuracy_cells({"test_accuracy": scores, "n_test": e["n_test"], "mean": float(scores.mean()),
+                                        "std": float(scores.std(ddof=1)) if len(scores) > 1 else 0.0})
+        versus = [None, None] if i == 0 else [-100.0 * tests[i - 1]["difference"], adjusted[i - 1]]
+        rows.append([e["name"], e["kind"], int(e["params"]), len(e["test_accuracy"]), acc, interval, *versus,
+                     float(np.mean(e["cost_s"]))])
+    columns = [column("Model"), column("Kind"), column("Trainable weights", ",d"), column("Seeds", "d"),
+               column("Test acc. (%)", ".2f"), column("95 % CI (%)"), column("vs. fixed (pp)", "+.2f"),
+               column("Holm p", ".2g"), column("Cost per seed (s)", ".0f")]
+    learned = [(e, t, p) for e, t, p in zip(entries[1:], tests, adjusted) if e["kind"] == "learned"]
+    better = [e["name"] for e, t, p in learned if p < level and t["difference"] < 0]
+    worse = [e["name"] for e, t, p in learned if p < level and t["difference"] > 0]
+    best = max(learned, key=lambda x: np.mean(x[0]["test_accuracy"]))[0] if learned else None
+    ref_acc = 100.0 * float(np.mean(ref["test_accuracy"]))
+    if better:
+        verdict = (f"Learned beats fixed: {', '.join(better)} {'is' if len(better) == 1 else 'are'} significantly more "
+                   f"accurate than {ref['name']} ({ref_acc:.2f} %).")
+    else:
+        verdict = (f"No learned model is significantly more accurate than {ref['name']} ({ref_acc:.2f} %)"
+                   + (f"; {', '.join(worse)} {'is' if len(worse) == 1 else 'are'} significantly less accurate" if worse
+                      else "") + ".")
+    if best is not None:
+        verdict += (f" The most accurate learned model is {best['name']} "
+                    f"({100.0 * float(np.mean(best['test_accuracy'])):.2f} %, "
+                    f"{float(np.mean(best['cost_s'])) / max(float(np.mean(ref['cost_s'])), 1e-9):.1f}x the cost).")
+    return {"columns": columns, "rows": rows, "verdict": verdict}
