@@ -28,7 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from pixelflow.checks import check_int
-from pixelflow.nca.inpainting import hidden_mse, random_known
+from pixelflow.nca.inpainting import check_images, hidden_mse, random_known
 from pixelflow.nca.model import count_parameters, seeded
 from pixelflow.nca.threads import torch_threads
 from pixelflow.nca.training import plateaued
@@ -41,13 +41,6 @@ def _block(c_in: int, c_out: int) -> nn.Sequential:
                          nn.Conv2d(c_out, c_out, 3, padding=1), nn.ReLU())
 
 
-def _images(images) -> torch.Tensor:
-    t = torch.as_tensor(np.ascontiguousarray(images, dtype=np.float32))
-    if t.ndim != 3 or len(t) == 0:
-        raise ValueError(f"images must have shape (N, H, W) with N >= 1, got {tuple(t.shape)}")
-    if not torch.isfinite(t).all() or t.min() < 0 or t.max() > 1:
-        raise ValueError("images must hold finite values in [0, 1]")
-    return t
 
 
 def _known(known, targets: torch.Tensor) -> torch.Tensor:
@@ -105,7 +98,7 @@ class InpaintingUNet(nn.Module):
 
     def inpaint(self, targets, known: torch.Tensor, threads: int | None = 1) -> torch.Tensor:
         """Estimates ``(N, H, W)`` of ``targets`` shown only at ``known``: the known pixels as they are."""
-        targets = _images(targets)
+        targets = check_images(targets)
         known = _known(known, targets)
         masked = torch.where(known, targets, torch.zeros(()))
         with torch.no_grad(), torch_threads(threads):
@@ -148,7 +141,7 @@ def fit_inpainting_unet(model: InpaintingUNet, images, *, hidden: float = 0.5, i
     """
     if not isinstance(model, InpaintingUNet):
         raise TypeError(f"model must be an InpaintingUNet, got {type(model).__name__}")
-    images = _images(images)
+    images = check_images(images)
     check_int(iterations, "iterations", low=1)
     check_int(batch_size, "batch_size", low=1)
     check_int(every, "every", low=1)
@@ -157,7 +150,7 @@ def fit_inpainting_unet(model: InpaintingUNet, images, *, hidden: float = 0.5, i
         if validation is None:
             raise ValueError("patience needs validation images to tell when training has stopped improving")
     if validation is not None:
-        v_targets = _images(validation[0])
+        v_targets = check_images(validation[0])
         v_known = _known(validation[1], v_targets)
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)

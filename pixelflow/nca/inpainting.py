@@ -30,12 +30,19 @@ from pixelflow.nca.threads import torch_threads
 IMAGE, MASK = 0, 1
 
 
-def _images(images) -> torch.Tensor:
-    t = torch.as_tensor(np.asarray(images, dtype=np.float32))
+def check_images(images) -> torch.Tensor:
+    """Grey images ``(N, H, W)``, ``N >= 1``, of finite values in [0, 1], as a contiguous float32 tensor.
+
+    Raises
+    ------
+    ValueError
+        For another shape, an empty batch, or values that are not finite or outside [0, 1].
+    """
+    t = torch.as_tensor(np.ascontiguousarray(images, dtype=np.float32))  # views of any stride
     if t.ndim != 3 or len(t) == 0:
         raise ValueError(f"images must have shape (N, H, W) with N >= 1, got {tuple(t.shape)}")
-    if t.min() < 0 or t.max() > 1:
-        raise ValueError("images must hold values in [0, 1]")
+    if not torch.isfinite(t).all() or t.min() < 0 or t.max() > 1:
+        raise ValueError("images must hold finite values in [0, 1]")
     return t
 
 
@@ -65,7 +72,7 @@ class InpaintingTask:
     """
 
     def __init__(self, images, channels: int, hidden: float = 0.5):
-        self.images = _images(images)
+        self.images = check_images(images)
         # Three at least: the image, the mask and one hidden channel.
         check_int(channels, "channels", low=3)
         self.channels = channels
@@ -136,7 +143,7 @@ def inpaint(model, targets, known: torch.Tensor, steps: int, seed: int, batch_si
     estimate every ``every`` steps, ``(T, H, W)``. ``threads`` sets the torch
     CPU threads meanwhile (see :mod:`pixelflow.nca.threads`).
     """
-    targets = _images(targets)
+    targets = check_images(targets)
     if known.shape != targets.shape:
         raise ValueError(f"known must have the images' shape {tuple(targets.shape)}, got {tuple(known.shape)}")
     check_int(batch_size, "batch_size", low=1)
@@ -152,7 +159,7 @@ def inpainting_mse(targets, known: torch.Tensor, steps: int, seed: int, model) -
     steps, seed)`` is a picklable ``validate`` for :class:`~pixelflow.nca.training.Trainer`.
     """
     estimates = inpaint(model, targets, known, steps, seed, threads=None)
-    return float(hidden_mse(estimates, _images(targets), known).mean())
+    return float(hidden_mse(estimates, check_images(targets), known).mean())
 
 
 def fit_and_inpaint(trainer, targets, known: torch.Tensor, steps: int, seed: int, **options):
@@ -184,7 +191,7 @@ def _inpaint(model, targets, known, steps, generators, batch_size, every):
 
 def masked_input(targets, known: torch.Tensor) -> torch.Tensor:
     """Baseline: the known pixels, hidden ones at 0."""
-    return torch.where(known, _images(targets), torch.zeros(()))
+    return torch.where(known, check_images(targets), torch.zeros(()))
 
 
 def neighbour_fill(targets, known: torch.Tensor, max_rounds: int = 64) -> torch.Tensor:
@@ -193,7 +200,7 @@ def neighbour_fill(targets, known: torch.Tensor, max_rounds: int = 64) -> torch.
     Each round fills every hidden pixel that has at least one filled
     neighbour (zero padding: outside the image counts as not filled).
     """
-    targets = _images(targets)
+    targets = check_images(targets)
     value = torch.where(known, targets, torch.zeros(()))[:, None]
     filled = known[:, None].to(value.dtype)
     ones = torch.ones(1, 1, 3, 3)
@@ -215,7 +222,7 @@ def biharmonic_fill(targets, known: torch.Tensor) -> torch.Tensor:
     """
     from skimage.restoration import inpaint_biharmonic
 
-    targets = _images(targets)
+    targets = check_images(targets)
     if known.shape != targets.shape:
         raise ValueError(f"known must have the images' shape {tuple(targets.shape)}, got {tuple(known.shape)}")
     out = [inpaint_biharmonic(np.where(k, t, 0.0).astype(np.float64), ~k)

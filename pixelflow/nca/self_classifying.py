@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from pixelflow.checks import check_int
+from pixelflow.nca.inpainting import check_images
 from pixelflow.nca.model import NCA
 from pixelflow.nca.threads import torch_threads
 
@@ -37,13 +38,6 @@ def living_cells(images: torch.Tensor, threshold: float = 0.1) -> torch.Tensor:
     return images > threshold
 
 
-def _images(images) -> torch.Tensor:
-    t = torch.as_tensor(np.ascontiguousarray(images, dtype=np.float32))  # views of any stride
-    if t.ndim != 3 or len(t) == 0:
-        raise ValueError(f"images must have shape (N, H, W) with N >= 1, got {tuple(t.shape)}")
-    if not torch.isfinite(t).all() or t.min() < 0 or t.max() > 1:
-        raise ValueError("images must hold finite values in [0, 1]")
-    return t
 
 
 class SelfClassifyingTask:
@@ -71,7 +65,7 @@ class SelfClassifyingTask:
     """
 
     def __init__(self, images, labels, channels: int, classes: int = 10, threshold: float = 0.1):
-        self.images = _images(images)
+        self.images = check_images(images)
         self.classes = check_int(classes, "classes", low=2)
         self.channels = check_int(channels, "channels", low=classes + 2)
         labels = np.asarray(labels)
@@ -134,7 +128,7 @@ def classify(model: NCA, task: SelfClassifyingTask, images, steps: int, seed: in
         ``agreement`` (N,) the fraction of an image's cells voting for the
         predicted class, ``votes`` (N, classes).
     """
-    images = _images(images)
+    images = check_images(images)
     check_int(steps, "steps", low=1)
     alive = living_cells(images, task.threshold)
     if not alive.flatten(1).any(1).all():
