@@ -139,9 +139,26 @@ def test_feature_dim_attributes_and_provenance(U):
     esn.run(U)
     assert esn.input_dim_ == 3
     prov = esn.provenance()
-    assert prov == {**PARAMS, "library": prov["library"]}
+    assert prov == {**PARAMS, "activation": "tanh", "library": prov["library"]}
     assert prov["library"].startswith("reservoirpy 0.")
     assert "units=80" in repr(esn)
+
+
+def test_identity_activation_is_the_linear_leaky_recursion(U):
+    esn = EchoStateNetwork(**PARAMS, activation="identity")
+    got = esn.run(U)
+    node = esn.reservoir_
+    W, Win = node.W.toarray(), node.Win.toarray()
+    x, lr, expected = np.zeros(80), PARAMS["lr"], []
+    for u in U:
+        x = (1 - lr) * x + lr * (W @ x + Win @ u + PARAMS["bias"])
+        expected.append(x)
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+    # Linear in the input (affine through the bias): superposition holds, and tanh breaks it.
+    zero = esn.run(np.zeros_like(U))
+    np.testing.assert_allclose(esn.run(2 * U) - zero, 2 * (got - zero), rtol=1e-9, atol=1e-12)
+    tanh = EchoStateNetwork(**PARAMS)
+    assert not np.allclose(tanh.run(2 * U) - tanh.run(np.zeros_like(U)), 2 * (tanh.run(U) - tanh.run(np.zeros_like(U))))
 
 
 def test_list_input_is_accepted():
@@ -166,6 +183,9 @@ def test_list_input_is_accepted():
         ({"bias": None}, TypeError, "bias must be a finite number, got None"),
         ({"seed": None}, TypeError, "seed must be an integer, got None"),
         ({"seed": -1}, ValueError, "seed must be an integer >= 0, got -1"),
+        ({"activation": "relu"}, ValueError,
+         r"activation must be one of \('tanh', 'identity'\), got activation='relu'"),
+        ({"activation": None}, ValueError, "activation must be one of"),
     ],
 )
 def test_bad_constructor_arguments(kwargs, exc, match):

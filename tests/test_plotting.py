@@ -66,3 +66,23 @@ def test_speed_figures():
              for g in (16, 32) for b in (8, 64)]
     fig = plot_scaling(sweep)
     assert len(fig.axes) == 2 and [len(ax.lines) for ax in fig.axes] == [2, 2]
+
+
+def test_score_dots_ring_the_best_trial_or_bar_the_seed_mean():
+    from pixelflow.workbook.plotting.timeseries import search_figure
+
+    scores = {"NARMA-10": {"wave": [0.4, 0.3, float("nan")], "esn": [0.2, 0.25]},
+              "memory": {"wave": [10.0, 30.0], "esn": [20.0]}}
+    labels = {"NARMA-10": "validation NRMSE", "memory": "validation memory capacity"}
+    best = search_figure(scores, labels)
+    narma, memory = best.axes
+    rings = [line for line in narma.lines if line.get_marker() == "o" and line.get_markersize() == 9]
+    assert [float(r.get_ydata()[0]) for r in rings] == [0.3, 0.2]  # the lowest NRMSE of each reservoir
+    ringed = [float(line.get_ydata()[0]) for line in memory.lines if line.get_markersize() == 9]
+    assert ringed == [30.0, 20.0]  # the highest capacity
+    assert "1 non-finite not shown" in narma.get_title() and "non-finite" not in memory.get_title()
+    mean = search_figure(scores, labels, mark="mean")
+    bars = [line for line in mean.axes[0].lines if line.get_linestyle() == "-"]
+    np.testing.assert_allclose([b.get_ydata()[0] for b in bars], [0.35, 0.225])
+    with pytest.raises(ValueError, match="mark must be 'best' or 'mean', got mark='median'"):
+        search_figure(scores, labels, mark="median")

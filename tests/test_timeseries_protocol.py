@@ -5,19 +5,22 @@ import pytest
 
 from pixelflow import Reservoir, RidgeReadout
 from pixelflow.datasets import bit_memory_task, mackey_glass_task, narma_task
-from pixelflow.timeseries import nrmse
+from pixelflow.timeseries import EchoStateNetwork, InputProducts, nrmse
 from pixelflow.workbook.protocols.sequences import (
     ESN,
     KINDS,
+    LINEAR_ESN,
     SPACES,
     Candidate,
     Forecast,
     assess,
     evaluate,
     grid_side,
+    mean_score,
     sample,
     score_value,
     search,
+    task_space,
 )
 
 pytest.importorskip("reservoirpy")
@@ -48,12 +51,35 @@ def test_draws_are_reproducible_and_inside_their_ranges():
 
 
 def test_every_reservoir_gets_the_same_feature_count():
-    assert grid_side(400) == 10
+    assert grid_side(400) == 10 and grid_side(200, channels=2) == 10
+    u = np.linspace(0.0, 0.5, 30)[:, None]
     for kind in KINDS:
-        model, _ = Candidate(kind, sample(SPACES[kind], np.random.default_rng(0)), features=64).build()
-        assert model.feature_dim == 64
+        params = sample(SPACES[kind], np.random.default_rng(0))
+        for readout in ("state", "state+products"):
+            model, run = Candidate(kind, {**params, "readout": readout}, features=64).build()
+            assert isinstance(model, InputProducts) == (readout == "state+products")
+            assert model.run(u, **run).shape == (30, 64), (kind, readout)
     with pytest.raises(ValueError, match="features=50 is not 4 x g x g"):
         grid_side(50)
+
+
+def test_the_linear_esn_is_the_esn_without_its_nonlinearity():
+    params = {"sr": 0.9, "input_scaling": 0.5, "readout": "state"}
+    linear, _ = Candidate(LINEAR_ESN, params, features=16).build()
+    tanh, _ = Candidate(ESN, params, features=16).build()
+    assert isinstance(linear, EchoStateNetwork) and (linear.activation, tanh.activation) == ("identity", "tanh")
+    assert {k: v for k, v in SPACES[LINEAR_ESN].items() if k != "sr"} == {k: v for k, v in SPACES[ESN].items()
+                                                                         if k != "sr"}
+    assert SPACES[LINEAR_ESN]["sr"] == ("uniform", 0.1, 1.0)  # stable: a linear network with sr > 1 blows up
+
+
+def test_products_with_the_input_only_for_scalar_inputs():
+    memory = bit_memory_task(distractor=10)
+    assert "readout" in task_space("wave", narma_task(**SMALL)) and "readout" not in task_space("wave", memory)
+    with pytest.raises(ValueError, match="only for a scalar input; 5-bit memory has 4 inputs"):
+        evaluate(Candidate(ESN, {"readout": "state+products"}, features=16), memory)
+    with pytest.raises(ValueError, match="readout must be one of"):
+        Candidate(ESN, {"readout": "products"}, features=16).build()
 
 
 def test_candidates_refuse_unknown_kinds_and_hyperparameters():
@@ -88,10 +114,26 @@ def test_the_validation_score_is_the_chosen_penalty_refitted_by_hand(narma):
 
 
 def test_search_draws_the_same_trials_whatever_the_number_of_processes(narma):
-    one = search("wave", narma, trials=3, features=16, n_jobs=1, progress=False)
-    two = search("wave", narma, trials=3, features=16, n_jobs=2, progress=False)
+    one = search("wave", narma, trials=3, features=16, seeds=(0, 1), n_jobs=1, progress=False)
+    two = search("wave", narma, trials=3, features=16, seeds=(0, 1), n_jobs=2, progress=False)
     assert one == two
     assert [r["score"] for r in one] == sorted(r["score"] for r in one)
+
+
+def test_a_draw_is_scored_by_the_mean_over_weight_seeds(narma):
+    records = search(ESN, narma, trials=2, features=16, seed=3, seeds=(3, 8), progress=False)
+    for r in records:
+        by_hand = [evaluate(Candidate(ESN, r["params"], 16, s), narma) for s in (3, 8)]
+        assert r["scores"] == [b["scores"]["validation"] for b in by_hand]
+        assert r["alphas"] == [b["alpha"] for b in by_hand]
+        assert r["score"] == (np.mean([b["scores"]["validation"][0] for b in by_hand]),)
+    # Without seeds the draw generator's seed is the one weight seed.
+    alone = search(ESN, narma, trials=2, features=16, seed=3, progress=False)
+    assert [len(r["scores"]) for r in alone] == [1, 1]
+    assert {repr(r["params"]) for r in alone} == {repr(r["params"]) for r in records}
+    assert mean_score([(1.0, 2.0), (3.0, float("inf"))]) == (2.0, float("inf"))
+    with pytest.raises(ValueError, match="at least one weight seed"):
+        search(ESN, narma, trials=1, features=16, seeds=(), progress=False)
 
 
 def test_assess_reports_the_task_metric_per_seed():

@@ -35,6 +35,9 @@ DENSE_EIGVALS_MAX_UNITS = 2000
 # reported: an estimate, more robust than k=1 but not guaranteed.
 ARPACK_EIGENVALUES = 20
 
+# The nonlinearities offered, by reservoirpy's names: the usual one and none.
+ACTIVATIONS = ("tanh", "identity")
+
 
 def _import_reservoirpy():
     try:
@@ -63,15 +66,17 @@ def _as_float_array(name: str, value) -> np.ndarray:
 class EchoStateNetwork:
     """An echo state network: reservoirpy's ``Reservoir`` node, run in driven mode.
 
-    The state follows reservoirpy's leaky-tanh update (bias added inside
-    the nonlinearity)
+    The state follows reservoirpy's leaky update (bias added inside the
+    nonlinearity :math:`f`, ``tanh`` by default)
 
     .. math::
 
         x(t) = (1 - \\mathrm{lr})\\, x(t-1)
-               + \\mathrm{lr} \\tanh\\big(W x(t-1) + W_{in} u(t) + \\mathrm{bias}\\big),
+               + \\mathrm{lr}\\, f\\big(W x(t-1) + W_{in} u(t) + \\mathrm{bias}\\big),
 
-    with :math:`x(-1)` the zero state unless ``state`` is given. Every update
+    with :math:`x(-1)` the zero state unless ``state`` is given. With
+    ``activation="identity"`` the network is linear: the baseline to set
+    beside a linear CA rule such as the damped wave. Every update
     is computed by reservoirpy itself (``Reservoir.run``); this class only
     fixes the weights once, sets the node's state before each sequence and
     reshapes the result. Per-call overhead is small, so one-step calls in
@@ -97,6 +102,8 @@ class EchoStateNetwork:
     bias : float, default 0.0
         reservoirpy 0.4's ``bias``: one constant added to every neuron's
         pre-activation (not a random per-neuron vector).
+    activation : {"tanh", "identity"}, default "tanh"
+        The nonlinearity :math:`f` (reservoirpy's function of that name).
     seed : int, default 0
         Seed of reservoirpy's generator: the same seed gives the same W,
         ``W_in`` and hence bit-identical features.
@@ -132,7 +139,7 @@ class EchoStateNetwork:
 
     def __init__(self, units: int = 500, sr: float = 0.9, lr: float = 0.3, input_scaling: float = 1.0,
                  input_connectivity: float = 0.1, rc_connectivity: float = 0.1, bias: float = 0.0,
-                 seed: int = 0):
+                 activation: str = "tanh", seed: int = 0):
         check_int(units, "units", low=1)
         check_real(sr, "sr", low=0.0)
         check_real(lr, "lr", low=0.0, low_open=True, high=1.0)
@@ -140,6 +147,8 @@ class EchoStateNetwork:
         check_real(input_connectivity, "input_connectivity", low=0.0, low_open=True, high=1.0)
         check_real(rc_connectivity, "rc_connectivity", low=0.0, low_open=True, high=1.0)
         check_real(bias, "bias")
+        if not isinstance(activation, str) or activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got activation={activation!r}")
         check_int(seed, "seed", low=0)
         self.units = units
         self.sr = sr
@@ -148,6 +157,7 @@ class EchoStateNetwork:
         self.input_connectivity = input_connectivity
         self.rc_connectivity = rc_connectivity
         self.bias = bias
+        self.activation = activation
         self.seed = seed
 
     @property
@@ -159,7 +169,7 @@ class EchoStateNetwork:
         return {
             "units": self.units, "sr": self.sr, "lr": self.lr, "input_scaling": self.input_scaling,
             "input_connectivity": self.input_connectivity, "rc_connectivity": self.rc_connectivity,
-            "bias": self.bias, "seed": self.seed,
+            "bias": self.bias, "activation": self.activation, "seed": self.seed,
         }
 
     def __repr__(self) -> str:
@@ -190,7 +200,8 @@ class EchoStateNetwork:
         node = Reservoir(
             units=int(self.units), lr=float(self.lr), sr=float(self.sr),
             input_scaling=float(self.input_scaling), input_connectivity=float(self.input_connectivity),
-            rc_connectivity=float(self.rc_connectivity), bias=float(self.bias), seed=int(self.seed),
+            rc_connectivity=float(self.rc_connectivity), bias=float(self.bias), activation=self.activation,
+            seed=int(self.seed),
         )
         # Draw the weights now rather than inside the first run, so they exist
         # (and spectral_radius_ can be measured) before any state is set.

@@ -57,31 +57,42 @@ def driven_states_figure(states: np.ndarray, inputs: np.ndarray, times: Sequence
     return fig
 
 
-def search_figure(scores: Mapping[str, Mapping[str, Sequence[float]]], ylabels: Mapping[str, str]) -> Figure:
-    """Validation score of every search trial: one panel per task, one column of dots per reservoir.
+def search_figure(scores: Mapping[str, Mapping[str, Sequence[float]]], ylabels: Mapping[str, str],
+                  mark: str = "best") -> Figure:
+    """One dot per value: one panel per task, one column of dots per reservoir.
 
-    ``scores[task][reservoir]`` are the trials' values of the task's metric;
-    the best trial of each reservoir is ringed.
+    ``scores[task][reservoir]`` are values of the task's metric: the search
+    trials' validation scores (``mark="best"`` rings the best of each
+    reservoir) or the test scores of the weight seeds (``mark="mean"``
+    draws their mean as a bar). Non-finite values (a diverged run) are
+    counted below the panel's title.
     """
+    if mark not in ("best", "mean"):
+        raise ValueError(f"mark must be 'best' or 'mean', got mark={mark!r}")
     tasks = list(scores)
     fig = Figure(figsize=(3.0 * len(tasks), 3.3))
     axes = fig.subplots(1, len(tasks), squeeze=False)[0]
     for ax, task in zip(axes, tasks):
         kinds = list(scores[task])
+        dropped = 0
         for i, kind in enumerate(kinds):
             v = np.asarray(scores[task][kind], dtype=float)
+            dropped += int((~np.isfinite(v)).sum())
             v = v[np.isfinite(v)]
             if not len(v):
                 continue
             jitter = (np.arange(len(v)) % 7 - 3) * 0.05
             ax.plot(i + jitter, v, "o", ms=3, alpha=0.6, color=f"C{i}")
-            best = v.max() if "success" in ylabels[task] or "capacity" in ylabels[task] else v.min()
-            ax.plot(i, best, "o", ms=9, mfc="none", color=f"C{i}")
+            if mark == "mean":
+                ax.plot([i - 0.25, i + 0.25], [v.mean()] * 2, "-", lw=2, color=f"C{i}")
+            else:
+                best = v.max() if "success" in ylabels[task] or "capacity" in ylabels[task] else v.min()
+                ax.plot(i, best, "o", ms=9, mfc="none", color=f"C{i}")
         ax.set_xticks(range(len(kinds)), kinds, rotation=45, ha="right", fontsize=8)
         if "NRMSE" in ylabels[task]:
             ax.set_yscale("log")
         ax.set_ylabel(ylabels[task], fontsize=8)
-        ax.set_title(task, fontsize=9)
+        ax.set_title(task + (f"\n({dropped} non-finite not shown)" if dropped else ""), fontsize=9)
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

@@ -1,18 +1,24 @@
 """The time-series protocol of notebook 10: one comparison, every reservoir treated alike.
 
 Every reservoir — a CA rule driven through a sparse random input mask, or an
-echo state network from reservoirpy — gets the same data, the same splits,
-the same number of readout features and the same ridge readout:
+echo state network from reservoirpy (with tanh units, or linear ones) — gets
+the same data, the same splits, the same number of readout features and the
+same ridge readout:
 
 1. A :class:`Candidate` (reservoir kind, hyperparameters, weight seed) is
    built into a model with ``run(U, *, washout, state, return_state)``.
+   Its readout features are the state, or (hyperparameter ``readout`` =
+   ``"state+products"``, for scalar inputs) a reservoir of half the size
+   and its state times the current input
+   (:class:`pixelflow.timeseries.InputProducts`): the same feature count.
 2. The whole task is run once; feature rows of the ``train`` part fit a
    ridge readout for every penalty in ``alphas``; the penalty with the best
    ``validation`` score is kept.
 3. :func:`search` draws ``trials`` hyperparameter sets from the kind's
-   search space (:data:`SPACES`, the same number of draws for every kind)
-   and keeps the best on validation; :func:`assess` then reports the
-   ``test`` score of the chosen hyperparameters for several weight seeds.
+   search space (:data:`SPACES`, the same number of draws for every kind),
+   scores each with several weight seeds and keeps the best mean on
+   validation; :func:`assess` then reports the ``test`` score of the chosen
+   hyperparameters for more weight seeds.
 
 The test part is touched only by :func:`assess`.
 
@@ -37,18 +43,29 @@ from pixelflow.readouts import RidgeReadout, ridge_path_readouts
 from pixelflow.reservoir import Reservoir
 from pixelflow.rules import get_rule
 from pixelflow.timeseries.closed_loop import generate_each
+from pixelflow.timeseries.input_products import InputProducts
 from pixelflow.timeseries.metrics import memory_capacity, nrmse, success_rate
 
 # Features are not standardised, and small penalties win often: the grid reaches far down.
 ALPHAS = (1e-12, 1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1e-1, 1.0, 10.0)
 CA_CHANNELS = 4
 ESN = "esn"
+LINEAR_ESN = "linear_esn"
+ESNS = (ESN, LINEAR_ESN)
+# The readout features: the state alone, or half as large a reservoir's state and its products with the input.
+READOUTS = ("state", "state+products")
 
 # Search spaces: ("uniform", low, high), ("log", low, high), ("log1m", low, high)
 # (one minus a log-uniform gap: values just below 1, such as a wave's damping,
 # get as many draws per decade as values far from it) or ("choice", options).
+# Shared by every reservoir: what the readout sees.
+_READOUT = {"readout": ("choice", READOUTS)}
+_ESN = {"sr": ("uniform", 0.1, 1.5), "lr": ("log", 0.05, 1.0), "input_scaling": ("log", 0.02, 3.0),
+        "input_connectivity": ("uniform", 0.05, 1.0), "rc_connectivity": ("choice", (0.05, 0.1, 0.2)),
+        "bias": ("uniform", 0.0, 1.0), **_READOUT}
 # Shared by every CA rule: the input mask and the updates per input.
 _MASK = {
+    **_READOUT,
     "steps": ("choice", (1, 2, 4)),
     "density": ("uniform", 0.05, 0.5),
     "scale": ("log", 0.02, 2.0),
@@ -63,11 +80,23 @@ SPACES: dict[str, dict[str, tuple]] = {
                   "weights": ("choice", ("positive",))},
     "random_nca": {**_MASK, "gain": ("log", 0.3, 3.0), "leak": ("uniform", 0.05, 1.0),
                    "input_scale": ("log", 0.05, 3.0), "bias_scale": ("uniform", 0.0, 0.5), "steps": ("choice", (1, 2))},
-    ESN: {"sr": ("uniform", 0.1, 1.5), "lr": ("log", 0.05, 1.0), "input_scaling": ("log", 0.02, 3.0),
-          "input_connectivity": ("uniform", 0.05, 1.0), "rc_connectivity": ("choice", (0.05, 0.1, 0.2)),
-          "bias": ("uniform", 0.0, 1.0)},
+    ESN: _ESN,
+    # A linear network with a spectral radius above 1 grows without bound: the same space, stable radii only.
+    LINEAR_ESN: {**_ESN, "sr": ("uniform", 0.1, 1.0)},
 }
 KINDS = tuple(SPACES)
+
+
+def task_space(kind: str, task) -> dict[str, tuple]:
+    """The search space of ``kind`` on ``task``: :data:`SPACES`, without the readout choice for vector inputs.
+
+    Products with a ``d``-dimensional input would give ``d`` times the
+    features; only scalar inputs keep the feature count equal.
+    """
+    space = dict(SPACES[kind])
+    if task.inputs.shape[-1] != 1:
+        space.pop("readout")
+    return space
 
 
 def sample(space: Mapping[str, tuple], rng: np.random.Generator) -> dict:
@@ -112,12 +141,29 @@ class Candidate:
             raise ValueError(f"unknown reservoir kind {self.kind!r}; valid: {', '.join(KINDS)}")
 
     def build(self):
-        """``(model, run_params)``: the model and the keyword arguments of its ``run``."""
-        if self.kind == ESN:
+        """``(model, run_params)``: the model and the keyword arguments of its ``run``.
+
+        With ``readout="state+products"`` the reservoir has half the
+        features (an ESN half the units, a CA grid the same size with half
+        the channels) and the model is wrapped in
+        :class:`~pixelflow.timeseries.InputProducts`: for a scalar input the
+        readout sees ``features`` features either way.
+        """
+        p = dict(self.params)
+        readout = p.pop("readout", "state")
+        if readout not in READOUTS:
+            raise ValueError(f"{self.kind}: readout must be one of {READOUTS}, got readout={readout!r}")
+        products = readout == "state+products"
+        model, run_params = self._reservoir(p, self.features // 2 if products else self.features,
+                                            CA_CHANNELS // 2 if products else CA_CHANNELS)
+        return (InputProducts(model) if products else model), run_params
+
+    def _reservoir(self, p: dict, features: int, channels: int):
+        if self.kind in ESNS:
             from pixelflow.timeseries.esn import EchoStateNetwork
 
-            return EchoStateNetwork(units=self.features, seed=self.seed, **self.params), {}
-        p = dict(self.params)
+            activation = "identity" if self.kind == LINEAR_ESN else "tanh"
+            return EchoStateNetwork(units=features, seed=self.seed, activation=activation, **p), {}
         rule_params = {k: p.pop(k) for k in list(p) if k in get_rule(self.kind).params}
         write = p.pop("write", "add")
         encoder = {"density": p.pop("density", 0.1), "scale": p.pop("scale", 1.0),
@@ -125,8 +171,8 @@ class Candidate:
         steps = p.pop("steps", 1)
         if p:
             raise ValueError(f"{self.kind}: unknown hyperparameter(s) {', '.join(sorted(p))}")
-        g = grid_side(self.features)
-        cfg = ReservoirConfig(width=g, height=g, channels=CA_CHANNELS, steps=steps, rule=self.kind,
+        g = grid_side(features, channels)
+        cfg = ReservoirConfig(width=g, height=g, channels=channels, steps=steps, rule=self.kind,
                               rule_params=rule_params, input_encoding="mask", encoder_params=encoder, seed=self.seed)
         return Reservoir(cfg, backend=self.backend, progress=False), {"write": write}
 
@@ -201,6 +247,9 @@ def evaluate(candidate: Candidate, task, *, alphas: Sequence[float] = ALPHAS, fo
         part, ``outputs`` (part -> (truth, prediction)) for plots.
     """
     model, run_params = candidate.build()
+    if isinstance(model, InputProducts) and task.inputs.shape[-1] != 1:
+        raise ValueError(f"readout='state+products' keeps the feature count only for a scalar input; "
+                         f"{task.name} has {task.inputs.shape[-1]} inputs (see task_space)")
     F = model.run(task.inputs, **run_params)
     Y = task.targets
     k = Y.shape[-1]
@@ -242,33 +291,57 @@ def evaluate(candidate: Candidate, task, *, alphas: Sequence[float] = ALPHAS, fo
     return {"alpha": alpha, "scores": scores, "outputs": outputs}
 
 
-def _trial(candidate: Candidate, task, alphas, forecast) -> dict:
+def _trial(candidate: Candidate, task, alphas, forecast) -> tuple[float | None, tuple]:
     result = evaluate(candidate, task, alphas=alphas, forecast=forecast)
-    return {"params": candidate.params, "alpha": result["alpha"], "score": result["scores"]["validation"]}
+    return result["alpha"], result["scores"]["validation"]
 
 
-def search(kind: str, task, *, trials: int, features: int = 400, seed: int = 0, forecast: Forecast | None = None,
-           alphas: Sequence[float] = ALPHAS, backend: str = "numpy", n_jobs: int = 1,
-           progress: bool = True) -> list[dict]:
-    """Random search of ``kind``'s hyperparameters on the validation part.
+def mean_score(scores: Sequence[tuple]) -> tuple:
+    """The element-wise mean of score tuples (infinite when any is: a seed that failed fails the draw)."""
+    return tuple(float(np.mean(column)) for column in zip(*scores))
 
-    Every kind gets the same number of ``trials``, drawn from :data:`SPACES`
-    by a generator seeded with ``seed``; the reservoir weights use ``seed``
-    too. Trials run in ``n_jobs`` processes (the draws are made first, so
-    the result does not depend on ``n_jobs``). Returns one record per trial
-    (``params``, ``alpha``, ``score``), best first (stable for ties).
+
+def search(kind: str, task, *, trials: int, features: int = 400, seed: int = 0, seeds: Sequence[int] | None = None,
+           forecast: Forecast | None = None, alphas: Sequence[float] = ALPHAS, backend: str = "numpy",
+           n_jobs: int = 1, progress: bool = True) -> list[dict]:
+    """Random search of ``kind``'s hyperparameters on the validation part, each draw scored over weight seeds.
+
+    Every kind gets the same number of ``trials``, drawn from
+    :func:`task_space` by a generator seeded with ``seed``. Each draw is
+    built with every weight seed of ``seeds`` (default: ``seed`` alone), its
+    penalty chosen on validation per seed, and scored by the mean of the
+    seeds' validation scores (:func:`mean_score`): a draw that is good for
+    one weight draw only does not win. The runs go to ``n_jobs`` processes
+    (the draws are made first, so the result does not depend on
+    ``n_jobs``).
+
+    Returns
+    -------
+    list of dict
+        One record per trial, best first (stable for ties): ``params``,
+        ``score`` (the mean), ``scores`` and ``alphas`` (per seed).
     """
     from joblib import Parallel, delayed
 
+    seeds = (seed,) if seeds is None else tuple(int(s) for s in seeds)
+    if not seeds:
+        raise ValueError("seeds must name at least one weight seed")
     rng = np.random.default_rng([seed, KINDS.index(kind)])
-    candidates = [Candidate(kind, sample(SPACES[kind], rng), features, seed, backend) for _ in range(trials)]
-    jobs = (delayed(_trial)(c, task, alphas, forecast) for c in candidates)
-    bar = tqdm(total=trials, desc=f"search {kind}", unit="trial", disable=not progress, leave=False)
-    records = []
+    space = task_space(kind, task)
+    draws = [sample(space, rng) for _ in range(trials)]
+    jobs = (delayed(_trial)(Candidate(kind, params, features, s, backend), task, alphas, forecast)
+            for params in draws for s in seeds)
+    bar = tqdm(total=trials * len(seeds), desc=f"search {kind}", unit="run", disable=not progress, leave=False)
+    results = []
     with bar:
-        for record in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
-            records.append(record)
+        for result in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
+            results.append(result)
             bar.update()
+    records = []
+    for i, params in enumerate(draws):
+        alphas_, scores = zip(*results[i * len(seeds):(i + 1) * len(seeds)])
+        records.append({"params": params, "score": mean_score(scores), "scores": list(scores),
+                        "alphas": list(alphas_)})
     return sorted(records, key=lambda r: r["score"])
 
 
