@@ -177,3 +177,67 @@ def test_the_texture_loss_is_scored_on_a_window_of_the_fine_image_and_training_r
         DecodedTextureTask(style, torch.nn.Identity(), size=8, factor=2)
     with pytest.raises(ValueError, match="window"):
         DecodedTextureTask(style, model, size=8, factor=2, window=4)
+
+
+def test_fit_decoded_texture_is_the_decoded_task_under_the_texture_recipe():
+    from pixelflow.nca import RandomFeatures, StyleLoss, Trainer
+    from pixelflow.nca.decoder import decoded_texture_nca
+    from pixelflow.nca.resolution import fit_decoded_texture
+    from pixelflow.nca.texture import DecodedTextureTask, TextureRecipe
+
+    target = torch.rand(24, 24, generator=torch.Generator().manual_seed(5)).numpy()
+    extractor = RandomFeatures(widths=(4, 8), seed=0)
+    recipe = TextureRecipe(iterations=3, grid=8, channels=6, hidden=12, batch_size=2, steps=(2, 3), pool_size=4,
+                           seed=1)
+
+    def build():
+        return decoded_texture_nca(channels=6, hidden=12, decoder_hidden=8, seed=1)
+
+    fitted = fit_decoded_texture(build(), target, recipe, extractor, factor=3, window=16, progress=False)
+    by_hand = build()
+    task = DecodedTextureTask(StyleLoss(torch.as_tensor(target), extractor), by_hand, 8, 3, 16)
+    Trainer(by_hand, task, iterations=3, batch_size=2, steps=(2, 3), lr=recipe.lr, pool_size=4, damage=recipe.damage,
+            seed=1, progress=False).fit()
+    assert len(fitted.history_) == 3
+    for p, q in zip(fitted.model.parameters(), by_hand.parameters()):
+        assert torch.equal(p, q)
+    with pytest.raises(TypeError, match="model must be a DecodedNCA"):
+        fit_decoded_texture(torch.nn.Identity(), target, recipe, extractor, factor=2)
+
+
+def test_decoded_renders_draw_every_factor_and_say_what_it_cost():
+    from pixelflow.nca.decoder import decoded_texture_nca
+    from pixelflow.nca.resolution import decoded_renders, grow, grow_states
+
+    model = decoded_texture_nca(channels=6, hidden=12, decoder_hidden=8, seed=0)
+    states = grow_states(model, 8, 3, n=2, seed=4)
+    np.testing.assert_array_equal(grow(model, 8, 3, n=2, seed=4), (states[:, 0] + 0.5).clamp(0, 1).numpy())
+    renders = decoded_renders(model, states, (1, 4), repeats=2)
+    assert set(renders) == {1, 4}
+    for k, r in renders.items():
+        with torch.no_grad(), torch_threads(1):  # as the renders ran: one thread, no graph
+            expected = model.image(states, k)[:, 0].clamp(0, 1).numpy()
+        np.testing.assert_array_equal(r["images"], expected)
+        assert r["images"].shape == (2, 8 * k, 8 * k) and r["seconds"] > 0
+        assert r["peak_bytes"] is None or r["peak_bytes"] >= 0
+    with pytest.raises(ValueError, match="repeats must be an integer >= 1"):
+        decoded_renders(model, states, (1,), repeats=0)
+
+
+def test_the_true_finer_textures():
+    from pixelflow.nca.resolution import radial_spectrum, spectrum_distance, true_texture
+    from pixelflow.nca.textures import package_texture
+
+    assert true_texture("gravel", 8) is None and true_texture("gravel", 3) is None
+    np.testing.assert_array_equal(true_texture("gravel", 2), package_texture("gravel", 128, zoom_out=2))
+    coarse, fine = true_texture("gray_scott", 1), true_texture("gray_scott", 2)
+    assert coarse.shape == (128, 128) and fine.shape == (256, 256)
+    # The finer solution is the same pattern at twice the pixels: its spectrum, on the axis of cycles per coarse
+    # cell, sits where the coarse one does (a pattern of half the physical size would not).
+    same = spectrum_distance(radial_spectrum(fine[None], 2), radial_spectrum(coarse[None], 1))
+    shrunk = spectrum_distance(radial_spectrum(fine[None], 1), radial_spectrum(coarse[None], 1))
+    assert same < 0.35 < shrunk
+    with pytest.raises(ValueError, match="factor must be one of"):
+        true_texture("gray_scott", 3)
+    with pytest.raises(ValueError, match="unknown texture 'brick'"):
+        true_texture("brick", 2)

@@ -86,3 +86,15 @@ def test_score_dots_ring_the_best_trial_or_bar_the_seed_mean():
     np.testing.assert_allclose([b.get_ydata()[0] for b in bars], [0.35, 0.225])
     with pytest.raises(ValueError, match="mark must be 'best' or 'mean', got mark='median'"):
         search_figure(scores, labels, mark="median")
+
+
+def test_render_cost_and_image_grid_figures_leave_out_what_is_missing():
+    from pixelflow.workbook.plotting.nca import images_grid_figure, render_cost_figure
+
+    fig = render_cost_figure({"decoded": {48: (0.1, 2**20), 96: (0.3, 0)}, "fine grid": {96: (2.0, None)}})
+    time_ax, memory_ax = fig.axes
+    assert [list(line.get_xdata()) for line in time_ax.lines] == [[48, 96], [96]]
+    # Only the positive peak is drawn, in MiB: a 0 (fitted in memory already held) or None has no logarithm.
+    assert [list(line.get_ydata()) for line in memory_ax.lines] == [[1.0]]
+    grid = images_grid_figure({"2x": [np.zeros((4, 4)), None, np.ones((8, 8))]}, titles=["a", "b", "c"])
+    assert [len(ax.images) for ax in grid.axes] == [1, 0, 1]

@@ -5,9 +5,20 @@ A pattern of the same physical size covers ``k`` times more cells on a grid
 cycles per cell. :func:`radial_spectrum` therefore reports frequency in
 cycles per *training-grid* cell (cycles per cell times ``k``), which puts
 the spectra of all resolutions on one axis.
+
+:func:`true_texture` is what a texture ``k`` times finer really looks like:
+the Gray-Scott equations solved on a ``k`` times finer grid, or the gravel
+photograph reduced ``k`` times less. :func:`transfer` gets a finer texture
+from a rule trained at one resolution in one of several ways
+(:data:`METHODS`); :func:`decoded_renders` draws a
+:class:`~pixelflow.nca.decoder.DecodedNCA`'s cells at several resolutions
+and measures what each costs; :func:`fit_decoded_texture` trains one.
 """
 
 from __future__ import annotations
+
+import statistics
+import time
 
 import numpy as np
 import torch
@@ -99,9 +110,9 @@ MEAN_FIELD_NOISE = 0.1
 
 
 @torch.no_grad()
-def grow(model, size: int, steps: int, scale: float = 1.0, dt: float = 1.0, n: int = 4, seed: int = 0,
-         mean_field: bool = False, threads: int | None = 1) -> np.ndarray:
-    """Grow ``n`` textures on ``size``-square grids; the images (channel 0 + 0.5, clipped) ``(n, size, size)``.
+def grow_states(model, size: int, steps: int, scale: float = 1.0, dt: float = 1.0, n: int = 4, seed: int = 0,
+                mean_field: bool = False, threads: int | None = 1) -> torch.Tensor:
+    """The cell states ``(n, C, size, size)`` of ``n`` textures grown on ``size``-square grids.
 
     The grids start empty, or, with ``mean_field``, at Gaussian noise of
     standard deviation :data:`MEAN_FIELD_NOISE`.
@@ -111,7 +122,13 @@ def grow(model, size: int, steps: int, scale: float = 1.0, dt: float = 1.0, n: i
     if mean_field:
         x = torch.randn(x.shape, generator=g) * MEAN_FIELD_NOISE
     with torch_threads(threads):
-        x = model(x, steps, generator=g, scale=scale, dt=dt, mean_field=mean_field)
+        return model(x, steps, generator=g, scale=scale, dt=dt, mean_field=mean_field)
+
+
+def grow(model, size: int, steps: int, scale: float = 1.0, dt: float = 1.0, n: int = 4, seed: int = 0,
+         mean_field: bool = False, threads: int | None = 1) -> np.ndarray:
+    """Grow ``n`` textures (:func:`grow_states`); their images (channel 0 + 0.5, clipped) ``(n, size, size)``."""
+    x = grow_states(model, size, steps, scale, dt, n, seed, mean_field, threads)
     return (x[:, 0] + 0.5).clamp(0, 1).numpy()
 
 
@@ -129,3 +146,142 @@ def transfer(model, base: int, k: int, steps: int, method: str, n: int = 4, seed
     if method == "unscaled rule":
         return grow(model, base * k, steps, n=n, seed=seed)
     return upsample(torch.from_numpy(grow(model, base, steps, n=n, seed=seed)), k).clamp(0, 1).numpy()
+
+
+# The Gray-Scott domain (cells of the 1x target) solved for the truth at each factor: the whole target's up to 2x,
+# a quarter of it above, where the finer grid's k² times as many steps on k² times as many cells cost most.
+_GRAY_SCOTT_DOMAIN = {1: 128, 2: 128, 4: 64, 8: 64}
+# The gravel target is the photograph reduced 4 times: its native resolution is 4 times finer.
+_GRAVEL_NATIVE = 4
+
+
+def true_texture(name: str, factor: int) -> np.ndarray | None:
+    """The texture ``factor`` times finer than the named training target, or None where none exists.
+
+    ``"gray_scott"``: the same equations solved on a grid ``factor`` times
+    finer over the same physical domain
+    (:func:`~pixelflow.nca.textures.gray_scott_texture` with ``refine``),
+    over the whole 128-cell domain up to ``factor = 2`` and a 64-cell one
+    above (``factor`` ∈ {1, 2, 4, 8}). ``"gravel"``: the same region of the
+    photograph reduced ``4 / factor`` times instead of 4 (``factor`` ∈ {1,
+    2, 4}; the photograph has no finer detail than ``factor = 4``).
+    """
+    from pixelflow.nca.texture import TEXTURES
+    from pixelflow.nca.textures import gray_scott_texture, package_texture
+
+    check_int(factor, "factor", low=1)
+    if name not in TEXTURES:
+        raise ValueError(f"unknown texture {name!r}; available: {', '.join(TEXTURES)}")
+    if name == "gray_scott":
+        if factor not in _GRAY_SCOTT_DOMAIN:
+            raise ValueError(f"factor must be one of {tuple(_GRAY_SCOTT_DOMAIN)} for gray_scott, got {factor}")
+        return gray_scott_texture(_GRAY_SCOTT_DOMAIN[factor], refine=factor)
+    if _GRAVEL_NATIVE % factor:
+        return None
+    return package_texture("gravel", 64 * factor, zoom_out=_GRAVEL_NATIVE // factor)
+
+
+def fit_decoded_texture(model, target, recipe, extractor, factor: int, window: int | None = None,
+                        checkpoint=None, progress: bool = True):
+    """Train a decoded rule (:class:`~pixelflow.nca.decoder.DecodedNCA`) in place on a texture ``factor`` times finer.
+
+    The rule and the decoder learn together, with the texture recipe's
+    settings (:class:`pixelflow.nca.texture.TextureRecipe`: grid, batch,
+    rollout steps, pool, learning rate, damage, seed), against the style of
+    ``target``: an image of the texture at the resolution the decoder draws
+    (``factor`` pixels per cell), scored on a ``window``-pixel square of the
+    image (:class:`pixelflow.nca.texture.DecodedTextureTask`).
+
+    Returns
+    -------
+    Trainer
+        The fitted trainer (its ``history_`` and ``wall_time_s_``).
+    """
+    from pixelflow.nca.decoder import DecodedNCA
+    from pixelflow.nca.style import StyleLoss
+    from pixelflow.nca.texture import DecodedTextureTask
+    from pixelflow.nca.training import Trainer
+
+    if not isinstance(model, DecodedNCA):
+        raise TypeError(f"model must be a DecodedNCA, got {type(model).__name__}")
+    task = DecodedTextureTask(StyleLoss(torch.as_tensor(target), extractor), model, recipe.grid, factor, window)
+    return Trainer(model, task, iterations=recipe.iterations, batch_size=recipe.batch_size, steps=recipe.steps,
+                   lr=recipe.lr, pool_size=recipe.pool_size, damage=recipe.damage, seed=recipe.seed,
+                   checkpoint=checkpoint, checkpoint_every=100, progress=progress).fit()
+
+
+def _resident_bytes(key: str) -> int | None:
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")  # resets the peak resident set size (Linux >= 4.0)
+        return True
+    except OSError:
+        return False
+
+
+def measure(fn, repeats: int = 1):
+    """Call ``fn()`` ``repeats`` times: its (last) result, the median wall time, and the peak memory a call added.
+
+    The peak is the most resident memory any call held above what the
+    process held just before it, read from the kernel's peak resident set
+    size after resetting it (Linux); None where the system cannot say. Memory
+    the process had already reserved and reuses does not count, so small
+    calls can add 0.
+
+    >>> result, seconds, peak = measure(lambda: sum(range(1000)), repeats=2)
+    >>> result, seconds >= 0, peak is None or peak >= 0
+    (499500, True, True)
+    """
+    check_int(repeats, "repeats", low=1)
+    times, peak, result = [], None, None
+    for _ in range(repeats):
+        before = _resident_bytes("VmRSS") if _reset_peak() else None
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+        high = _resident_bytes("VmHWM")
+        if before is not None and high is not None:
+            peak = max(peak or 0, high - before)
+    return result, statistics.median(times), peak
+
+
+@torch.no_grad()
+def decoded_renders(model, states: torch.Tensor, factors, repeats: int = 3, threads: int | None = 1) -> dict:
+    """A :class:`~pixelflow.nca.decoder.DecodedNCA`'s cells drawn at each factor, with the time and memory it took.
+
+    Parameters
+    ----------
+    model : DecodedNCA
+    states : Tensor, shape (N, C, H, W)
+        Grown cells (:func:`grow_states`).
+    factors : iterable of int
+        Pixels per cell along each axis.
+    repeats : int
+        Renders per factor; the time reported is their median.
+
+    Returns
+    -------
+    dict
+        factor -> ``{"images"`` (N, H·k, W·k) in [0, 1], ``"seconds"`` (median
+        wall time of one render of all N), ``"peak_bytes"`` (the most resident
+        memory a render added, see :func:`measure`)``}``.
+    """
+    check_int(repeats, "repeats", low=1)
+    out = {}
+    with torch_threads(threads):
+        for k in factors:
+            k = check_int(k, "factor", low=1)
+            image, seconds, peak = measure(lambda k=k: model.image(states, k), repeats)
+            out[k] = {"images": image[:, 0].clamp(0, 1).numpy(), "seconds": seconds, "peak_bytes": peak}
+    return out

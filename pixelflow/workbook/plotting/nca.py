@@ -62,7 +62,10 @@ def score_by_step_figure(curves: Mapping[str, Sequence[float]], ylabel: str, mar
 
 def images_grid_figure(rows: Mapping[str, Sequence[np.ndarray]], titles: Sequence[str] | None = None,
                        size: float = 1.5, cmap: str = "gray", vmin: float = 0.0, vmax: float = 1.0) -> Figure:
-    """A grid of images: one labelled row per entry of ``rows``, columns titled by ``titles``."""
+    """A grid of images: one labelled row per entry of ``rows``, columns titled by ``titles``.
+
+    A ``None`` in a row leaves that cell empty (no such image, e.g. a method not run at that resolution).
+    """
     names = list(rows)
     cols = max(len(v) for v in rows.values())
     fig = Figure(figsize=(size * cols + 1.2, size * len(names) + 0.3))
@@ -72,10 +75,12 @@ def images_grid_figure(rows: Mapping[str, Sequence[np.ndarray]], titles: Sequenc
             ax = axes[r, c]
             ax.set_xticks([])
             ax.set_yticks([])
-            if c < len(rows[name]):
+            if c < len(rows[name]) and rows[name][c] is not None:
                 ax.imshow(np.asarray(rows[name][c]), cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
             else:
-                ax.axis("off")
+                # Hide the frame but keep the axes, so a first column's row label still shows.
+                for spine in ax.spines.values():
+                    spine.set_visible(False)
             if c == 0:
                 ax.set_ylabel(textwrap.fill(name, 14), fontsize=7)
             if r == 0 and titles is not None and c < len(titles):
@@ -90,7 +95,7 @@ def spectra_figure(spectra: Mapping[str, tuple[np.ndarray, np.ndarray]], nyquist
     ax = fig.subplots()
     for name, (f, p) in spectra.items():
         keep = f > 0
-        ax.loglog(f[keep], p[keep], label=name, lw=1.2, ls="--" if "target" in name else "-")
+        ax.loglog(f[keep], p[keep], label=name, lw=1.2, ls="--" if "target" in name or "truth" in name else "-")
     if nyquist is not None:
         ax.axvline(nyquist, color="0.4", lw=1, ls=":", label="training-grid Nyquist")
     ax.set_xlabel("frequency (cycles per training-grid cell)")
@@ -144,5 +149,29 @@ def accuracy_vs_cost_figure(results: Mapping[str, dict], title: str) -> Figure:
     ax.set(xlabel="wall time per seed, images → test predictions (s, CPU)", ylabel="test accuracy (%), ridge readout")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def render_cost_figure(costs: Mapping[str, Mapping[int, tuple[float, float | None]]], unit: str = "images") -> Figure:
+    """Wall time and peak memory against the image's side, one line per way of making the image (log-log).
+
+    ``costs[name][side] = (seconds, peak_bytes)``; a missing peak (None), or
+    one of 0 (the work fitted in memory the process already held), is left
+    out of the logarithmic memory panel.
+    """
+    fig = Figure(figsize=(9, 3.2))
+    ax_t, ax_m = fig.subplots(1, 2)
+    for i, (name, points) in enumerate(costs.items()):
+        sides = sorted(points)
+        ax_t.loglog(sides, [points[s][0] for s in sides], "o-", color=f"C{i}", label=name)
+        mem = [(s, points[s][1]) for s in sides if points[s][1]]
+        if mem:
+            ax_m.loglog([s for s, _ in mem], [m / 2**20 for _, m in mem], "o-", color=f"C{i}", label=name)
+    ax_t.set(xlabel="image side (pixels)", ylabel=f"wall time for the {unit} (s)", title="time")
+    ax_m.set(xlabel="image side (pixels)", ylabel="peak memory added (MiB)", title="memory")
+    for ax in (ax_t, ax_m):
+        ax.grid(alpha=0.3, which="both")
+    ax_t.legend(fontsize=7)
     fig.tight_layout()
     return fig
