@@ -132,6 +132,22 @@ def test_a_draw_is_scored_by_the_mean_over_weight_seeds(narma):
     assert [len(r["scores"]) for r in alone] == [1, 1]
     assert {repr(r["params"]) for r in alone} == {repr(r["params"]) for r in records}
     assert mean_score([(1.0, 2.0), (3.0, float("inf"))]) == (2.0, float("inf"))
+
+
+def test_the_screen_sends_its_best_draws_to_be_scored_over_every_seed(narma):
+    every = search("wave", narma, trials=4, features=16, seeds=(0, 1), progress=False)
+    screened = search("wave", narma, trials=4, features=16, seeds=(0, 1), finalists=2, progress=False)
+    screen = {repr(r["params"]): r["scores"][0] for r in every}  # the first seed's score of every draw
+    assert [len(r["scores"]) for r in screened] == [2, 2, 1, 1]
+    assert {repr(r["params"]) for r in screened[:2]} == set(sorted(screen, key=screen.get)[:2])
+    for r in screened:
+        assert r["scores"][0] == screen[repr(r["params"])]
+    full = {repr(r["params"]): r for r in every}
+    for r in screened[:2]:  # a finalist is scored exactly as without the screen
+        assert r["scores"] == full[repr(r["params"])]["scores"] and r["score"] == full[repr(r["params"])]["score"]
+    assert screened[0]["score"] <= screened[1]["score"] and screened[2]["score"] <= screened[3]["score"]
+    with pytest.raises(ValueError, match="finalists"):
+        search("wave", narma, trials=2, features=16, finalists=0, progress=False)
     with pytest.raises(ValueError, match="at least one weight seed"):
         search(ESN, narma, trials=1, features=16, seeds=(), progress=False)
 

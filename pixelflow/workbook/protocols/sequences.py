@@ -16,9 +16,10 @@ same ridge readout:
    ``validation`` score is kept.
 3. :func:`search` draws ``trials`` hyperparameter sets from the kind's
    search space (:data:`SPACES`, the same number of draws for every kind),
-   scores each with several weight seeds and keeps the best mean on
-   validation; :func:`assess` then reports the ``test`` score of the chosen
-   hyperparameters for more weight seeds.
+   screens them with one weight seed, scores the best ``finalists`` with
+   several and keeps the best mean on validation; :func:`assess` then
+   reports the ``test`` score of the chosen hyperparameters for more weight
+   seeds.
 
 The test part is touched only by :func:`assess`.
 
@@ -38,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
+from pixelflow.checks import check_count
 from pixelflow.config import ReservoirConfig
 from pixelflow.readouts import RidgeReadout, ridge_path_readouts
 from pixelflow.reservoir import Reservoir
@@ -302,47 +304,65 @@ def mean_score(scores: Sequence[tuple]) -> tuple:
 
 
 def search(kind: str, task, *, trials: int, features: int = 400, seed: int = 0, seeds: Sequence[int] | None = None,
-           forecast: Forecast | None = None, alphas: Sequence[float] = ALPHAS, backend: str = "numpy",
-           n_jobs: int = 1, progress: bool = True) -> list[dict]:
-    """Random search of ``kind``'s hyperparameters on the validation part, each draw scored over weight seeds.
+           finalists: int | None = None, forecast: Forecast | None = None, alphas: Sequence[float] = ALPHAS,
+           backend: str = "numpy", n_jobs: int = 1, progress: bool = True) -> list[dict]:
+    """Random search of ``kind``'s hyperparameters on the validation part, the best draws scored over weight seeds.
 
     Every kind gets the same number of ``trials``, drawn from
     :func:`task_space` by a generator seeded with ``seed``. Each draw is
-    built with every weight seed of ``seeds`` (default: ``seed`` alone), its
-    penalty chosen on validation per seed, and scored by the mean of the
-    seeds' validation scores (:func:`mean_score`): a draw that is good for
-    one weight draw only does not win. The runs go to ``n_jobs`` processes
-    (the draws are made first, so the result does not depend on
-    ``n_jobs``).
+    built with the first weight seed of ``seeds`` (default: ``seed`` alone)
+    and its penalty chosen on validation: the screen. The ``finalists`` best
+    of the screen (default: every draw) are built with the other seeds too
+    and ranked by the mean of their seeds' validation scores
+    (:func:`mean_score`), so the chosen draw is good for several weight
+    draws, not for one; screening first buys many draws for the cost of a
+    few more runs. The runs go to ``n_jobs`` processes (the draws are made
+    first, so the result does not depend on ``n_jobs``).
 
     Returns
     -------
     list of dict
-        One record per trial, best first (stable for ties): ``params``,
-        ``score`` (the mean), ``scores`` and ``alphas`` (per seed).
+        One record per trial, the finalists first (by mean), then the rest
+        of the screen (stable for ties): ``params``, ``score`` (the mean over
+        the seeds it was scored with), ``scores`` and ``alphas`` (per seed).
     """
-    from joblib import Parallel, delayed
-
     seeds = (seed,) if seeds is None else tuple(int(s) for s in seeds)
     if not seeds:
         raise ValueError("seeds must name at least one weight seed")
+    finalists = trials if finalists is None else min(check_count(finalists, "finalists"), trials)
     rng = np.random.default_rng([seed, KINDS.index(kind)])
     space = task_space(kind, task)
     draws = [sample(space, rng) for _ in range(trials)]
-    jobs = (delayed(_trial)(Candidate(kind, params, features, s, backend), task, alphas, forecast)
-            for params in draws for s in seeds)
-    bar = tqdm(total=trials * len(seeds), desc=f"search {kind}", unit="run", disable=not progress, leave=False)
-    results = []
-    with bar:
-        for result in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
-            results.append(result)
+    screen = _runs(kind, [(params, seeds[0]) for params in draws], task, features, alphas, forecast, backend, n_jobs,
+                   progress)
+    records = [{"params": params, "scores": [score], "alphas": [alpha]}
+               for params, (alpha, score) in zip(draws, screen)]
+    order = sorted(range(trials), key=lambda i: records[i]["scores"][0])
+    best, rest = order[:finalists], order[finalists:]
+    more = _runs(kind, [(draws[i], s) for i in best for s in seeds[1:]], task, features, alphas, forecast, backend,
+                 n_jobs, progress)
+    for j, i in enumerate(best):
+        for alpha, score in more[j * (len(seeds) - 1):(j + 1) * (len(seeds) - 1)]:
+            records[i]["scores"].append(score)
+            records[i]["alphas"].append(alpha)
+    for r in records:
+        r["score"] = mean_score(r["scores"])
+    return ([records[i] for i in sorted(best, key=lambda i: records[i]["score"])]
+            + [records[i] for i in rest])
+
+
+def _runs(kind, jobs, task, features, alphas, forecast, backend, n_jobs, progress) -> list:
+    """``(alpha, validation score)`` of each ``(params, weight seed)`` of ``jobs`` in order, on ``n_jobs`` processes."""
+    from joblib import Parallel, delayed
+
+    calls = (delayed(_trial)(Candidate(kind, params, features, s, backend), task, alphas, forecast)
+             for params, s in jobs)
+    out = []
+    with tqdm(total=len(jobs), desc=f"search {kind}", unit="run", disable=not progress, leave=False) as bar:
+        for result in Parallel(n_jobs=n_jobs, return_as="generator")(calls):
+            out.append(result)
             bar.update()
-    records = []
-    for i, params in enumerate(draws):
-        alphas_, scores = zip(*results[i * len(seeds):(i + 1) * len(seeds)])
-        records.append({"params": params, "score": mean_score(scores), "scores": list(scores),
-                        "alphas": list(alphas_)})
-    return sorted(records, key=lambda r: r["score"])
+    return out
 
 
 def assess(kind: str, params: dict, task, *, seeds: Sequence[int], features: int = 400,
