@@ -891,13 +891,54 @@ def test_load_or_fit_reuses_a_model_only_for_the_same_recipe(tmp_path):
     recipe = TextureRecipe(iterations=2, grid=8, channels=4, hidden=8, batch_size=2, steps=(2, 3), pool_size=4)
     ext = RandomFeatures(widths=(4,), seed=0)
     model, info, trained = load_or_fit("gravel", recipe, ext, tmp_path, progress=False)
-    assert trained and len(info["history"]) == 2 and (tmp_path / "models" / "texture_nca_gravel.pt").exists()
+    assert trained and len(info["history"]) == 2
+    assert (tmp_path / "models" / "texture_nca_gravel_gram_seed0.pt").exists()
     again, _, trained = load_or_fit("gravel", recipe, ext, tmp_path, progress=False)
     assert not trained
     assert all(torch.equal(p, q) for p, q in zip(model.parameters(), again.parameters()))
-    _, _, trained = load_or_fit("gravel", TextureRecipe(**{**recipe.__dict__, "seed": 1}), ext, tmp_path,
-                                progress=False)
-    assert trained
+    # Another seed or another loss is another model, in its own file; the first stays.
+    for change in ({"seed": 1}, {"loss": "sliced_wasserstein"}):
+        other = TextureRecipe(**{**recipe.__dict__, **change})
+        _, info, trained = load_or_fit("gravel", other, ext, tmp_path, progress=False)
+        assert trained and info["recipe"] == other.__dict__
+    assert len(list((tmp_path / "models").glob("*.pt"))) == 3
+
+
+def test_load_or_fit_reads_a_model_saved_before_the_loss_was_a_setting(tmp_path):
+    from pixelflow.nca.checkpoint import save_model
+    from pixelflow.nca.texture import TextureRecipe, load_or_fit, model_path
+
+    recipe = TextureRecipe(iterations=2, grid=8, channels=4, hidden=8, batch_size=2, steps=(2, 3), pool_size=4)
+    ext = RandomFeatures(widths=(4,), seed=0)
+    model = texture_nca(channels=4, hidden=8, seed=0)
+    old = {k: v for k, v in recipe.__dict__.items() if k != "loss"}
+    save_model(model, model_path(tmp_path, "gravel", recipe), recipe=old, extractor=ext.name, history=[1.0],
+               wall_time_s=1.0)
+    _, _, trained = load_or_fit("gravel", recipe, ext, tmp_path, progress=False)
+    assert not trained  # no loss recorded: the Gram loss, which is this recipe's
+    swd = TextureRecipe(**{**recipe.__dict__, "loss": "sliced_wasserstein"})
+    assert model_path(tmp_path, "gravel", swd) != model_path(tmp_path, "gravel", recipe)
+
+
+def test_texture_recipe_names_an_unknown_loss():
+    from pixelflow.nca.texture import TextureRecipe
+
+    with pytest.raises(ValueError, match="one of gram, sliced_wasserstein, got 'wasserstein'"):
+        TextureRecipe(loss="wasserstein")
+
+
+def test_texture_loss_builds_the_named_loss_on_the_target():
+    from pixelflow.nca.style import SlicedWassersteinLoss, texture_loss
+
+    target = torch.rand(16, 16, generator=torch.Generator().manual_seed(0))
+    ext = RandomFeatures(widths=(4, 8), seed=0)
+    for kind, cls in (("gram", StyleLoss), ("sliced_wasserstein", SlicedWassersteinLoss)):
+        loss = texture_loss(kind, target, ext)
+        assert type(loss) is cls
+        direct = cls(target, ext)(target[None, None])
+        assert torch.equal(loss(target[None, None]), direct) and float(direct) < 1e-6  # the target is its own floor
+    with pytest.raises(ValueError, match="unknown texture loss 'vgg'"):
+        texture_loss("vgg", target, ext)
 
 
 def test_model_docstring_example_runs():

@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 from torch.nn import functional as F  # noqa: E402
 
 from pixelflow.nca.decoder import LocalPatternDecoder, cell_coordinates, interpolate_cells, render  # noqa: E402
-from pixelflow.nca.threads import torch_threads  # noqa: E402
+from pixelflow.threads import torch_threads  # noqa: E402
 
 
 def _states(n=2, c=5, h=6, w=7, seed=0):
@@ -72,7 +72,7 @@ def test_the_local_coordinate_lets_a_pixel_draw_detail_finer_than_a_cell():
     def fit(frequencies):
         decoder = LocalPatternDecoder(2, visible=1, hidden=32, frequencies=frequencies, seed=0)
         opt = torch.optim.Adam(decoder.parameters(), lr=1e-2)
-        with torch_threads(1):  # small tensors: one thread is the fast one (pixelflow.nca.threads)
+        with torch_threads(1):  # small tensors: one thread is the fast one (pixelflow.threads)
             for _ in range(200):
                 loss = F.mse_loss(render(states, decoder, size), target)
                 opt.zero_grad()

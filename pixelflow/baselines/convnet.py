@@ -254,7 +254,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        from pixelflow.nca.threads import torch_threads
+        from pixelflow.threads import torch_threads
 
         self._check_params()
         losses = []
@@ -296,7 +296,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         >>> len(curve), all(0.0 <= a <= 1.0 for a in curve)
         (2, True)
         """
-        from pixelflow.nca.threads import torch_threads
+        from pixelflow.threads import torch_threads
 
         self._check_params()
         max_epochs = check_int(max_epochs, "max_epochs", low=1)
@@ -317,7 +317,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X) -> np.ndarray:
         """The network's class scores (logits), float32 ``(N, n_classes)``; row ``i`` depends on ``X[i]`` only."""
-        from pixelflow.nca.threads import torch_threads
+        from pixelflow.threads import torch_threads
 
         check_is_fitted(self, "model_")
         images = self._images(X)

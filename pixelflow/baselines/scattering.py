@@ -280,7 +280,7 @@ class ScatteringFeatures(FixedFeatures):
             return out
         import torch
 
-        from pixelflow.nca.threads import torch_threads
+        from pixelflow.threads import torch_threads
 
         module = _scattering(cfg.height, cfg.width, cfg.J, cfg.L, cfg.max_order)
 

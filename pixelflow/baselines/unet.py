@@ -30,8 +30,8 @@ from torch.nn import functional as F
 from pixelflow.checks import check_int
 from pixelflow.nca.inpainting import check_images, hidden_mse, random_known
 from pixelflow.nca.model import count_parameters, seeded
-from pixelflow.nca.threads import torch_threads
 from pixelflow.nca.training import plateaued
+from pixelflow.threads import torch_threads
 
 __all__ = ["InpaintingUNet", "fit_and_inpaint_unet", "fit_inpainting_unet", "unet_matching"]
 

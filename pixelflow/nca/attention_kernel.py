@@ -36,7 +36,7 @@ on 8 MNIST states (16-32 steps each) took 14.8 s against 16.2 s as whole
 processes, start-up included (medians of 5, measured).
 
 The kernels run on one thread, as the neural-CA loops do
-(:mod:`pixelflow.nca.threads`), and every sum runs in a fixed order. A
+(:mod:`pixelflow.threads`), and every sum runs in a fixed order. A
 parallel loop over samples and heads was faster in a process alone, but two
 such processes side by side (as the notebooks run their models) each took
 40x longer per step: their thread pools spin against each other (measured).

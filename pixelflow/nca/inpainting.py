@@ -25,7 +25,7 @@ import torch
 from torch.nn import functional as F
 
 from pixelflow.checks import check_int
-from pixelflow.nca.threads import torch_threads
+from pixelflow.threads import torch_threads
 
 IMAGE, MASK = 0, 1
 
@@ -141,7 +141,7 @@ def inpaint(model, targets, known: torch.Tensor, steps: int, seed: int, batch_si
     out of cache (for the attention NCA, 256 images took 2x longer in batches
     of 256 than in batches of 8, measured). With ``every``, also returns the first image's
     estimate every ``every`` steps, ``(T, H, W)``. ``threads`` sets the torch
-    CPU threads meanwhile (see :mod:`pixelflow.nca.threads`).
+    CPU threads meanwhile (see :mod:`pixelflow.threads`).
     """
     targets = check_images(targets)
     if known.shape != targets.shape:

@@ -51,12 +51,12 @@ from pixelflow.checks import check_int, check_real
 from pixelflow.config import ReservoirConfig
 from pixelflow.inputs import check_batch
 from pixelflow.nca.perceive import circular_pad
-from pixelflow.nca.threads import torch_threads
 from pixelflow.readouts import RidgeReadout, ridge_path_accuracy
 from pixelflow.recording import apply_map
 from pixelflow.reservoir import Reservoir
 from pixelflow.rules import get_rule
 from pixelflow.stencils import LAPLACIAN_9, SOBEL_X, SOBEL_Y
+from pixelflow.threads import torch_threads
 
 __all__ = ["TRAINABLE", "LearnedReservoir", "LearnedReservoirClassifier", "check_alphas", "check_config",
            "check_labels", "check_train", "mixed_kernel", "pooled_products", "select_alpha"]

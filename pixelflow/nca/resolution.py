@@ -25,7 +25,7 @@ import torch
 from torch.nn import functional as F
 
 from pixelflow.checks import check_int
-from pixelflow.nca.threads import torch_threads
+from pixelflow.threads import torch_threads
 
 
 def upsample(images: torch.Tensor, factor: int) -> torch.Tensor:
@@ -187,7 +187,7 @@ def fit_decoded_texture(model, target, recipe, extractor, factor: int, window: i
 
     The rule and the decoder learn together, with the texture recipe's
     settings (:class:`pixelflow.nca.texture.TextureRecipe`: grid, batch,
-    rollout steps, pool, learning rate, damage, seed), against the style of
+    rollout steps, pool, learning rate, damage, seed, loss), against the texture of
     ``target``: an image of the texture at the resolution the decoder draws
     (``factor`` pixels per cell), scored on a ``window``-pixel square of the
     image (:class:`pixelflow.nca.texture.DecodedTextureTask`).
@@ -198,13 +198,13 @@ def fit_decoded_texture(model, target, recipe, extractor, factor: int, window: i
         The fitted trainer (its ``history_`` and ``wall_time_s_``).
     """
     from pixelflow.nca.decoder import DecodedNCA
-    from pixelflow.nca.style import StyleLoss
+    from pixelflow.nca.style import texture_loss
     from pixelflow.nca.texture import DecodedTextureTask
     from pixelflow.nca.training import Trainer
 
     if not isinstance(model, DecodedNCA):
         raise TypeError(f"model must be a DecodedNCA, got {type(model).__name__}")
-    task = DecodedTextureTask(StyleLoss(torch.as_tensor(target), extractor), model, recipe.grid, factor, window)
+    task = DecodedTextureTask(texture_loss(recipe.loss, target, extractor), model, recipe.grid, factor, window)
     return Trainer(model, task, iterations=recipe.iterations, batch_size=recipe.batch_size, steps=recipe.steps,
                    lr=recipe.lr, pool_size=recipe.pool_size, damage=recipe.damage, seed=recipe.seed,
                    checkpoint=checkpoint, checkpoint_every=100, progress=progress).fit()

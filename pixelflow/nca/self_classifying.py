@@ -26,7 +26,7 @@ import torch
 from pixelflow.checks import check_int
 from pixelflow.nca.inpainting import check_images
 from pixelflow.nca.model import NCA
-from pixelflow.nca.threads import torch_threads
+from pixelflow.threads import torch_threads
 
 __all__ = ["SelfClassifyingTask", "cell_votes", "classification_error", "classify", "living_cells"]
 

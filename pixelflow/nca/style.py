@@ -254,6 +254,23 @@ class SlicedWassersteinLoss(nn.Module):
         return total / len(self.targets)
 
 
+#: The texture losses by name: each built from a target texture and an extractor, each a per-sample distance.
+TEXTURE_LOSSES = {"gram": StyleLoss, "sliced_wasserstein": SlicedWassersteinLoss}
+
+
+def texture_loss(kind: str, target, extractor: nn.Module) -> nn.Module:
+    """The texture loss named ``kind`` (a key of :data:`TEXTURE_LOSSES`) built on ``target``.
+
+    >>> import torch
+    >>> extractor = RandomFeatures(widths=(4, 8), seed=0)
+    >>> type(texture_loss("sliced_wasserstein", torch.rand(16, 16), extractor)).__name__
+    'SlicedWassersteinLoss'
+    """
+    if kind not in TEXTURE_LOSSES:
+        raise ValueError(f"unknown texture loss {kind!r}; valid: {', '.join(TEXTURE_LOSSES)}")
+    return TEXTURE_LOSSES[kind](torch.as_tensor(target), extractor)
+
+
 def overflow_loss(states: torch.Tensor, bound: float = 1.0) -> torch.Tensor:
     """Per-sample mean amount by which cell values leave ``[-bound, bound]`` (keeps the state in range)."""
     return (states - states.clamp(-bound, bound)).abs().flatten(1).mean(1)

@@ -1,4 +1,4 @@
-"""The texture task: grow a texture from an empty grid and keep it, scored by Gram-matrix statistics."""
+"""The texture task: grow a texture from an empty grid and keep it, trained on a texture loss of a feature extractor."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import torch
 from pixelflow.checks import check_int
 from pixelflow.nca.checkpoint import load_model, save_model
 from pixelflow.nca.model import texture_nca
-from pixelflow.nca.style import StyleLoss, overflow_loss
+from pixelflow.nca.style import TEXTURE_LOSSES, overflow_loss, texture_loss
 from pixelflow.nca.textures import gray_scott_texture, package_texture, photograph_field
-from pixelflow.nca.threads import torch_threads
 from pixelflow.nca.training import Trainer
+from pixelflow.threads import torch_threads
 
 
 class TextureTask:
@@ -22,8 +22,8 @@ class TextureTask:
 
     Parameters
     ----------
-    style : StyleLoss
-        Built on the target texture.
+    style : nn.Module
+        A texture loss (:func:`~pixelflow.nca.style.texture_loss`) built on the target texture.
     channels : int
         State channels of the NCA.
     size : int
@@ -36,7 +36,7 @@ class TextureTask:
         Radius, as a fraction of ``size``, of the disc :meth:`damage` clears.
     """
 
-    def __init__(self, style: StyleLoss, channels: int, size: int, visible: int = 1,
+    def __init__(self, style: torch.nn.Module, channels: int, size: int, visible: int = 1,
                  overflow_weight: float = 10.0, damage_radius: float = 0.25):
         if visible not in (1, 3) or visible > channels:
             raise ValueError(f"visible must be 1 or 3 and at most channels={channels}, got {visible!r}")
@@ -81,8 +81,8 @@ class DecodedTextureTask(TextureTask):
 
     Parameters
     ----------
-    style : StyleLoss
-        Built on the fine target.
+    style : nn.Module
+        A texture loss (:func:`~pixelflow.nca.style.texture_loss`) built on the fine target.
     model : DecodedNCA
         Whose decoder draws the image.
     size : int
@@ -94,7 +94,7 @@ class DecodedTextureTask(TextureTask):
     overflow_weight, damage_radius : as :class:`TextureTask`.
     """
 
-    def __init__(self, style: StyleLoss, model, size: int, factor: int, window: int | None = None,
+    def __init__(self, style: torch.nn.Module, model, size: int, factor: int, window: int | None = None,
                  overflow_weight: float = 10.0, damage_radius: float = 0.25):
         from pixelflow.nca.decoder import DecodedNCA
 
@@ -213,6 +213,16 @@ class TextureRecipe:
     lr: float = 1e-3
     damage: int = 1
     seed: int = 0
+    loss: str = "gram"
+
+    def __post_init__(self):
+        if self.loss not in TEXTURE_LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(TEXTURE_LOSSES)}, got {self.loss!r}")
+
+    @property
+    def label(self) -> str:
+        """Names the trained model among the recipe's variants: the loss and the seed, e.g. ``"gram_seed0"``."""
+        return f"{self.loss}_seed{self.seed}"
 
 
 def fit_texture(target: np.ndarray, recipe: TextureRecipe, extractor, checkpoint=None,
@@ -223,15 +233,24 @@ def fit_texture(target: np.ndarray, recipe: TextureRecipe, extractor, checkpoint
     loaded instead of retrained.
     """
     model = texture_nca(recipe.channels, recipe.hidden, seed=recipe.seed)
-    task = TextureTask(StyleLoss(torch.as_tensor(target), extractor), recipe.channels, recipe.grid)
+    task = TextureTask(texture_loss(recipe.loss, target, extractor), recipe.channels, recipe.grid)
     return Trainer(model, task, iterations=recipe.iterations, batch_size=recipe.batch_size, steps=recipe.steps,
                    lr=recipe.lr, pool_size=recipe.pool_size, damage=recipe.damage, seed=recipe.seed,
                    checkpoint=checkpoint, checkpoint_every=100, progress=progress).fit()
 
 
-def model_path(root, name: str) -> Path:
-    """Where a trained texture model is kept under a results folder."""
-    return Path(root) / "models" / f"texture_nca_{name}.pt"
+def model_path(root, name: str, recipe: TextureRecipe) -> Path:
+    """Where the texture model of ``recipe`` is kept under a results folder (one file per loss and seed)."""
+    return Path(root) / "models" / f"texture_nca_{name}_{recipe.label}.pt"
+
+
+def saved_recipe(info: dict) -> dict:
+    """The recipe a saved model records, as :func:`dataclasses.asdict` gives it today.
+
+    Recipes saved before the loss was a setting name none: those models were
+    trained with the Gram loss.
+    """
+    return {"loss": "gram", **info.get("recipe", {})}
 
 
 def fit_and_save(name: str, recipe: TextureRecipe, extractor, root, resume: bool = False,
@@ -246,13 +265,13 @@ def fit_and_save(name: str, recipe: TextureRecipe, extractor, root, resume: bool
     (model, info)
         ``info`` holds ``recipe``, ``extractor``, ``history`` and ``wall_time_s``.
     """
-    ckpt = Path(root) / "checkpoints" / f"texture_nca_{name}.pt"
+    ckpt = Path(root) / "checkpoints" / f"texture_nca_{name}_{recipe.label}.pt"
     if not resume:
         ckpt.unlink(missing_ok=True)
     trainer = fit_texture(target_texture(name), recipe, extractor, checkpoint=ckpt, progress=progress)
     info = {"recipe": asdict(recipe), "extractor": extractor.name, "history": trainer.history_,
             "wall_time_s": trainer.wall_time_s_}
-    save_model(trainer.model, model_path(root, name), **info)
+    save_model(trainer.model, model_path(root, name, recipe), **info)
     return trainer.model, info
 
 
@@ -264,10 +283,10 @@ def load_or_fit(name: str, recipe: TextureRecipe, extractor, root, progress: boo
     (model, info, trained)
         ``trained`` says whether it was trained now.
     """
-    path = model_path(root, name)
+    path = model_path(root, name, recipe)
     if path.exists():
         model, info = load_model(path)
-        if info.get("recipe") == asdict(recipe) and info.get("extractor") == extractor.name:
+        if saved_recipe(info) == asdict(recipe) and info.get("extractor") == extractor.name:
             return model, info, False
     return (*fit_and_save(name, recipe, extractor, root, progress=progress), True)
 
@@ -292,7 +311,7 @@ def trajectory(model, task: TextureTask, steps: int, score, n: int = 4, size: in
     scale : float
         Grid refinement for the perception (resolution transfer).
     threads : int or None
-        Torch CPU threads meanwhile (see :mod:`pixelflow.nca.threads`).
+        Torch CPU threads meanwhile (see :mod:`pixelflow.threads`).
 
     Returns
     -------

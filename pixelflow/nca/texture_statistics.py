@@ -132,7 +132,7 @@ class TextureStatistics:
         """The statistics ``(N, n_statistics)`` of ``images`` (see :meth:`check_images`)."""
         import torch
 
-        from pixelflow.nca.threads import torch_threads
+        from pixelflow.threads import torch_threads
 
         a = self.check_images(images)
         rows = []

@@ -31,7 +31,7 @@ from pixelflow.checks import check_int
 from pixelflow.nca import checkpoint as ckpt
 from pixelflow.nca.model import NCA
 from pixelflow.nca.pool import SamplePool
-from pixelflow.nca.threads import torch_threads
+from pixelflow.threads import torch_threads
 
 
 def _step_range(steps) -> tuple[int, int]:
@@ -104,7 +104,7 @@ class Trainer:
         Show a tqdm bar with the running loss.
     threads : int or None
         CPU threads while training (restored afterwards; None leaves the
-        setting alone); see :mod:`pixelflow.nca.threads` for why one.
+        setting alone); see :mod:`pixelflow.threads` for why one.
     validate : callable or None
         ``validate(model) -> float``, a held-out loss (lower is better), called
         without gradients every ``validate_every`` iterations and after the

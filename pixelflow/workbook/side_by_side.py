@@ -1,7 +1,7 @@
 """Independent calls run side by side, one process each, with the same results as one after another.
 
 The neural-CA notebooks train and evaluate on one torch thread (see
-:mod:`pixelflow.nca.threads`: a fixed thread count keeps the results
+:mod:`pixelflow.threads`: a fixed thread count keeps the results
 bit-identical, and spinning OpenMP threads made small kernels many times
 slower on a busy machine). Their independent jobs — the two textures of
 06, the two models of 07, the learned variants of 09 — therefore leave the

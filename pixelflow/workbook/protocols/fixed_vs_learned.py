@@ -29,10 +29,10 @@ from pixelflow.nca.learned_reservoir import (
     check_train,
     select_alpha,
 )
-from pixelflow.nca.threads import torch_threads
 from pixelflow.readouts import RidgeReadout
 from pixelflow.reservoir import Reservoir
 from pixelflow.significance import holm, mcnemar
+from pixelflow.threads import torch_threads
 from pixelflow.workbook.protocols.data import validation_split
 from pixelflow.workbook.protocols.fitting import accuracy
 from pixelflow.workbook.protocols.tables import accuracy_cells

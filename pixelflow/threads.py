@@ -1,6 +1,7 @@
-"""How many CPU threads the neural-CA loops use.
+"""How many CPU threads the PyTorch loops use.
 
-One by default, everywhere in :mod:`pixelflow.nca`: a fixed thread count keeps
+One by default, in the learned rules (:mod:`pixelflow.nca`) and in the
+baselines that run on PyTorch (the CNN, the U-Net, scattering): a fixed thread count keeps
 the rounding, and so trained weights and rollouts, bit-identical from run to
 run on the same kind of CPU (another processor's kernels may round
 differently, and a training then takes another path); and on a busy machine,
