@@ -83,3 +83,37 @@ def test_what_must_describe_the_training_in_json(cache):
     with pytest.raises(TypeError, match="mapping"):
         model_cache.trained(["seed", 0], _build, Fit())
     assert not cache.exists()
+
+
+def test_decoded_model_trains_once_then_reads_the_cache_and_runs_side_by_side(cache):
+    from functools import partial
+
+    from pixelflow.nca import RandomFeatures
+    from pixelflow.nca.texture import TextureRecipe
+    from pixelflow.workbook.protocols.resolution import decoded_model
+    from pixelflow.workbook.side_by_side import run_side_by_side
+
+    recipe = TextureRecipe(iterations=2, grid=8, channels=4, hidden=8, batch_size=2, steps=(2, 3), pool_size=4,
+                           loss="sliced_wasserstein")
+    ext = RandomFeatures(widths=(4,), seed=0)
+    model, info, cached = decoded_model("gravel", recipe, ext, 2, 16, 4)
+    assert not cached and len(info["history"]) == 2 and len(list(cache.glob("*.pt"))) == 1
+    again, info_again, cached = decoded_model("gravel", recipe, ext, 2, 16, 4)
+    assert cached and info_again == info
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), again.parameters()))
+    # In another process (spawned, so everything crosses by pickle): the same model, from the same cache.
+    call = partial(decoded_model, "gravel", recipe, ext, 2, 16, 4)
+    for there in run_side_by_side({"one": call, "two": call}, jobs=2, progress=False).values():
+        assert there[2] and all(torch.equal(p, q) for p, q in zip(model.parameters(), there[0].parameters()))
+    # Another loss is another training.
+    gram = TextureRecipe(**{**recipe.__dict__, "loss": "gram"})
+    assert not decoded_model("gravel", gram, ext, 2, 16, 4)[2]
+
+
+def test_decoded_model_names_a_resolution_with_no_truth(cache):
+    from pixelflow.nca import RandomFeatures
+    from pixelflow.nca.texture import TextureRecipe
+    from pixelflow.workbook.protocols.resolution import decoded_model
+
+    with pytest.raises(ValueError, match="'gravel' has no true texture 8 times finer"):
+        decoded_model("gravel", TextureRecipe(), RandomFeatures(widths=(4,), seed=0), 8, 16, 4)
