@@ -52,14 +52,29 @@ def resolution_metrics():
     return metrics
 
 
+def comparisons(notebook, lift, scattering, random_conv):
+    """A notebook's comparisons table: (difference in points, McNemar p, Holm p) of three rows."""
+    rows = [[label, 50.0, diff, "[..]", 1, 1, p, holm, "no"]
+            for label, (diff, p, holm) in (("0 steps (lift)", lift), ("scattering J=2 L=8", scattering),
+                                           ("random conv, same dim.", random_conv))]
+    columns = ["Compared with", "Its acc. (%)", "Difference (pp)", "95 % CI (pp)", "Only ours right", "Only it right",
+               "McNemar p", "Holm p", "Significant"]
+    return {f"{notebook}_comparisons": {"columns": [{"name": c} for c in columns], "rows": rows}}
+
+
 def records():
     """Small results records holding every number the prose quotes, shaped as the notebooks write them."""
     return {
-        "01_mnist": {"data": [dataset(14000, 10000)], "metrics": {"test_accuracy_selected": 0.98206}},
+        "01_mnist": {"data": [dataset(14000, 10000)], "metrics": {"test_accuracy_selected": 0.98206},
+                     "tables": comparisons("01_mnist", (25.16, 0.0, 0.0), (0.14, 0.70, 1.0), (0.03, 0.8, 1.0))},
         "02_fashion_mnist": {"data": [dataset(2000, 1000, 60000, 10000, seed=0)],
-                             "metrics": {"test_accuracy_selected": 0.9}},
+                             "metrics": {"test_accuracy_selected": 0.9},
+                             "tables": comparisons("02_fashion_mnist", (17.0, 0.0, 0.0), (0.79, 0.03996, 0.11987),
+                                                   (-0.01, 1.0, 1.0))},
         "03_cifar10": {"data": [dataset(4660, 846), dataset(4660, 846)],
-                       "metrics": {"test_accuracy_selected": 0.58038}},
+                       "metrics": {"test_accuracy_selected": 0.58038},
+                       "tables": comparisons("03_cifar10", (10.638, 4.6e-11, 1.9e-10), (-5.9102, 0.003479, 0.010437),
+                                             (-3.1915, 0.0787, 0.15739))},
         "07_attention_inpainting": {
             "metrics": {"test hidden MSE attention NCA": {"mean": 0.004882, "sem": 1e-5},
                         "test hidden MSE convolution NCA": {"mean": 0.005944, "sem": 1e-5},
@@ -87,6 +102,9 @@ EXPECTED = [
     ("FashionSubsetNote", " This build uses a subset of 2{,}000 training and 1{,}000 test images (seed 0)."),
     ("FashionTestAcc", "90.00"),
     ("CifarTrainN", "4{,}660"), ("CifarTestN", "846"), ("CifarSubsetNote", ""), ("CifarTestAcc", "58.04"),
+    ("MnistLiftGain", "25.2"), ("FashionLiftGain", "17.0"), ("FashionScatteringHolm", "0.12"), ("CifarLiftGain", "10.6"),
+    ("CifarScatteringGap", "5.9"), ("CifarScatteringP", "0.0035"), ("CifarScatteringHolm", "0.01"),
+    ("CifarRandomConvGap", "3.2"), ("CifarRandomConvHolm", "0.16"),
     ("TsTrainN", "600"), ("TsValidationN", "300"), ("TsTestN", "300"), ("TsWashout", "100"), ("TsTrials", "3"),
     ("TsSeeds", "1"), ("TsFeatures", "100"),
     ("ScaleOutWorkers", "2"),
@@ -368,7 +386,8 @@ def test_the_default_peers_file_is_the_one_beside_the_module():
 FORMERLY_TYPED = [
     "14{,}000", "10{,}000", "4{,}660", "846", "60k/10k", "14k-train", "92.81", "92.13", "92.61",
     "several times more", "about\nthree times", "three times its training time", "diverge at $4\\times$",
-    "two-core", "two worker processes",
+    "two-core", "two worker processes", "about 25 points", "about 17 points", "about 11 points",
+    "about 6 points", "about 3 points", "below 0.004",
 ]
 
 

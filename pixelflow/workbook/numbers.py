@@ -191,6 +191,18 @@ def _table_ratio(decimals: int, table: str, column: str, numerator: str, denomin
     return read
 
 
+def _table_fixed(decimals: int, table: str, row: str, column: str, sign: float = 1.0) -> Reader:
+    """A table cell as a fixed-point number; ``sign=-1`` states a negative difference as a gap."""
+    where = ("tables", table, row, column)
+    return lambda r: format_fixed(sign * _real(_table_cell(r, table, row, column), where), decimals)
+
+
+def _table_p(table: str, row: str, column: str) -> Reader:
+    """A p-value cell with two significant digits, as the tables print it."""
+    where = ("tables", table, row, column)
+    return lambda r: f"{_real(_table_cell(r, table, row, column), where):.2g}"
+
+
 def _preset(key: str, count=format_count) -> Reader:
     """A parameter of the run's scale, ``presets[<scale>][key]``."""
     def read(r):
@@ -258,6 +270,20 @@ NUMBERS: tuple[tuple[str, str, Reader], ...] = (
     ("CifarTestN", "03_cifar10", _count("data", 0, "n_test_available")),
     ("CifarSubsetNote", "03_cifar10", _subset_note),
     ("CifarTestAcc", "03_cifar10", _fixed(2, "metrics", "test_accuracy_selected", factor=100.0)),
+    # What the dynamics add over the lift alone, and the gaps to the fixed-feature baselines (points).
+    ("MnistLiftGain", "01_mnist", _table_fixed(1, "01_mnist_comparisons", "0 steps (lift)", "Difference (pp)")),
+    ("FashionLiftGain", "02_fashion_mnist",
+     _table_fixed(1, "02_fashion_mnist_comparisons", "0 steps (lift)", "Difference (pp)")),
+    ("FashionScatteringHolm", "02_fashion_mnist",
+     _table_p("02_fashion_mnist_comparisons", "scattering J=2 L=8", "Holm p")),
+    ("CifarLiftGain", "03_cifar10", _table_fixed(1, "03_cifar10_comparisons", "0 steps (lift)", "Difference (pp)")),
+    ("CifarScatteringGap", "03_cifar10",
+     _table_fixed(1, "03_cifar10_comparisons", "scattering J=2 L=8", "Difference (pp)", sign=-1.0)),
+    ("CifarScatteringP", "03_cifar10", _table_p("03_cifar10_comparisons", "scattering J=2 L=8", "McNemar p")),
+    ("CifarScatteringHolm", "03_cifar10", _table_p("03_cifar10_comparisons", "scattering J=2 L=8", "Holm p")),
+    ("CifarRandomConvGap", "03_cifar10",
+     _table_fixed(1, "03_cifar10_comparisons", "random conv, same dim.", "Difference (pp)", sign=-1.0)),
+    ("CifarRandomConvHolm", "03_cifar10", _table_p("03_cifar10_comparisons", "random conv, same dim.", "Holm p")),
     # Time series: the consecutive ranges, the search budget and the feature count.
     ("TsTrainN", "10_time_series", _preset("n_train")),
     ("TsValidationN", "10_time_series", _preset("n_validation")),
