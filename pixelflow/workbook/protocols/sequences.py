@@ -339,12 +339,11 @@ def search(kind: str, task, *, trials: int, features: int = 400, seed: int = 0, 
                for params, (alpha, score) in zip(draws, screen)]
     order = sorted(range(trials), key=lambda i: records[i]["scores"][0])
     best, rest = order[:finalists], order[finalists:]
-    more = _runs(kind, [(draws[i], s) for i in best for s in seeds[1:]], task, features, alphas, forecast, backend,
-                 n_jobs, progress)
-    for j, i in enumerate(best):
-        for alpha, score in more[j * (len(seeds) - 1):(j + 1) * (len(seeds) - 1)]:
-            records[i]["scores"].append(score)
-            records[i]["alphas"].append(alpha)
+    later = [(i, s) for i in best for s in seeds[1:]]
+    more = _runs(kind, [(draws[i], s) for i, s in later], task, features, alphas, forecast, backend, n_jobs, progress)
+    for (i, _), (alpha, score) in zip(later, more, strict=True):
+        records[i]["scores"].append(score)
+        records[i]["alphas"].append(alpha)
     for r in records:
         r["score"] = mean_score(r["scores"])
     return ([records[i] for i in sorted(best, key=lambda i: records[i]["score"])]
