@@ -76,13 +76,19 @@ def records():
                        "tables": comparisons("03_cifar10", (10.638, 4.6e-11, 1.9e-10), (-5.9102, 0.003479, 0.010437),
                                              (-3.1915, 0.0787, 0.15739))},
         "07_attention_inpainting": {
+            "scale": "paper", "presets": {"paper": {"seeds": 3, "iterations": 2000}},
             "metrics": {"test hidden MSE attention NCA": {"mean": 0.004882, "sem": 1e-5},
                         "test hidden MSE convolution NCA": {"mean": 0.005944, "sem": 1e-5},
-                        "test hidden MSE mean-of-neighbours fill": {"mean": 0.0212, "sem": 1e-5}},
+                        "test hidden MSE mean-of-neighbours fill": {"mean": 0.0212, "sem": 1e-5},
+                        "test hidden MSE biharmonic fill": {"mean": 0.0124, "sem": 1e-5},
+                        "attention NCA": {"psnr": {"mean": 27.3203}, "ssim": {"mean": 0.97564}},
+                        "convolution NCA": {"psnr": {"mean": 27.0158}, "ssim": {"mean": 0.96771}},
+                        "biharmonic fill": {"psnr": {"mean": 22.3611}},
+                        "attention minus convolution, hidden MSE ×10³": {"low": -0.36214, "high": -0.19839}},
             "tables": {"07_attention_inpainting": {
                 "columns": [{"name": "Method"}, {"name": "Parameters"}, {"name": "Train s"}],
                 "rows": [["mean-of-neighbours fill", 0, None], ["attention NCA", 9520, 516.0],
-                         ["convolution NCA", 9601, 165.0]]}}},
+                         ["convolution NCA", 9601, 165.0], ["U-Net", 7501, 28.0]]}}},
         "08_resolution_transfer": {"metrics": resolution_metrics()},
         "09_fixed_vs_learned": {"provenance": {"cpu_count": 2}},
         "10_time_series": {
@@ -110,8 +116,11 @@ EXPECTED = [
     ("TsSeeds", "1"), ("TsFeatures", "100"),
     ("ScaleOutWorkers", "2"),
     ("InpaintAttentionMse", "4.88"), ("InpaintConvolutionMse", "5.94"), ("InpaintFillMse", "21.20"),
-    ("InpaintFillOverAttention", "4.3"), ("InpaintFillOverConvolution", "3.6"),
     ("InpaintAttentionParams", "9{,}520"), ("InpaintConvolutionParams", "9{,}601"), ("InpaintTrainRatio", "3.1"),
+    ("InpaintBiharmonicMse", "12.40"), ("InpaintUnetParams", "7{,}501"), ("InpaintAttentionPsnr", "27.32"),
+    ("InpaintConvolutionPsnr", "27.02"), ("InpaintBiharmonicPsnr", "22.36"), ("InpaintAttentionSsim", "0.976"),
+    ("InpaintConvolutionSsim", "0.968"), ("InpaintDiffLow", "-0.36"), ("InpaintDiffHigh", "-0.20"),
+    ("InpaintSeeds", "3"), ("InpaintIterationCap", "2{,}000"),
     ("ResolutionDivergedAt", r"\ensuremath{4\times}"),
     ("ResolutionGrayScottPdeTwo", "0.355"), ("ResolutionGrayScottPdeFour", "0.387"),
     ("ResolutionGrayScottBilinearTwo", "0.399"), ("ResolutionGrayScottBilinearFour", "0.399"),
@@ -182,14 +191,13 @@ def test_missing_key_is_a_visible_marker_and_reported():
     del recs["07_attention_inpainting"]["metrics"]["test hidden MSE attention NCA"]
     macros = number_macros(recs, peers=[])
     got = bodies(macros.text)
-    # The number and the ratio that needs it are marked; the rest of the notebook's numbers are still read.
-    assert got["InpaintAttentionMse"] == got["InpaintFillOverAttention"] == MISSING_MARK
-    assert got["InpaintConvolutionMse"] == "5.94"
+    # The number is marked; the rest of the notebook's numbers are still read.
+    assert got["InpaintAttentionMse"] == MISSING_MARK
+    assert got["InpaintConvolutionMse"] == "5.94" and got["InpaintAttentionPsnr"] == "27.32"
     assert macros.missing == [
         r"\pfInpaintAttentionMse (07_attention_inpainting: no metrics/test hidden MSE attention NCA)",
-        r"\pfInpaintFillOverAttention (07_attention_inpainting: no metrics/test hidden MSE attention NCA)",
     ]
-    assert "2 missing, printed as ??." in macros.text
+    assert "1 missing, printed as ??." in macros.text
     assert r"\newcommand{\pfInpaintAttentionMse}{\textbf{??}}% missing: 07_attention_inpainting: no metrics/" \
            in macros.text
 

@@ -167,15 +167,6 @@ def _fixed(decimals: int, *path, factor: float = 1.0) -> Reader:
     return lambda r: format_fixed(factor * _real(_at(r, *path), path), decimals)
 
 
-def _ratio(decimals: int, numerator: tuple, denominator: tuple) -> Reader:
-    def read(r):
-        den = _real(_at(r, *denominator), denominator)
-        if den == 0:
-            raise _Absent(f"{_where(denominator)} is 0, the ratio is undefined")
-        return format_fixed(_real(_at(r, *numerator), numerator) / den, decimals)
-    return read
-
-
 def _table_count(table: str, row: str, column: str) -> Reader:
     where = ("tables", table, row, column)
     return lambda r: format_count(_whole(_table_cell(r, table, row, column), where))
@@ -300,16 +291,26 @@ NUMBERS: tuple[tuple[str, str, Reader], ...] = (
     ("InpaintConvolutionMse", "07_attention_inpainting",
      _fixed(2, "metrics", _INPAINT_MSE.format("convolution"), "mean", factor=1e3)),
     ("InpaintFillMse", "07_attention_inpainting", _fixed(2, *_INPAINT_FILL, factor=1e3)),
-    ("InpaintFillOverAttention", "07_attention_inpainting",
-     _ratio(1, _INPAINT_FILL, ("metrics", _INPAINT_MSE.format("attention"), "mean"))),
-    ("InpaintFillOverConvolution", "07_attention_inpainting",
-     _ratio(1, _INPAINT_FILL, ("metrics", _INPAINT_MSE.format("convolution"), "mean"))),
     ("InpaintAttentionParams", "07_attention_inpainting",
      _table_count("07_attention_inpainting", "attention NCA", "Parameters")),
     ("InpaintConvolutionParams", "07_attention_inpainting",
      _table_count("07_attention_inpainting", "convolution NCA", "Parameters")),
     ("InpaintTrainRatio", "07_attention_inpainting",
      _table_ratio(1, "07_attention_inpainting", "Train s", "attention NCA", "convolution NCA")),
+    ("InpaintBiharmonicMse", "07_attention_inpainting",
+     _fixed(2, "metrics", "test hidden MSE biharmonic fill", "mean", factor=1e3)),
+    ("InpaintUnetParams", "07_attention_inpainting", _table_count("07_attention_inpainting", "U-Net", "Parameters")),
+    ("InpaintAttentionPsnr", "07_attention_inpainting", _fixed(2, "metrics", "attention NCA", "psnr", "mean")),
+    ("InpaintConvolutionPsnr", "07_attention_inpainting", _fixed(2, "metrics", "convolution NCA", "psnr", "mean")),
+    ("InpaintBiharmonicPsnr", "07_attention_inpainting", _fixed(2, "metrics", "biharmonic fill", "psnr", "mean")),
+    ("InpaintAttentionSsim", "07_attention_inpainting", _fixed(3, "metrics", "attention NCA", "ssim", "mean")),
+    ("InpaintConvolutionSsim", "07_attention_inpainting", _fixed(3, "metrics", "convolution NCA", "ssim", "mean")),
+    ("InpaintDiffLow", "07_attention_inpainting",
+     _fixed(2, "metrics", "attention minus convolution, hidden MSE ×10³", "low")),
+    ("InpaintDiffHigh", "07_attention_inpainting",
+     _fixed(2, "metrics", "attention minus convolution, hidden MSE ×10³", "high")),
+    ("InpaintSeeds", "07_attention_inpainting", _preset("seeds")),
+    ("InpaintIterationCap", "07_attention_inpainting", _preset("iterations")),
     # Resolution transfer: spectral distance (Gray-Scott) and style distance to the true photograph (gravel).
     ("ResolutionDivergedAt", "08_resolution_transfer", _diverged_factors),
     ("ResolutionGrayScottPdeTwo", "08_resolution_transfer",
