@@ -98,3 +98,18 @@ def test_render_cost_and_image_grid_figures_leave_out_what_is_missing():
     assert [list(line.get_ydata()) for line in memory_ax.lines] == [[1.0]]
     grid = images_grid_figure({"2x": [np.zeros((4, 4)), None, np.ones((8, 8))]}, titles=["a", "b", "c"])
     assert [len(ax.images) for ax in grid.axes] == [1, 0, 1]
+
+
+def test_validation_curves_are_drawn_against_the_iteration_one_colour_per_model():
+    from pixelflow.workbook.plotting.inpainting import validation_curves_figure
+
+    fig = validation_curves_figure({("rule", 0): [(200, 0.02), (400, 0.01)], ("rule", 1): [(200, 0.03), (400, 0.02)],
+                                    ("U-Net", 0): [(200, 0.05)]}, caps={"rule": 400})
+    lines = fig.axes[0].get_lines()
+    rule = [line for line in lines if line.get_label().startswith("rule")]
+    assert [list(line.get_xdata()) for line in rule] == [[200, 400], [200, 400]]
+    assert rule[0].get_color() == rule[1].get_color() and rule[0].get_linestyle() != rule[1].get_linestyle()
+    with pytest.raises(ValueError, match="at least one run"):
+        validation_curves_figure({})
+    with pytest.raises(ValueError, match="'rule', seed 0 has no validation points"):
+        validation_curves_figure({("rule", 0): []})

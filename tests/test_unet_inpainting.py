@@ -28,7 +28,7 @@ def test_any_image_size_comes_back_with_its_known_pixels_as_they_were(shape):
     out = InpaintingUNet(width=3, levels=2, seed=0).inpaint(images, known)
     assert out.shape == (3, *shape)
     assert torch.equal(out[known], images[known])
-    assert torch.all((out[~known] > 0) & (out[~known] < 1))
+    assert torch.all((out[~known] >= 0) & (out[~known] <= 1))
 
 
 def test_an_image_is_filled_in_alone_and_the_same_seed_gives_the_same_network():
@@ -100,3 +100,18 @@ def test_the_inputs_a_user_will_type():
         fit_inpainting_unet(torch.nn.Identity(), images)
     with pytest.raises(ValueError, match="width"):
         InpaintingUNet(width=0)
+
+
+def test_a_network_whose_output_starts_far_outside_the_range_still_learns():
+    # Behind a sigmoid such a start gives no gradient and a constant fill for good; a linear output recovers.
+    images, known = torch.from_numpy(stripes(8, 3)), _known(8, 16, 16, 5)
+    model = InpaintingUNet(width=4, seed=0)
+    with torch.no_grad():
+        model.out.bias.fill_(-20.0)
+    hidden_mse(model(torch.where(known, images, torch.zeros(())), known), images, known).mean().backward()
+    assert model.out.bias.grad.abs() > 1.0  # a sigmoid's would be ~1e-8
+    with torch.no_grad():
+        model.out.bias.fill_(-1.0)  # every hidden pixel clipped to black, as a collapsed network fills them
+    before = hidden_mse(model.inpaint(images, known), images, known).mean()
+    fit_inpainting_unet(model, stripes(64, 0), iterations=100, batch_size=8, lr=3e-3, seed=0)
+    assert hidden_mse(model.inpaint(images, known), images, known).mean() < 0.5 * before

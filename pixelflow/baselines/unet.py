@@ -10,6 +10,10 @@ is between architectures, not between model sizes.
 
 Input: the masked image (hidden pixels at 0) and the mask; output: the
 image, with the known pixels written back (as the CA does after every step).
+The last layer is linear and the image is clipped to [0, 1] only when it is
+used, not in training: behind a sigmoid a network whose output has saturated
+gets no gradient and stays a constant fill (one of three seeds did, trained
+so, on MNIST).
 
 >>> import torch
 >>> model = InpaintingUNet(width=4, seed=0)
@@ -52,7 +56,7 @@ def _known(known, targets: torch.Tensor) -> torch.Tensor:
 
 
 class InpaintingUNet(nn.Module):
-    """Encoder-decoder with skip connections: (masked image, mask) -> image in (0, 1).
+    """Encoder-decoder with skip connections: (masked image, mask) -> image (clipped to [0, 1] by :meth:`inpaint`).
 
     Parameters
     ----------
@@ -78,7 +82,7 @@ class InpaintingUNet(nn.Module):
         self.spec = {"width": width, "levels": levels, "seed": seed}
 
     def forward(self, masked: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
-        """The network's image ``(N, H, W)`` before the known pixels are written back."""
+        """The network's image ``(N, H, W)``, unclipped, before the known pixels are written back."""
         n, h, w = masked.shape
         if known.shape != masked.shape:
             raise ValueError(f"known must have the images' shape {tuple(masked.shape)}, got {tuple(known.shape)}")
@@ -94,15 +98,15 @@ class InpaintingUNet(nn.Module):
             skip = skips.pop()
             x = block(torch.cat([F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False),
                                  skip], dim=1))
-        return torch.sigmoid(self.out(x))[:, 0, :h, :w]
+        return self.out(x)[:, 0, :h, :w]
 
     def inpaint(self, targets, known: torch.Tensor, threads: int | None = 1) -> torch.Tensor:
-        """Estimates ``(N, H, W)`` of ``targets`` shown only at ``known``: the known pixels as they are."""
+        """Estimates ``(N, H, W)`` of ``targets`` shown at ``known``: known pixels as they are, others in [0, 1]."""
         targets = check_images(targets)
         known = _known(known, targets)
         masked = torch.where(known, targets, torch.zeros(()))
         with torch.no_grad(), torch_threads(threads):
-            return torch.where(known, targets, self(masked, known))
+            return torch.where(known, targets, self(masked, known).clamp(0.0, 1.0))
 
 
 def unet_matching(target: int, levels: int = 2, seed: int = 0) -> InpaintingUNet:
