@@ -48,6 +48,15 @@ def resolution_metrics():
         "gravel 4x rescaled PDE, dt=1/k²": {"spectral_distance": 0.35, "style_distance_to_truth": 61.0269},
         "gravel 2x bilinear upsampling": {"spectral_distance": 0.26, "style_distance_to_truth": 0.0353},
         "gravel 4x bilinear upsampling": {"spectral_distance": 0.25, "style_distance_to_truth": 0.0386},
+        "gray_scott 1x training resolution": {"spectral_distance": 0.1234, "style_distance_to_truth": 0.01},
+        "gray_scott 2x decoded NCA": {"spectral_distance": 0.2, "style_distance_to_truth": 0.1},
+        "gray_scott 4x decoded NCA": {"spectral_distance": 0.3, "style_distance_to_truth": 0.1},
+        "gray_scott 8x decoded NCA": {"spectral_distance": 0.4, "style_distance_to_truth": 0.1},
+        "gray_scott 8x bilinear upsampling": {"spectral_distance": 0.5, "style_distance_to_truth": 0.1},
+        "gravel 2x decoded NCA": {"spectral_distance": 0.2, "style_distance_to_truth": 0.0021},
+        "gravel 4x decoded NCA": {"spectral_distance": 0.3, "style_distance_to_truth": 0.0152},
+        "render cost": {"gray_scott: decoded NCA (grow + draw)": {"384": {"seconds": 0.2794, "peak_bytes": 1}},
+                        "gray_scott: rescaled PDE, dt=1/k²": {"192": {"seconds": 41.27, "peak_bytes": 1}}},
     })
     return metrics
 
@@ -60,6 +69,13 @@ def comparisons(notebook, lift, scattering, random_conv):
     columns = ["Compared with", "Its acc. (%)", "Difference (pp)", "95 % CI (pp)", "Only ours right", "Only it right",
                "McNemar p", "Holm p", "Significant"]
     return {f"{notebook}_comparisons": {"columns": [{"name": c} for c in columns], "rows": rows}}
+
+
+def texture_metrics(chosen, gram_mean, gram_sd, swd_mean, swd_sd, pieces):
+    """One texture's entry of the texture notebook's metrics: the PS distance per loss, the chosen loss."""
+    return {"chosen_loss": chosen, "pieces_ps": pieces,
+            "by_loss": {"gram": {"PS": {"mean": gram_mean, "sd": gram_sd}},
+                        "sliced_wasserstein": {"PS": {"mean": swd_mean, "sd": swd_sd}}}}
 
 
 def records():
@@ -75,6 +91,16 @@ def records():
                        "metrics": {"test_accuracy_selected": 0.58038},
                        "tables": comparisons("03_cifar10", (10.638, 4.6e-11, 1.9e-10), (-5.9102, 0.003479, 0.010437),
                                              (-3.1915, 0.0787, 0.15739))},
+        "04_eikonal": {"tables": {"04_eikonal_families": {
+            "columns": [{"name": c} for c in ("Family", "n", "Mean (± s.d. over draws)", "Worst draw")],
+            "rows": [[family, 8, [mean, 0.001], worst] for family, mean, worst in (
+                ("edge or corner source", 0.00277, 0.0038), ("two layers", 0.00864, 0.02236),
+                ("slow disc", 0.00884, 0.0118), ("wall with a gap (free cells)", 0.01273, 0.02106),
+                ("wall with a gap (all cells)", 0.03368, 0.0497), ("smooth random", 0.00447, 0.006))]}}},
+        "06_texture_nca": {"metrics": {"training": {"losses": ["gram", "sliced_wasserstein"], "seeds": [0, 1, 2]},
+                                       **{tex: texture_metrics(*values) for tex, values in
+                                          (("gray_scott", ("sliced_wasserstein", 2.946, 0.204, 1.831, 0.05, 1.004)),
+                                           ("gravel", ("gram", 1.5, 0.1, 1.6, 0.3, 0.98)))}}},
         "07_attention_inpainting": {
             "scale": "paper", "presets": {"paper": {"seeds": 3, "iterations": 2000}},
             "metrics": {"test hidden MSE attention NCA": {"mean": 0.004882, "sem": 1e-5},
@@ -115,6 +141,14 @@ EXPECTED = [
     ("TsTrainN", "600"), ("TsValidationN", "300"), ("TsTestN", "300"), ("TsWashout", "100"), ("TsTrials", "3"),
     ("TsSeeds", "1"), ("TsFeatures", "100"),
     ("ScaleOutWorkers", "2"),
+    ("EikonalDraws", "8"), ("EikonalEdgeMean", "0.003"), ("EikonalLayersMean", "0.009"),
+    ("EikonalLayersWorst", "0.022"),
+    ("EikonalDiscMean", "0.009"), ("EikonalWallMean", "0.013"), ("EikonalWallWorst", "0.021"),
+    ("EikonalWallAllMean", "0.034"), ("EikonalSmoothMean", "0.004"),
+    ("TextureSeeds", "3"), ("TextureGrayScottLoss", "sliced Wasserstein"), ("TextureGravelLoss", "Gram"),
+    ("TextureGrayScottGramPs", r"2.95\ensuremath{\pm}0.20"), ("TextureGrayScottSwdPs", r"1.83\ensuremath{\pm}0.05"),
+    ("TextureGravelGramPs", r"1.50\ensuremath{\pm}0.10"), ("TextureGravelSwdPs", r"1.60\ensuremath{\pm}0.30"),
+    ("TextureGrayScottPiecesPs", "1.00"), ("TextureGravelPiecesPs", "0.98"),
     ("InpaintAttentionMse", "4.88"), ("InpaintConvolutionMse", "5.94"), ("InpaintFillMse", "21.20"),
     ("InpaintAttentionParams", "9{,}520"), ("InpaintConvolutionParams", "9{,}601"), ("InpaintTrainRatio", "3.1"),
     ("InpaintBiharmonicMse", "12.40"), ("InpaintUnetParams", "7{,}501"), ("InpaintAttentionPsnr", "27.32"),
@@ -126,6 +160,10 @@ EXPECTED = [
     ("ResolutionGrayScottBilinearTwo", "0.399"), ("ResolutionGrayScottBilinearFour", "0.399"),
     ("ResolutionGravelPdeStyleTwo", "0.148"), ("ResolutionGravelPdeStyleFour", "61.027"),
     ("ResolutionGravelBilinearStyleTwo", "0.035"), ("ResolutionGravelBilinearStyleFour", "0.039"),
+    ("ResolutionGrayScottTraining", "0.123"), ("ResolutionGrayScottDecodedTwo", "0.200"),
+    ("ResolutionGrayScottDecodedFour", "0.300"), ("ResolutionGrayScottDecodedEight", "0.400"),
+    ("ResolutionGrayScottBilinearEight", "0.500"), ("ResolutionGravelDecodedStyleTwo", "0.002"),
+    ("ResolutionGravelDecodedStyleFour", "0.015"), ("ResolutionDecodedEightMs", "279"), ("ResolutionPdeFourS", "41.3"),
     ("LearnedCpuCores", "2"),
 ]
 

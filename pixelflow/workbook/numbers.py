@@ -188,6 +188,16 @@ def _table_fixed(decimals: int, table: str, row: str, column: str, sign: float =
     return lambda r: format_fixed(sign * _real(_table_cell(r, table, row, column), where), decimals)
 
 
+def _table_mean(decimals: int, table: str, row: str, column: str) -> Reader:
+    """The mean of a ``[mean, s.d.]`` table cell (or the cell itself when it is one number)."""
+    where = ("tables", table, row, column)
+
+    def read(r):
+        cell = _table_cell(r, table, row, column)
+        return format_fixed(_real(cell[0] if isinstance(cell, list) and cell else cell, where), decimals)
+    return read
+
+
 def _table_p(table: str, row: str, column: str) -> Reader:
     """A p-value cell with two significant digits, as the tables print it."""
     where = ("tables", table, row, column)
@@ -209,6 +219,28 @@ def _preset_length(key: str) -> Reader:
         if not isinstance(value, list) or not value:
             raise _Absent(f"{_where(path)} is {value!r}, not a non-empty list")
         return format_count(len(value))
+    return read
+
+
+def _mean_sd(decimals: int, *path) -> Reader:
+    """``mean ± s.d.`` of a ``{"mean", "sd"}`` entry."""
+    def read(r):
+        entry = _at(r, *path)
+        mean, sd = (_real(_at(entry, k), (*path, k)) for k in ("mean", "sd"))
+        return rf"{format_fixed(mean, decimals)}\ensuremath{{\pm}}{format_fixed(sd, decimals)}"
+    return read
+
+
+_LOSS_NAMES = {"gram": "Gram", "sliced_wasserstein": "sliced Wasserstein"}
+
+
+def _loss_name(*path) -> Reader:
+    """The name of a texture loss as the prose writes it."""
+    def read(r):
+        value = _at(r, *path)
+        if value not in _LOSS_NAMES:
+            raise _Absent(f"{_where(path)} is {value!r}, not one of {', '.join(_LOSS_NAMES)}")
+        return _LOSS_NAMES[value]
     return read
 
 
@@ -238,6 +270,13 @@ def _diverged_factors(r) -> str:
     if not factors:
         return "none of the tested factors"
     return " and ".join(rf"\ensuremath{{{k}\times}}" for k in factors)
+
+
+_FAMILIES = "04_eikonal_families"
+
+
+def _family_mean(row: str) -> Reader:
+    return _table_mean(3, _FAMILIES, row, "Mean (± s.d. over draws)")
 
 
 _INPAINT_MSE = "test hidden MSE {} NCA"
@@ -285,6 +324,27 @@ NUMBERS: tuple[tuple[str, str, Reader], ...] = (
     ("TsFeatures", "10_time_series", _count("metrics", "features")),
     # Scale out: the local cluster.
     ("ScaleOutWorkers", "11_scale_out", _count("presets", "n_workers")),
+    # First arrivals on the media families: mean relative error (mean over draws) and the worst draw.
+    ("EikonalDraws", "04_eikonal", _table_count(_FAMILIES, "smooth random", "n")),
+    ("EikonalEdgeMean", "04_eikonal", _family_mean("edge or corner source")),
+    ("EikonalLayersMean", "04_eikonal", _family_mean("two layers")),
+    ("EikonalLayersWorst", "04_eikonal", _table_fixed(3, _FAMILIES, "two layers", "Worst draw")),
+    ("EikonalDiscMean", "04_eikonal", _family_mean("slow disc")),
+    ("EikonalWallMean", "04_eikonal", _family_mean("wall with a gap (free cells)")),
+    ("EikonalWallWorst", "04_eikonal", _table_fixed(3, _FAMILIES, "wall with a gap (free cells)", "Worst draw")),
+    ("EikonalWallAllMean", "04_eikonal", _family_mean("wall with a gap (all cells)")),
+    ("EikonalSmoothMean", "04_eikonal", _family_mean("smooth random")),
+    # Texture: the PS distance (another piece of the texture scores about 1) per loss, over training seeds.
+    ("TextureSeeds", "06_texture_nca", lambda r: format_count(len(_at(r, "metrics", "training", "seeds")))),
+    ("TextureGrayScottLoss", "06_texture_nca", _loss_name("metrics", "gray_scott", "chosen_loss")),
+    ("TextureGravelLoss", "06_texture_nca", _loss_name("metrics", "gravel", "chosen_loss")),
+    ("TextureGrayScottGramPs", "06_texture_nca", _mean_sd(2, "metrics", "gray_scott", "by_loss", "gram", "PS")),
+    ("TextureGrayScottSwdPs", "06_texture_nca",
+     _mean_sd(2, "metrics", "gray_scott", "by_loss", "sliced_wasserstein", "PS")),
+    ("TextureGravelGramPs", "06_texture_nca", _mean_sd(2, "metrics", "gravel", "by_loss", "gram", "PS")),
+    ("TextureGravelSwdPs", "06_texture_nca", _mean_sd(2, "metrics", "gravel", "by_loss", "sliced_wasserstein", "PS")),
+    ("TextureGrayScottPiecesPs", "06_texture_nca", _fixed(2, "metrics", "gray_scott", "pieces_ps")),
+    ("TextureGravelPiecesPs", "06_texture_nca", _fixed(2, "metrics", "gravel", "pieces_ps")),
     # Inpainting: hidden-pixel MSE in units of 1e-3, as the table prints it.
     ("InpaintAttentionMse", "07_attention_inpainting",
      _fixed(2, "metrics", _INPAINT_MSE.format("attention"), "mean", factor=1e3)),
@@ -329,6 +389,24 @@ NUMBERS: tuple[tuple[str, str, Reader], ...] = (
      _fixed(3, "metrics", "gravel 2x bilinear upsampling", "style_distance_to_truth")),
     ("ResolutionGravelBilinearStyleFour", "08_resolution_transfer",
      _fixed(3, "metrics", "gravel 4x bilinear upsampling", "style_distance_to_truth")),
+    ("ResolutionGrayScottTraining", "08_resolution_transfer",
+     _fixed(3, "metrics", "gray_scott 1x training resolution", "spectral_distance")),
+    ("ResolutionGrayScottDecodedTwo", "08_resolution_transfer",
+     _fixed(3, "metrics", "gray_scott 2x decoded NCA", "spectral_distance")),
+    ("ResolutionGrayScottDecodedFour", "08_resolution_transfer",
+     _fixed(3, "metrics", "gray_scott 4x decoded NCA", "spectral_distance")),
+    ("ResolutionGrayScottDecodedEight", "08_resolution_transfer",
+     _fixed(3, "metrics", "gray_scott 8x decoded NCA", "spectral_distance")),
+    ("ResolutionGrayScottBilinearEight", "08_resolution_transfer",
+     _fixed(3, "metrics", "gray_scott 8x bilinear upsampling", "spectral_distance")),
+    ("ResolutionGravelDecodedStyleTwo", "08_resolution_transfer",
+     _fixed(3, "metrics", "gravel 2x decoded NCA", "style_distance_to_truth")),
+    ("ResolutionGravelDecodedStyleFour", "08_resolution_transfer",
+     _fixed(3, "metrics", "gravel 4x decoded NCA", "style_distance_to_truth")),
+    ("ResolutionDecodedEightMs", "08_resolution_transfer",
+     _fixed(0, "metrics", "render cost", "gray_scott: decoded NCA (grow + draw)", "384", "seconds", factor=1e3)),
+    ("ResolutionPdeFourS", "08_resolution_transfer",
+     _fixed(1, "metrics", "render cost", "gray_scott: rescaled PDE, dt=1/k²", "192", "seconds")),
     # The machine the learned rules were trained on.
     ("LearnedCpuCores", "09_fixed_vs_learned", _count("provenance", "cpu_count")),
 )
