@@ -35,10 +35,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import skfmm
+from tqdm.auto import tqdm
 
 from pixelflow.backends import get_backend
 from pixelflow.checks import check_real
 from pixelflow.config import ReservoirConfig
+from pixelflow.driven import PROGRESS_CELL_UPDATES
 from pixelflow.memory import ensure_fits
 from pixelflow.reservoir import Reservoir
 from pixelflow.rules.wave import CFL_LIMIT
@@ -54,11 +56,13 @@ REFERENCE_RADIUS = 3.0
 # field itself (measured: ~53 for the fast-marching reference, distance maps
 # and pulse for the wave estimate), with some margin.
 _GRID_BYTES_PER_CELL = 64
-# Bytes per cell and recorded step of a wave run: the float64 two-channel
-# trajectory (16) and the amplitude taken from it (8) are alive together.
-_TRAJECTORY_BYTES_PER_CELL_STEP = 24
-# Bytes per step of the recorded-step index list ("all" steps) of the run.
-_RECORD_BYTES_PER_STEP = 48
+# Bytes per simulated cell of a wave reading: two float64 states of two
+# channels (32), three amplitude frames (24) and the per-cell results of the
+# passes (peak, index, height, threshold, arrival: 40), with some margin.
+_READING_BYTES_PER_CELL = 128
+# A wave reading longer than this many time steps is refused: even a 2x2 grid
+# would take hours, so such a horizon is a mistake in max_time or speed.
+MAX_STEPS = 10**8
 _BOUNDARIES = ("absorbing", "periodic")
 # Width (cells) of the damping layer in the margin around an absorbing grid.
 SPONGE = 16
@@ -151,6 +155,79 @@ def reference_arrival_times(speed, source, dx: float = 1.0) -> np.ndarray:
     return np.asarray(t, dtype=np.float64)
 
 
+def _first_crossings(replay, times, threshold, until=None) -> np.ndarray:
+    """One pass over the frames of ``replay()``: when each trace first reaches ``threshold``.
+
+    The single home of the crossing arithmetic (:func:`first_arrival` and the
+    wave reading both call it). ``until`` (an index per trace) makes every
+    later sample count as 0, so a trace is read only up to that index; the
+    pass stops as soon as every trace has crossed or passed its ``until``.
+    """
+    arrival = None
+    previous = None
+    for t, frame in enumerate(replay()):
+        frame = np.asarray(frame, dtype=np.float64)
+        if arrival is None:
+            arrival = np.full(frame.shape, np.nan)
+            crossed = np.zeros(frame.shape, dtype=bool)
+            threshold = np.broadcast_to(threshold, frame.shape)
+            last = None if until is None else int(np.max(until))
+        if until is not None:
+            frame = np.where(t <= until, frame, 0.0)
+        hit = ~crossed & (frame >= threshold)
+        if t == 0:
+            arrival[hit] = times[0]
+        elif hit.any():
+            s0, s1, thr = previous[hit], frame[hit], threshold[hit]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                frac = np.where(s1 > s0, (thr - s0) / (s1 - s0), 1.0)
+            arrival[hit] = times[t - 1] + np.clip(frac, 0.0, 1.0) * (times[t] - times[t - 1])
+        crossed |= hit
+        if crossed.all() or (last is not None and t >= last):
+            break
+        previous = frame
+    return arrival
+
+
+def _first_peaks(replay, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Two passes over the frames of ``replay()``: each trace's first peak (see :func:`first_peak`).
+
+    The first pass finds each trace's overall peak (and where it first
+    occurs), the second its first local maximum of at least ``floor`` times
+    that peak; it stops once every trace has one.
+    """
+    peak = None
+    for t, frame in enumerate(replay()):
+        if peak is None:
+            peak = np.array(frame, dtype=np.float64)
+            index = np.zeros(peak.shape, dtype=np.int64)
+            continue
+        higher = frame > peak
+        index[higher] = t
+        peak[higher] = frame[higher]
+    if peak is None or t < 1:
+        raise ValueError(f"a trace needs at least 2 samples, got {0 if peak is None else t + 1}")
+    height = peak.copy()
+    level = floor * peak
+    found = np.zeros(peak.shape, dtype=bool)
+    before = previous = None
+    for t, frame in enumerate(replay()):
+        frame = np.asarray(frame, dtype=np.float64)
+        if t >= 1:
+            # Is the previous sample a local maximum? The first one needs only to exceed its successor.
+            local = previous > frame if t == 1 else (previous > before) & (previous >= frame)
+            hit = local & ~found & (previous >= level) & (previous > 0)
+            index[hit], height[hit] = t - 1, previous[hit]
+            found |= hit
+            if found.all():
+                return index, height
+        before, previous = previous, frame
+    # The last sample is a peak if it rose into it.
+    hit = (previous > before) & ~found & (previous >= level) & (previous > 0)
+    index[hit], height[hit] = t, previous[hit]
+    return index, height
+
+
 def first_arrival(signal: np.ndarray, times: np.ndarray, threshold) -> np.ndarray:
     """Time at which each trace first reaches ``threshold``, between samples.
 
@@ -168,6 +245,9 @@ def first_arrival(signal: np.ndarray, times: np.ndarray, threshold) -> np.ndarra
         Linear interpolation between the last sample below and the first
         sample at or above the threshold; ``times[0]`` where the first sample
         already reaches it; NaN where it is never reached.
+
+    >>> first_arrival(np.array([[0.0], [0.2], [0.6], [1.0]]), np.array([0.0, 1.0, 2.0, 3.0]), 0.4)
+    array([1.5])
     """
     signal = np.asarray(signal, dtype=np.float64)
     times = np.asarray(times, dtype=np.float64)
@@ -175,18 +255,7 @@ def first_arrival(signal: np.ndarray, times: np.ndarray, threshold) -> np.ndarra
         raise ValueError(f"signal has {signal.shape[0]} samples but times has {times.shape[0]}")
     if np.any(np.diff(times) <= 0):
         raise ValueError("times must be strictly increasing")
-    above = signal >= threshold
-    reached = above.any(axis=0)
-    k = np.argmax(above, axis=0)
-    k_prev = np.maximum(k - 1, 0)
-    s1 = np.take_along_axis(signal, k[None], 0)[0]
-    s0 = np.take_along_axis(signal, k_prev[None], 0)[0]
-    thr = np.broadcast_to(threshold, s1.shape)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.where(s1 > s0, (thr - s0) / (s1 - s0), 1.0)
-    t = times[k_prev] + np.clip(frac, 0.0, 1.0) * (times[k] - times[k_prev])
-    t = np.where(k == 0, times[0], t)
-    return np.where(reached, t, np.nan)
+    return _first_crossings(lambda: iter(signal), times, threshold)
 
 
 def first_peak(signal: np.ndarray, floor: float = PEAK_FLOOR) -> tuple[np.ndarray, np.ndarray]:
@@ -215,15 +284,17 @@ def first_peak(signal: np.ndarray, floor: float = PEAK_FLOOR) -> tuple[np.ndarra
         raise ValueError(f"floor must be a fraction in [0, 1], got {floor!r}")
     if signal.shape[0] < 2:
         raise ValueError(f"signal needs at least 2 samples, got {signal.shape[0]}")
-    peak = signal.max(axis=0)
-    local = np.empty(signal.shape, dtype=bool)
-    local[0] = signal[0] > signal[1]
-    local[1:-1] = (signal[1:-1] > signal[:-2]) & (signal[1:-1] >= signal[2:])
-    local[-1] = signal[-1] > signal[-2]
-    local &= signal >= floor * peak
-    local &= signal > 0
-    index = np.where(local.any(axis=0), np.argmax(local, axis=0), np.argmax(signal, axis=0))
-    return index, np.take_along_axis(signal, index[None], 0)[0]
+    return _first_peaks(lambda: iter(signal), floor)
+
+
+def _peak_crossings(replay, fraction: float, dt: float, steps: int) -> np.ndarray:
+    """Time each trace of ``replay()`` first reaches ``fraction`` of its first peak, at or before that peak.
+
+    Three passes over the frames, never all of them at once: a reading needs
+    memory for a few frames whatever its length.
+    """
+    index, height = _first_peaks(replay, PEAK_FLOOR)
+    return _first_crossings(replay, np.arange(steps + 1) * dt, fraction * height, until=index)
 
 
 @functools.lru_cache(maxsize=32)
@@ -245,37 +316,51 @@ def criterion_lag(pulse_width: float, courant: float, fraction: float) -> float:
     n = 2 * half + 1
     steps = int(math.ceil((reach + 4 * pulse_width) / courant))
     dist = source_distance((n, n), (half, half))
-    amplitude = _wave_run(np.ones((n, n)), dist, pulse_width, courant, steps, "absorbing", "numpy")
-    index, height = first_peak(amplitude)
-    crossing = _crossing(amplitude, index, height, fraction, courant)
+    run = _WaveRun(np.ones((n, n)), dist, pulse_width, courant, steps, "absorbing", "numpy")
+    crossing = _peak_crossings(run.frames, fraction, courant, steps)
     ring = (dist >= 3 * pulse_width) & (dist <= reach)
     return float(np.median(crossing[ring] - dist[ring]))
 
 
-def _wave_run(speed, dist, pulse_width, dt, steps, boundary, backend) -> np.ndarray:
-    """|amplitude| ``(steps + 1, H, W)`` of the wave rule run from a Gaussian pulse (``dist``: from its centre)."""
-    h, w = speed.shape
-    pulse = 0.5 * np.exp(-0.5 * (dist / pulse_width) ** 2)
-    config = ReservoirConfig(
-        width=w,
-        height=h,
-        channels=2,
-        steps=steps,
-        rule="wave",
-        rule_params={"c": speed, "dt": dt, "damping": 1.0, "boundary": boundary, "clip": 0.0,
-                     "sponge": SPONGE if boundary == "absorbing" else 0},
-        input_encoding="tile",
-        dtype="float64",
-        record="all",
-    )
-    return np.abs(Reservoir(config, backend=backend, progress=False).states(pulse[None])[0, :, 0])
+class _WaveRun:
+    """The wave rule run from a Gaussian pulse, replayable: :meth:`frames` yields |amplitude| step by step.
 
+    ``dist`` is each cell's distance from the pulse's centre; ``crop`` keeps
+    only that part of each frame. Every replay computes the same states bit
+    for bit (the rule is deterministic), so a reading may pass over the run
+    several times instead of storing it.
+    """
 
-def _crossing(amplitude, index, height, fraction, dt) -> np.ndarray:
-    """Time each trace first reaches ``fraction`` of its first peak, at or before that peak."""
-    steps = np.arange(amplitude.shape[0]).reshape((-1,) + (1,) * (amplitude.ndim - 1))
-    before = np.where(steps <= index[None], amplitude, 0.0)
-    return first_arrival(before, np.arange(amplitude.shape[0]) * dt, fraction * height)
+    def __init__(self, speed, dist, pulse_width, dt, steps, boundary, backend, crop=(slice(None), slice(None)),
+                 progress=False, passes=1):
+        h, w = speed.shape
+        self.pulse = 0.5 * np.exp(-0.5 * (dist / pulse_width) ** 2)
+        config = ReservoirConfig(
+            width=w,
+            height=h,
+            channels=2,
+            steps=steps,
+            rule="wave",
+            rule_params={"c": speed, "dt": dt, "damping": 1.0, "boundary": boundary, "clip": 0.0,
+                         "sponge": SPONGE if boundary == "absorbing" else 0},
+            input_encoding="tile",
+            dtype="float64",
+        )
+        self.engine = Reservoir(config, backend=backend, progress=False).engine
+        self.steps, self.crop, self.progress = steps, crop, progress
+        self.passes, self.done = passes, 0
+
+    def frames(self):
+        engine = self.engine
+        self.done += 1
+        bar = tqdm(total=self.steps + 1, desc=f"wave arrivals, pass {self.done} of up to {self.passes}",
+                   unit="step", disable=not self.progress, leave=False)
+        with bar, engine.first_use(), engine.blas_limit():
+            engine.prepare(self.pulse.shape)
+            x = engine.backend.asarray(self.pulse[None], dtype=engine.dtype)
+            for _, state in engine.evolve(x):
+                bar.update()
+                yield np.abs(engine.backend.to_numpy(state)[0, 0][self.crop])
 
 
 @dataclass(frozen=True)
@@ -308,17 +393,17 @@ class WaveArrivals:
 
 
 def _check_run_fits(steps: float, h: int, w: int, what: str, advice: str) -> None:
-    """Refuse a wave run of ``steps`` recorded steps that cannot fit, before building it.
+    """Refuse, before building it, a wave reading of ``steps`` time steps that is too long or cannot fit.
 
-    ``steps`` is a float so that a horizon beyond any integer count (an
-    overflow to infinity) is refused with the same message.
+    A reading passes over the run a few times instead of storing it, so its
+    memory does not grow with ``steps``; its time does. ``steps`` is a float
+    so that a horizon beyond any integer count (an overflow to infinity) is
+    refused with the same message.
     """
-    needed = h * w * _GRID_BYTES_PER_CELL + (steps + 1) * (h * w * _TRAJECTORY_BYTES_PER_CELL_STEP
-                                                          + _RECORD_BYTES_PER_STEP)
-    what = f"{what} ({steps + 1:.3g} recorded states)"
-    if not needed < 2.0**63:  # also catches inf; beyond any machine, and gib() would print 300 digits
-        raise ValueError(f"{what} needs {needed:.3g} bytes, more memory than any machine has; {advice}")
-    ensure_fits(int(needed), what, advice)
+    if not steps <= MAX_STEPS:  # also catches inf and NaN
+        raise ValueError(f"{what} is {steps:.3g} time steps, more than the {MAX_STEPS:.0e} a reading may take; "
+                         f"{advice}")
+    ensure_fits(h * w * _READING_BYTES_PER_CELL, f"{what}: reading the run", advice)
 
 
 def wave_arrival_times(
@@ -331,6 +416,7 @@ def wave_arrival_times(
     boundary: str = "absorbing",
     max_time: float | None = None,
     backend: str = "numpy",
+    progress: bool | None = None,
 ) -> WaveArrivals:
     """First-arrival times read off a wave-reservoir run.
 
@@ -355,6 +441,9 @@ def wave_arrival_times(
         Simulated time, finite and > 0; default: 1.5 × the longest straight
         path at the slowest speed.
     backend : str
+    progress : bool, optional
+        Show a progress bar over each pass of the reading; by default for
+        runs of at least a billion cell updates.
 
     Returns
     -------
@@ -368,10 +457,17 @@ def wave_arrival_times(
         ``fraction``, ``pulse_width`` or ``max_time``, a non-string backend).
     ValueError
         A value outside the range given above, an unknown ``boundary`` or
-        ``backend``, or a run whose recorded states (one per time step until
-        ``max_time``, at the step the fastest speed allows) would not fit in
-        the memory available; the message names ``max_time``, or ``speed``
-        when the default horizon is too long.
+        ``backend``, a run of more than :data:`MAX_STEPS` time steps (until
+        ``max_time``, at the step the fastest speed allows) or one whose grid
+        would not fit in the memory available; the message names
+        ``max_time``, or ``speed`` when the default horizon is too long.
+
+    Notes
+    -----
+    The run is never stored: the reading passes over it three times (each
+    cell's overall peak, its first peak, the crossing), recomputing the same
+    states each time, so memory stays a few grids whatever the horizon
+    (512x512 cells and ~3,000 steps would otherwise hold ~15 GB).
     """
     # Every argument is checked before anything the size of the run is built.
     cfl = check_real(cfl, "cfl", low=0.0, high=1.0, low_open=True)
@@ -404,10 +500,11 @@ def wave_arrival_times(
     dist = source_distance(speed.shape, src)
     medium = np.pad(speed, margin, mode="edge")
     around = source_distance(medium.shape, (src[0] + margin, src[1] + margin))
-    amplitude = _wave_run(medium, around, pulse_width, dt, steps, boundary, backend)
-    amplitude = amplitude[:, margin:margin + h, margin:margin + w]
-    index, height = first_peak(amplitude)
-    crossing = _crossing(amplitude, index, height, fraction, dt)
+    if progress is None:
+        progress = medium.size * steps >= PROGRESS_CELL_UPDATES
+    run = _WaveRun(medium, around, pulse_width, dt, steps, boundary, backend, passes=3, progress=bool(progress),
+                   crop=(slice(margin, margin + h), slice(margin, margin + w)))
+    crossing = _peak_crossings(run.frames, fraction, dt, steps)
     c0 = float(speed[int(round(src[0])), int(round(src[1]))])
     # The criterion's lag at the time step the source cell sees (dt * c0), in this medium's time.
     lag = criterion_lag(float(pulse_width), round(dt * c0, 12), float(fraction)) / c0

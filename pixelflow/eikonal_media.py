@@ -14,6 +14,9 @@ the answer has a closed form, the exact first-arrival times ``exact``:
   gap, by diffraction;
 * :func:`smooth_medium` — a random smooth field.
 
+:func:`draw_medium` draws one medium of a named family (:data:`FAMILIES`)
+from a random generator: the families a user of an Eikonal solver tries.
+
 Speeds are in cells per unit time, one value per cell centre; in the two-layer
 medium the interface lies half-way between the last slow row and the first
 fast one.
@@ -28,7 +31,8 @@ import numpy as np
 
 from pixelflow.checks import check_int, check_real
 
-__all__ = ["Medium", "constant_medium", "disc_medium", "smooth_medium", "two_layer_medium", "wall_medium"]
+__all__ = ["FAMILIES", "Medium", "constant_medium", "disc_medium", "draw_medium", "smooth_medium", "two_layer_medium",
+           "wall_medium"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,10 @@ class Medium:
         for, where the default of :func:`pixelflow.eikonal.wave_arrival_times`
         (set by the slowest cell) would be far longer: outside an obstacle,
         fronts arrive long before anything crosses it.
+    obstacle : ndarray of bool (H, W) or None
+        The cells of an obstacle (a wall's own cells). Inside an obstacle a
+        wave and a ray disagree on what "arrival" means, so an error measure
+        of the cells a path can use leaves them out (:attr:`free`).
     """
 
     name: str
@@ -53,6 +61,12 @@ class Medium:
     source: tuple[float, float]
     exact: np.ndarray | None = None
     horizon: float | None = None
+    obstacle: np.ndarray | None = None
+
+    @property
+    def free(self) -> np.ndarray:
+        """The cells outside any obstacle (every cell where there is none)."""
+        return np.ones(self.speed.shape, dtype=bool) if self.obstacle is None else ~self.obstacle
 
 
 def _grid(shape) -> tuple[np.ndarray, np.ndarray]:
@@ -172,7 +186,8 @@ def wall_medium(shape, source, row: int, gap: tuple[int, int], thickness: int = 
     field = np.where(wall, wall_speed, speed)
     # A detour through the gap is shorter than three diagonals of the grid.
     horizon = 3 * math.hypot(*rows.shape) / speed
-    return Medium(f"wall with a gap at columns {start}..{stop - 1}, source at {source}", field, source, horizon=horizon)
+    return Medium(f"wall with a gap at columns {start}..{stop - 1}, source at {source}", field, source, horizon=horizon,
+                  obstacle=wall)
 
 
 def smooth_medium(shape, source, seed: int = 0, low: float = 0.5, high: float = 1.5,
@@ -187,3 +202,58 @@ def smooth_medium(shape, source, seed: int = 0, low: float = 0.5, high: float = 
     g = gaussian_filter(np.random.default_rng(seed).standard_normal(rows.shape), correlation)
     g = (g - g.min()) / (g.max() - g.min())
     return Medium(f"smooth random (seed {seed}), source at {source}", low + (high - low) * g, source)
+
+
+#: The families :func:`draw_medium` draws from, in the order the workbook reports them.
+FAMILIES = ("edge or corner source", "two layers", "slow disc", "wall with a gap", "smooth random", "non-square grid")
+
+
+def draw_medium(family: str, rng: np.random.Generator, n: int = 64) -> Medium:
+    """One medium of ``family`` on an ``n`` x ``n`` grid (48 x 96 for the non-square one), drawn from ``rng``.
+
+    * edge or corner source — constant speed, the source on the boundary, in
+      a corner half of the time;
+    * two layers — speed 0.5 over 1.0, the interface at row 28–40 of 64 (in
+      proportion on other grids), the source anywhere in the slow layer;
+    * slow disc — radius 6–10 cells, speed 0.2–0.4 in 1, the source at least
+      5 cells outside it;
+    * wall with a gap — 2–3 cells thick, speed 0.01, an opening of 4–10
+      cells, the source on either side;
+    * smooth random — speed in [0.5, 1.5], correlation 6–12 cells;
+    * non-square grid — 48 x 96 cells of constant speed.
+
+    >>> m = draw_medium("wall with a gap", np.random.default_rng(0))
+    >>> m.speed.shape, int(m.obstacle.sum()) > 0
+    ((64, 64), True)
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    n = check_int(n, "n", low=48)
+    if family == "edge or corner source":
+        if rng.random() < 0.5:
+            source = tuple(float(x) for x in rng.integers(0, 2, 2) * (n - 1))
+        else:
+            along, side = rng.uniform(0, n - 1), rng.integers(4)
+            source = [(0.0, along), (n - 1.0, along), (along, 0.0), (along, n - 1.0)][side]
+        return constant_medium((n, n), source)
+    if family == "two layers":
+        interface = int(rng.integers(round(n * 28 / 64), round(n * 40 / 64) + 1))
+        return two_layer_medium((n, n), (rng.uniform(0, interface - 1), rng.uniform(0, n - 1)), interface, 0.5, 1.0)
+    if family == "slow disc":
+        centre, radius = rng.uniform(20, n - 20, 2), rng.uniform(6, 10)
+        while True:
+            source = rng.uniform(0, n - 1, 2)
+            if np.hypot(*(source - centre)) > radius + 5:
+                return disc_medium((n, n), tuple(source), tuple(centre), radius, disc_speed=rng.uniform(0.2, 0.4))
+    if family == "wall with a gap":
+        row, thickness, width = int(rng.integers(24, n - 23)), int(rng.integers(2, 4)), int(rng.integers(4, 11))
+        start = int(rng.integers(0, n - width + 1))
+        above = rng.random() < 0.5
+        source = (rng.uniform(0, row - 1) if above else rng.uniform(row + thickness, n - 1), rng.uniform(0, n - 1))
+        return wall_medium((n, n), source, row, (start, start + width), thickness)
+    if family == "smooth random":
+        return smooth_medium((n, n), tuple(rng.uniform(0, n - 1, 2)), seed=int(rng.integers(2**31)),
+                             correlation=rng.uniform(6, 12))
+    if family == "non-square grid":
+        return constant_medium((48, 96), (rng.uniform(0, 47), rng.uniform(0, 95)))
+    raise ValueError(f"family must be one of {', '.join(map(repr, FAMILIES))}, got {family!r}")

@@ -12,8 +12,10 @@ import pytest
 
 from pixelflow.eikonal import error_summary, reference_arrival_times, source_distance, wave_arrival_times
 from pixelflow.eikonal_media import (
+    FAMILIES,
     constant_medium,
     disc_medium,
+    draw_medium,
     smooth_medium,
     two_layer_medium,
     wall_medium,
@@ -55,9 +57,10 @@ def test_the_wall_is_an_obstacle_no_first_arrival_crosses():
     m = wall_medium((64, 64), (50, 12), 28, (40, 48))
     ref = reference_arrival_times(m.speed, m.source)
     assert np.max(ref[m.speed == 1]) < m.horizon / 2  # the horizon covers every arrival outside the wall
+    assert np.array_equal(m.free, m.speed == 1) and m.obstacle.sum() == 2 * (64 - 8)
     blocked = m.speed.copy()
-    blocked[m.speed < 1] = 1e-6
-    free = m.speed == 1
+    blocked[m.obstacle] = 1e-6
+    free = m.free
     np.testing.assert_allclose(ref[free], reference_arrival_times(blocked, m.source)[free], rtol=1e-12)
 
 
@@ -78,7 +81,7 @@ def test_the_builders_name_what_is_wrong(build, message):
 def _mean_error(m, free_only=False):
     ref = reference_arrival_times(m.speed, m.source)
     est = wave_arrival_times(m.speed, m.source, max_time=m.horizon)
-    times = np.where(m.speed >= 0.5 * np.median(m.speed), est.times, ref) if free_only else est.times
+    times = np.where(m.free, est.times, ref) if free_only else est.times
     return error_summary(times if free_only else est, ref, m.source, exclude_radius=est.filled_radius)["mean"]
 
 
@@ -113,3 +116,22 @@ def test_inside_the_wall_too():
                                        "(measured mean 0.021, 95th percentile 0.10)")
 def test_head_waves_from_a_source_just_above_the_interface():
     assert _mean_error(two_layer_medium((64, 64), (33, 50), 36)) < GOAL
+
+
+def test_every_family_draws_valid_media_reproducibly():
+    for family in FAMILIES:
+        a, b = (draw_medium(family, np.random.default_rng(3)) for _ in range(2))
+        assert a.name == b.name and np.array_equal(a.speed, b.speed)
+        assert np.all(a.speed > 0) and 0 <= a.source[0] <= a.speed.shape[0] - 1
+        # Only the wall has an obstacle; the source is never inside it.
+        assert (a.obstacle is not None) == (family == "wall with a gap")
+        r, c = (int(round(x)) for x in a.source)
+        assert a.free[r, c]
+    sources = [draw_medium("edge or corner source", np.random.default_rng(k)).source for k in range(20)]
+    assert all(min(r, c) == 0 or max(r, c) == 63 for r, c in sources)
+    layers = draw_medium("two layers", np.random.default_rng(0))
+    assert layers.speed[int(layers.source[0]), int(layers.source[1])] == 0.5
+    with pytest.raises(ValueError, match="family must be one of 'edge or corner source'.*got 'wall'"):
+        draw_medium("wall", np.random.default_rng(0))
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator, got int"):
+        draw_medium("slow disc", 0)

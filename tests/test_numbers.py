@@ -10,16 +10,14 @@ import pytest
 from pixelflow.workbook.numbers import (
     MISSING_MARK,
     NUMBERS,
-    PEERS_FILE,
     format_count,
     format_fixed,
-    load_peers,
     main,
     number_macros,
-    peer_numbers,
     read_records,
     write_numbers,
 )
+from pixelflow.workbook.peers import PEERS_FILE, load_peers, peer_numbers
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPER = ROOT / "paper" / "pixelflow.tex"
@@ -96,7 +94,9 @@ def records():
             "rows": [[family, 8, [mean, 0.001], worst] for family, mean, worst in (
                 ("edge or corner source", 0.00277, 0.0038), ("two layers", 0.00864, 0.02236),
                 ("slow disc", 0.00884, 0.0118), ("wall with a gap (free cells)", 0.01273, 0.02106),
-                ("wall with a gap (all cells)", 0.03368, 0.0497), ("smooth random", 0.00447, 0.006))]}}},
+                ("wall with a gap (all cells)", 0.03368, 0.0497), ("smooth random", 0.00447, 0.006))]}},
+            "metrics": {"solve seconds": {"sizes": [64, 128, 256, 512], "wave reservoir": [0.021, 0.12, 0.55, 4.26],
+                                          "fast marching": [0.0009, 0.003, 0.021, 0.1042]}}},
         "06_texture_nca": {"metrics": {"training": {"losses": ["gram", "sliced_wasserstein"], "seeds": [0, 1, 2]},
                                        **{tex: texture_metrics(*values) for tex, values in
                                           (("gray_scott", ("sliced_wasserstein", 2.946, 0.204, 1.831, 0.05, 1.004)),

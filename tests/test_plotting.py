@@ -11,7 +11,12 @@ from matplotlib.figure import Figure  # noqa: E402
 from pixelflow import ReservoirConfig, register_rule, unregister_rule  # noqa: E402
 from pixelflow.eikonal import reference_arrival_times, wave_arrival_times  # noqa: E402
 from pixelflow.workbook.outputs import repository_root  # noqa: E402
-from pixelflow.workbook.plotting.eikonal import plot_error_maps, plot_profiles, relative_error  # noqa: E402
+from pixelflow.workbook.plotting.eikonal import (  # noqa: E402
+    plot_error_maps,
+    plot_profiles,
+    plot_solve_times,
+    relative_error,
+)
 from pixelflow.workbook.plotting.gallery import builtin_rules, evolve, plot_rule_gallery  # noqa: E402
 from pixelflow.workbook.plotting.speed import plot_backends, plot_scaling  # noqa: E402
 from pixelflow.workbook.speed import load_benchmarks  # noqa: E402
@@ -55,6 +60,15 @@ def test_eikonal_figures():
     assert len(plot_profiles([case, case, case]).axes) == 3
     rel = relative_error(np.array([1.0, 2.0, np.nan]), np.array([1.0, 1.0, 1.0]))
     assert rel[0] == 0 and rel[1] == 1 and np.isnan(rel[2])
+
+
+def test_solve_time_figure_draws_each_solver_and_the_growth_line():
+    fig = plot_solve_times([64, 128, 256], {"wave": [0.1, 0.5, 3.0], "fmm": [0.001, 0.004, 0.02]})
+    lines = fig.axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["wave", "fmm", "∝ cells$^{1.5}$"]
+    np.testing.assert_allclose(lines[2].get_ydata(), [0.1, 0.8, 6.4])  # from the first wave time, ×8 per doubling
+    with pytest.raises(ValueError, match=r"seconds\['fmm'\] has 2 times for 3 grid sizes"):
+        plot_solve_times([64, 128, 256], {"wave": [1, 2, 3], "fmm": [1, 2]})
 
 
 def test_speed_figures():

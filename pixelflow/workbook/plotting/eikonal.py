@@ -109,3 +109,33 @@ def plot_profiles(cases: Sequence[Mapping]) -> Figure:
     axes[0].set_ylabel("arrival time")
     axes[0].legend(fontsize=7)
     return fig
+
+
+def plot_solve_times(sizes: Sequence[int], seconds: Mapping[str, Sequence[float]]) -> Figure:
+    """Time per solve against the number of cells, on log axes: one line per solver.
+
+    ``sizes`` are the grid sides n (grids of n x n cells); ``seconds[name]``
+    the time of one solve of each grid. A dotted line of slope 1.5 (n^3 for n^2
+    cells: a front must cross the grid in ~n steps of ~n^2 cells) is drawn
+    through the first point of the first solver, to read the growth against.
+    """
+    sizes = np.asarray(sizes, dtype=np.float64)
+    if sizes.ndim != 1 or len(sizes) < 2 or not seconds:
+        raise ValueError("plot_solve_times needs at least two grid sizes and one solver")
+    cells = sizes**2
+    fig = Figure(figsize=(4.2, 3.2), layout="constrained")
+    ax = fig.subplots()
+    for (name, values), marker in zip(seconds.items(), "os^dv"):
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != sizes.shape:
+            raise ValueError(f"seconds[{name!r}] has {values.size} times for {sizes.size} grid sizes")
+        ax.loglog(cells, values, marker=marker, label=name)
+    first = np.asarray(next(iter(seconds.values())), dtype=np.float64)[0]
+    ax.loglog(cells, first * (cells / cells[0]) ** 1.5, ":", color="grey", label="∝ cells$^{1.5}$")
+    ax.set_xticks(cells, [f"{int(n)}²" for n in sizes])
+    ax.minorticks_off()
+    ax.set_xlabel("grid (cells)")
+    ax.set_ylabel("seconds per solve")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return fig
