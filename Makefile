@@ -11,12 +11,16 @@
 #   make bench-peer-accuracy                        pixelflow-rc's accuracy on our MNIST split (results/peer_accuracy_mnist.json)
 #   make bench                                      backend suite + Life beside CAX (results/bench_suite.json)
 #   make check-paper                                recompute a few committed paper-scale numbers, compare at printed precision
+#   make lock-update                                re-pin requirements-lock.txt from pyproject.toml's extras
 #   make gpu-check                                  GPU tests, 70k MNIST timing, backend suite on an NVIDIA GPU (results/gpu/)
 
 PYTHON  ?= python3
-# Installed before the rest, so nothing pulls a CUDA build of torch onto a CPU
-# machine; override with e.g. TORCH="torch --index-url https://download.pytorch.org/whl/cpu".
-TORCH   ?= torch==2.13.0
+# The exact versions installed (torch included): pyproject.toml says what pixelflow supports, the lock
+# what the paper was built and tested with. Extra pip options for that install, e.g. the CPU-only torch
+# index: PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu".
+LOCK    ?= requirements-lock.txt
+PIP_ARGS ?=
+EXTRAS  := test,paper,nca,timeseries,dask,baselines
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 SCALE   ?= smoke
@@ -36,17 +40,31 @@ DEBIAN_PAPER := lmodern latexmk texlive-latex-base texlive-latex-recommended tex
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 PDF       := paper/pixelflow.pdf
 
-.PHONY: all test paper paper-pdf paper-status check-paper notebooks-refresh bench-peer bench-peer-accuracy bench gpu-check system-deps-test system-deps-paper clean-paper clean-venv
+.PHONY: all lock-update test paper paper-pdf paper-status check-paper notebooks-refresh bench-peer bench-peer-accuracy bench gpu-check system-deps-test system-deps-paper clean-paper clean-venv
 
 all: test
 
-# One environment for tests and notebooks; re-made when the dependency list changes.
-$(VENV)/.stamp: pyproject.toml
+# One environment for tests and notebooks, from the lock; re-made when the lock or the dependency list
+# changes. `pip check` fails if the lock misses something pyproject.toml asks for.
+$(VENV)/.stamp: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q $(TORCH)
-	$(PY) -m pip install -q -e ".[test,paper,nca,timeseries,dask,baselines]"
+	$(PY) -m pip install -q $(PIP_ARGS) -r $(LOCK)
+	$(PY) -m pip install -q --no-deps -e .
+	$(PY) -m pip check
 	touch $@
+
+# Move the lock forward: resolve pyproject.toml's extras afresh in a scratch environment and pin what was
+# installed. Run `make test` and the paper afterwards.
+lock-update:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install -q --upgrade pip
+	.venv-lock/bin/python -m pip install -q $(PIP_ARGS) -e ".[$(EXTRAS)]"
+	{ sed -n '/^#/p' $(LOCK); .venv-lock/bin/python -m pip freeze --exclude-editable \
+	  | sed -E 's/^(torch==[^+]+)\+.*/\1/'; } > $(LOCK).new
+	mv $(LOCK).new $(LOCK)
+	rm -rf .venv-lock
 
 # Debian packages, installed only when missing and only where apt-get can run.
 define apt_install
