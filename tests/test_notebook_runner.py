@@ -225,3 +225,59 @@ def test_stored_outputs_name_no_machine_paths():
     for path in sorted(Path(__file__).resolve().parent.parent.joinpath("notebooks").glob("[0-9][0-9]_*.ipynb")):
         text = path.read_text()
         assert "/work/" not in text and '"/tmp/' not in text and "input_path" not in text, path.name
+
+
+def test_progress_bars_and_their_warnings_are_not_stored():
+    from pixelflow.workbook.notebooks import strip_progress
+
+    cell = nbformat.v4.new_code_cell("run()")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text=(
+            "site-packages/tqdm/auto.py:21: TqdmWarning: IProgress not found. Please update jupyter and ipywidgets.\n"
+            "  from .autonotebook import tqdm as notebook_tqdm\n"
+            "\rsearch:   0%|          | 0/10 [00:00<?, ?candidate/s]\rsearch:  40%|████      | 4/10 [00:02<00:03]"
+            "\rsearch: 100%|██████████| 10/10 [00:05<00:00]\n"
+            "UserWarning: the CNN stopped before converging\n")),
+        nbformat.v4.new_output("display_data", data={
+            "application/vnd.jupyter.widget-view+json": {"model_id": "ab12", "version_major": 2, "version_minor": 0},
+            "text/plain": "side by side:   0%|          | 0/8 [00:00<?, ?call/s]"}),
+        nbformat.v4.new_output("stream", name="stderr", text="\rtraining:  50%|█████     | 30/60\r\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="accuracy 98.21 %| of the data |\n"),
+    ]
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    nb.cells.append(cell)
+    strip_progress(nb)
+    assert "widgets" not in nb.metadata
+    # The warning a reader needs stays; stdout is never touched, even where it looks like a bar.
+    assert [(o["output_type"], o.get("name"), o.get("text")) for o in cell.outputs] == [
+        ("stream", "stderr", "UserWarning: the CNN stopped before converging\n"),
+        ("stream", "stdout", "accuracy 98.21 %| of the data |\n")]
+
+
+def test_committed_notebooks_carry_no_progress_bars_or_widget_warnings():
+    for path in sorted(Path(__file__).resolve().parent.parent.joinpath("notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        assert "widgets" not in nb.metadata, path.name
+        for i, cell in enumerate(nb.cells):
+            for output in cell.get("outputs", []):
+                assert "application/vnd.jupyter.widget-view+json" not in output.get("data", {}), (path.name, i)
+                if output.get("name") == "stderr":
+                    assert "%|" not in output["text"] and "TqdmWarning" not in output["text"], (path.name, i)
+
+
+def test_output_dir_puts_results_and_executed_copies_there(tmp_path, out_root, monkeypatch):
+    import os
+
+    from pixelflow.workbook.notebooks import main
+
+    nb = make_notebook(tmp_path / "95_elsewhere.ipynb", WRITES.format(name="95_elsewhere"))
+    there = tmp_path / "mine"
+    monkeypatch.setenv(outputs.OUTPUT_ENV_VAR, os.environ[outputs.OUTPUT_ENV_VAR])  # restored after the test
+    assert main(["run", str(nb), "--output-dir", str(there)]) == 0
+    assert (there / "results" / "smoke" / "95_elsewhere.json").is_file()
+    assert (there / "results" / "smoke" / "executed" / "95_elsewhere.ipynb").is_file()
+    assert not out_root.exists()
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(SystemExit):
+        main(["run", str(nb), "--output-dir", str(tmp_path / "a_file")])

@@ -19,6 +19,9 @@ JSON), e.g. notebook 11 on a running dask cluster::
     python -m pixelflow.workbook.notebooks run notebooks/11_scale_out.ipynb --scale paper \
         --param scheduler=tcp://10.0.0.5:8786 --param seed=1
 
+``--output-dir DIR`` writes the results, executed copies and figures under
+``DIR`` instead of the checkout (as ``$PIXELFLOW_OUTPUT`` does).
+
 ``python -m pixelflow.workbook.notebooks refresh notebooks/*.ipynb`` re-executes at
 smoke scale and stores the outputs in the notebooks themselves; those are the
 outputs ``pytest --nbval-lax`` checks.
@@ -36,7 +39,15 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pixelflow.workbook import dependencies
-from pixelflow.workbook.outputs import SCALES, check_scale, output_root, repository_root, results_path, write_atomic
+from pixelflow.workbook.outputs import (
+    OUTPUT_ENV_VAR,
+    SCALES,
+    check_scale,
+    output_root,
+    repository_root,
+    results_path,
+    write_atomic,
+)
 from pixelflow.workbook.results import UncommittedChanges
 
 
@@ -297,8 +308,53 @@ def strip_machine_paths(nb) -> None:
                 output["text"] = text
 
 
+# A progress bar's line as tqdm draws it ("search:  40%|████      | 4/10 [00:02<...]"), and the warning tqdm
+# prints where it cannot draw a widget.
+_PROGRESS_LINE = re.compile(r"^.*\d+%\|.*\|.*$")
+_WIDGET_WARNING = re.compile(r"^.*(TqdmWarning|IProgress not found).*$|^\s*from \.autonotebook import tqdm.*$")
+_WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+def _noise(line: str) -> bool:
+    return bool(_PROGRESS_LINE.match(line) or _WIDGET_WARNING.match(line))
+
+
+def strip_progress(nb) -> None:
+    """Remove progress bars and the warnings about them from a notebook's stored outputs (in place).
+
+    A bar's text depends on the machine's speed and on when the kernel's
+    output was flushed, so it is noise to a reader and to a diff: stderr
+    lines drawn by tqdm (carriage returns included), tqdm's warnings when
+    it cannot draw a widget, and the widgets themselves go; an output left
+    empty goes too.
+    """
+    for cell in nb.cells:
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                # What a terminal shows of each line: the part after its last carriage return.
+                shown = [line.split("\r")[-1] for line in re.split(r"(?<=\n)", output["text"].replace("\r\n", "\n"))]
+                text = "".join(line for line in shown if line.strip() and not _noise(line.rstrip("\n")))
+                if not text.strip():
+                    continue
+                output["text"] = text
+            elif _WIDGET in output.get("data", {}):
+                continue
+            kept.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = kept
+    nb.metadata.pop("widgets", None)  # the removed widgets' saved state
+
+
+def sanitize(nb) -> None:
+    """What a committed notebook must not carry: machine paths and progress noise (:func:`strip_machine_paths`,
+    :func:`strip_progress`), in place."""
+    strip_machine_paths(nb)
+    strip_progress(nb)
+
+
 def refresh_outputs(path, progress: bool = True) -> Path:
-    """Re-execute at smoke scale (default parameters) and store the outputs in place, without machine paths."""
+    """Re-execute at smoke scale (default parameters) and store the outputs in place, sanitised (:func:`sanitize`)."""
     import nbformat
 
     src = check_notebook(path)
@@ -306,7 +362,7 @@ def refresh_outputs(path, progress: bool = True) -> Path:
         out = Path(tmp) / src.name
         _execute(src, out, {}, progress)
         nb = nbformat.read(out, as_version=4)
-        strip_machine_paths(nb)
+        sanitize(nb)
         write_atomic(src, nbformat.writes(nb).encode())
     return src
 
@@ -326,12 +382,20 @@ def main(argv=None) -> int:
     run.add_argument("notebooks", nargs="+", type=Path)
     run.add_argument("--scale", choices=SCALES, default="smoke")
     run.add_argument("--backend", default="cpu")
+    run.add_argument("--output-dir", type=Path, metavar="DIR",
+                     help="write results/ and figures/ under DIR instead of the checkout (default: "
+                          f"${OUTPUT_ENV_VAR} if set, else the checkout)")
     run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                      help="set another name of the notebook's parameters cell (repeatable; VALUE is JSON, "
                           "else a string), e.g. --param scheduler=tcp://host:8786")
     ref = sub.add_parser("refresh", help="re-execute at smoke scale and store outputs in the notebooks")
     ref.add_argument("notebooks", nargs="+", type=Path)
     args = parser.parse_args(argv)
+    if getattr(args, "output_dir", None) is not None:
+        if args.output_dir.exists() and not args.output_dir.is_dir():
+            parser.error(f"--output-dir {args.output_dir} exists and is not a folder")
+        # The notebooks' kernels inherit the environment: everything they write goes under DIR.
+        os.environ[OUTPUT_ENV_VAR] = str(args.output_dir.resolve())
     try:
         params = dict(parse_param(p) for p in getattr(args, "param", []))
     except ValueError as exc:
