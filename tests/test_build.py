@@ -343,7 +343,7 @@ def test_parallel_runs_respect_what_a_notebook_reads_and_overlap_otherwise(out_r
 
     folder = out_root / "results" / "paper"
     folder.mkdir(parents=True)
-    names = ["03_cifar10", "04_eikonal", "06_texture_nca", "08_resolution_transfer"]
+    names = ["02_fashion_mnist", "03_cifar10", "06_texture_nca", "08_resolution_transfer"]
     events, lock = [], threading.Lock()
 
     def fake_run(path, scale, backend, progress=True):
@@ -361,8 +361,8 @@ def test_parallel_runs_respect_what_a_notebook_reads_and_overlap_otherwise(out_r
     assert events.index(("end", "06_texture_nca")) < events.index(("start", "08_resolution_transfer"))
     # 06 needs the machine to itself, so it runs first (start_order), with nothing beside it.
     assert events[:2] == [("start", "06_texture_nca"), ("end", "06_texture_nca")]
-    # 03 and 04 read nothing of each other: both started before either ended.
-    assert set(events[2:4]) == {("start", "03_cifar10"), ("start", "04_eikonal")}
+    # 02 and 03 read nothing of each other: both started before either ended.
+    assert set(events[2:4]) == {("start", "02_fashion_mnist"), ("start", "03_cifar10")}
     assert all(r.state == build.FRESH for r in build.status("paper", "cpu", names))
 
 
@@ -413,7 +413,7 @@ def test_a_notebook_that_reports_timings_runs_with_nothing_beside_it(out_root, m
 
     import pixelflow.workbook.notebooks as runner
 
-    assert build.runs_alone("05_speedups") and build.runs_alone("04_eikonal") is None
+    assert build.runs_alone("05_speedups") and build.runs_alone("02_fashion_mnist") is None
     folder = out_root / "results" / "paper"
     folder.mkdir(parents=True)
     live, overlaps, lock = set(), [], threading.Lock()
@@ -428,11 +428,11 @@ def test_a_notebook_that_reports_timings_runs_with_nothing_beside_it(out_root, m
             live.discard(path.stem)
 
     monkeypatch.setattr(runner, "run_notebook", fake_run)
-    build.run_stale("paper", "cpu", ["03_cifar10", "04_eikonal", "05_speedups", "10_time_series"], jobs=2)
+    build.run_stale("paper", "cpu", ["03_cifar10", "02_fashion_mnist", "05_speedups", "10_time_series"], jobs=2)
     seen = dict(overlaps)
     assert seen["05_speedups"] == set()  # nothing running when it started ...
     assert all("05_speedups" not in others for _, others in overlaps)  # ... and nothing started beside it
-    assert "03_cifar10" in seen["04_eikonal"] or "04_eikonal" in seen["03_cifar10"]  # the others do share
+    assert "03_cifar10" in seen["02_fashion_mnist"] or "02_fashion_mnist" in seen["03_cifar10"]  # the others do share
 
 
 def test_a_paper_run_checks_what_its_last_stamp_depended_on(out_root, monkeypatch):
@@ -463,24 +463,25 @@ def test_a_build_logs_its_runs_and_which_ran_beside_which(out_root, monkeypatch)
         (folder / f"{path.stem}.json").write_text(json.dumps(_stamped(path.stem)))
 
     monkeypatch.setattr(runner, "run_notebook", fake_run)
-    build.run_stale("paper", "cpu", ["03_cifar10", "04_eikonal", "05_speedups"], jobs=2)
+    build.run_stale("paper", "cpu", ["03_cifar10", "02_fashion_mnist", "05_speedups"], jobs=2)
     (log,) = build.load_build_log(build.build_log_path("paper"))
-    assert log["jobs"] == 2 and set(log["runs"]) == {"03_cifar10", "04_eikonal", "05_speedups"}
+    assert log["jobs"] == 2 and set(log["runs"]) == {"03_cifar10", "02_fashion_mnist", "05_speedups"}
     runs = log["runs"]
-    assert runs["03_cifar10"]["beside"] == ["04_eikonal"] and runs["04_eikonal"]["beside"] == ["03_cifar10"]
+    assert runs["03_cifar10"]["beside"] == ["02_fashion_mnist"] and runs["02_fashion_mnist"]["beside"] == ["03_cifar10"]
     assert runs["05_speedups"]["beside"] == []  # it reports timings: it ran alone
     assert log["wall_s"] >= runs["05_speedups"]["end_s"] > runs["05_speedups"]["start_s"]
 
     # A later build that reruns every notebook of the first one replaces it in the log; one rerunning
     # only some keeps the first for the others.
-    for nb in ("03_cifar10", "04_eikonal", "05_speedups"):
+    for nb in ("03_cifar10", "02_fashion_mnist", "05_speedups"):
         (folder / f"{nb}.json").unlink()
-    build.run_stale("paper", "cpu", ["04_eikonal"], jobs=1)
+    build.run_stale("paper", "cpu", ["02_fashion_mnist"], jobs=1)
     logs = build.load_build_log(build.build_log_path("paper"))
-    assert [sorted(b["runs"]) for b in logs] == [["03_cifar10", "04_eikonal", "05_speedups"], ["04_eikonal"]]
-    assert logs[1]["runs"]["04_eikonal"]["beside"] == []
-    (folder / "04_eikonal.json").unlink()
-    build.run_stale("paper", "cpu", ["03_cifar10", "04_eikonal", "05_speedups"], jobs=1)
+    first = ["02_fashion_mnist", "03_cifar10", "05_speedups"]
+    assert [sorted(b["runs"]) for b in logs] == [first, ["02_fashion_mnist"]]
+    assert logs[1]["runs"]["02_fashion_mnist"]["beside"] == []
+    (folder / "02_fashion_mnist.json").unlink()
+    build.run_stale("paper", "cpu", ["03_cifar10", "02_fashion_mnist", "05_speedups"], jobs=1)
     assert len(build.load_build_log(build.build_log_path("paper"))) == 1
 
 

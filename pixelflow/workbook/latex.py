@@ -120,8 +120,32 @@ def check_table(table, name: str = "table") -> None:
                              f"({', '.join(c['name'] for c in cols)})")
 
 
+# A text column whose longest cell has more characters than this wraps in a paragraph column, and a header
+# longer than HEADER_WRAP characters is set on two lines, so that tables fit the page at a readable size.
+WRAP_CHARS = 32
+HEADER_WRAP = 12
+
+
+def _column_spec(align: str | None, cells: list[str]) -> str:
+    """``l``/``c``/``r``, or a ragged-right paragraph column (10–14 em, by its longest cell) for long text."""
+    longest = max((len(c) for c in cells), default=0)
+    if (align or "l") == "l" and longest > WRAP_CHARS:
+        return rf">{{\raggedright\arraybackslash}}p{{{min(14, max(10, round(0.3 * longest)))}em}}"
+    return align or "l"
+
+
+def _header(text: str, align: str | None, wrapped: bool) -> str:
+    """A column header, on two lines (split at the space nearest its middle) when it is long."""
+    if wrapped or len(text) <= HEADER_WRAP or " " not in text:
+        return escape(text)
+    middle = len(text) / 2
+    cut = min((i for i, ch in enumerate(text) if ch == " "), key=lambda i: abs(i - middle))
+    return (rf"\begin{{tabular}}[b]{{@{{}}{align or 'l'}@{{}}}}{escape(text[:cut])}\\"
+            rf"{escape(text[cut + 1:])}\end{{tabular}}")
+
+
 def render_table(table: dict, name: str = "table") -> str:
-    """A booktabs ``table`` environment from a results-file table entry.
+    r"""A booktabs table from a results-file table entry, as a ``\pftablefloat{caption}{label}{tabular}`` call.
 
     Parameters
     ----------
@@ -138,20 +162,10 @@ def render_table(table: dict, name: str = "table") -> str:
     """
     check_table(table, name)
     cols = table["columns"]
-    # adjustbox shrinks a table wider than the text (search tables can be) and
-    # leaves narrower ones alone.
-    lines = [
-        r"\begin{table}[htbp]",
-        r"\centering",
-        r"\small",
-        rf"\caption{{{escape(table['caption'])}}}",
-        rf"\label{{{table['label']}}}",
-        r"\begin{adjustbox}{max width=\linewidth}",
-        r"\begin{tabular}{" + "".join(c.get("align") or "l" for c in cols) + "}",
-        r"\toprule",
-        " & ".join(escape(c["name"]) for c in cols) + r" \\",
-        r"\midrule",
-    ]
+    # \pftablefloat (defined in the paper's preamble) measures the tabular at \small and keeps it at least
+    # 8 pt: as it is when it fits, scaled to the text width down to 8 pt, else turned sideways on a page of
+    # its own, so no table is shrunk to an unreadable size.
+    body = []
     for i, row in enumerate(table["rows"]):
         cells = []
         for v, c in zip(row, cols, strict=True):
@@ -160,8 +174,17 @@ def render_table(table: dict, name: str = "table") -> str:
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{name}: row {i}, column {c['name']!r}: cannot format {v!r} "
                                  f"with {c.get('format')!r} ({exc})") from None
-        lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{adjustbox}", r"\end{table}", ""]
+        body.append(cells)
+    specs = [_column_spec(c.get("align"), [row[j] for row in body]) for j, c in enumerate(cols)]
+    lines = [
+        rf"\pftablefloat{{{escape(table['caption'])}}}{{{table['label']}}}{{%",
+        r"\begin{tabular}{" + "".join(specs) + "}",
+        r"\toprule",
+        " & ".join(_header(c["name"], c.get("align"), len(spec) > 1) for c, spec in zip(cols, specs)) + r" \\",
+        r"\midrule",
+    ]
+    lines += [" & ".join(cells) + r" \\" for cells in body]
+    lines += [r"\bottomrule", r"\end{tabular}}", ""]
     return "\n".join(lines)
 
 
