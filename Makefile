@@ -11,6 +11,8 @@
 #   make bench-peer-accuracy                        pixelflow-rc's accuracy on our MNIST split (results/peer_accuracy_mnist.json)
 #   make bench                                      backend suite + Life beside CAX (results/bench_suite.json)
 #   make check-paper                                recompute a few committed paper-scale numbers, compare at printed precision
+#   make site [SITE_SCALE=paper]                    the website: the article and every executed notebook (_site/<scale>)
+#   make site-test [SITE_SCALE=paper]               build it, open every page in headless Chromium, screenshots
 #   make lock-update                                re-pin requirements-lock.txt from pyproject.toml's extras
 #   make gpu-check                                  GPU tests, 70k MNIST timing, backend suite on an NVIDIA GPU (results/gpu/)
 
@@ -20,7 +22,7 @@ PYTHON  ?= python3
 # index: PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu".
 LOCK    ?= requirements-lock.txt
 PIP_ARGS ?=
-EXTRAS  := test,paper,nca,timeseries,dask,baselines
+EXTRAS  := test,paper,nca,timeseries,dask,baselines,site
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 SCALE   ?= smoke
@@ -34,13 +36,13 @@ ifneq ($(wildcard ../shared/data),)
 export PIXELFLOW_DATA ?= $(abspath ../shared/data)
 endif
 
-DEBIAN_TEST  := dataset-fashion-mnist libegl1 libegl-mesa0 libgl1-mesa-dri
+DEBIAN_TEST  := dataset-fashion-mnist libegl1 libegl-mesa0 libgl1-mesa-dri chromium chromium-driver libjs-mathjax
 DEBIAN_PAPER := lmodern latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 PDF       := paper/pixelflow.pdf
 
-.PHONY: all lock-update test paper paper-pdf paper-status check-paper notebooks-refresh bench-peer bench-peer-accuracy bench gpu-check system-deps-test system-deps-paper clean-paper clean-venv
+.PHONY: all lock-update site site-test test paper paper-pdf paper-status check-paper notebooks-refresh bench-peer bench-peer-accuracy bench gpu-check system-deps-test system-deps-paper clean-paper clean-venv
 
 all: test
 
@@ -91,6 +93,20 @@ test: $(VENV)/.stamp system-deps-test
 	$(PY) -m pytest -q tests
 	PIXELFLOW_OUTPUT=$$(mktemp -d) $(PY) -m pytest -q -p no:cacheprovider --nbval-lax \
 	  --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks
+
+# ---------------------------------------------------------------- the website
+
+# The article and the notebooks as they were executed for the paper (nothing is re-executed); with the
+# PDF when `make paper-pdf` has built it. site-test also fails on any console error, broken link or
+# missing image, and leaves a screenshot of every page in _site/<scale>-screenshots/.
+SITE_SCALE ?= paper
+
+site: $(VENV)/.stamp system-deps-test
+	$(PY) -m pixelflow.workbook.site --scale $(SITE_SCALE) --out _site/$(SITE_SCALE)
+
+site-test: $(VENV)/.stamp system-deps-test
+	$(PY) -m pixelflow.workbook.site --scale $(SITE_SCALE) --out _site/$(SITE_SCALE) --check \
+	  --screenshots _site/$(SITE_SCALE)-screenshots
 
 # ---------------------------------------------------------------- the paper
 

@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 from pixelflow.atomic import write_atomic
 from pixelflow.workbook import test_ledger
@@ -263,6 +264,77 @@ def status_macros(records: dict[str, dict], scale: str, backend: str = "cpu") ->
     return "\n".join(lines) + "\n"
 
 
+class PaperTables(NamedTuple):
+    """Every table the paper can show, before rendering: what :func:`collect_tables` returns."""
+
+    tables: dict  # name -> table entry (caption, label, columns, rows), the notebooks' and the build's own
+    records: dict  # notebook -> its results record
+    scale: str  # the scale(s) the results came from
+    commit: str  # their commit(s), 10 characters each
+
+
+def collect_tables(results_dir: Path) -> PaperTables:
+    """Every table of every ``results_dir/*.json``, and the build's own (wall times, profile, test ledger,
+    fixed-feature marks), checked; see :func:`write_tables` for what is refused."""
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        what = "is not a directory" if results_dir.exists() else "does not exist"
+        raise ValueError(f"results directory {results_dir} {what}")
+    paths = sorted(results_dir.glob("*.json"))
+    if not paths:
+        raise ValueError(f"results directory {results_dir} holds no results files (*.json)")
+    tables, owner, scales, commits, records = {}, {}, set(), set(), {}
+    for path in paths:
+        record = _read_record(path)
+        records[path.stem] = record
+        if "tables" not in record:
+            continue
+        found = record["tables"]
+        if not isinstance(found, dict):
+            raise ValueError(f"{path}: 'tables' must be an object of name: table, got {type(found).__name__}")
+        scale = record.get("scale", results_dir.name)
+        if not isinstance(scale, str):
+            raise ValueError(f"{path}: 'scale' must be a string, got {scale!r}")
+        scales.add(scale)
+        commits.add(_commit(record, path))
+        for name, table in found.items():
+            if name in owner:
+                raise ValueError(f"table {name!r} is produced by more than one notebook "
+                                 f"({owner[name].name} and again in {path.name})")
+            owner[name] = path
+            check_table(table, f"{path}: table {name!r}")
+            tables[name] = table
+    scale = ", ".join(sorted(scales)) or results_dir.name
+    commit = ", ".join(c[:10] for c in sorted(commits)) or "unknown"
+    # The build's own table: wall times now, and (at paper scale, where they were measured) before.
+    for own in ("wall_times", "profile", "test_ledger", "fixed_features"):
+        if own in owner:
+            raise ValueError(f"table {own!r} is the build's own; {owner[own].name} must not produce it")
+    tables["wall_times"] = wall_time_table(
+        records, load_before() if scale == "paper" else {},
+        load_build_log(build_log_path(scale, results_dir.parent)) if scale in SCALES else [])
+    profile = load_profile() if scale == "paper" else None  # it profiles the paper-scale run
+    if profile is not None:
+        tables["profile"] = profile_table(profile)
+    # Looks at the test sets before each headline number (the ledger lives beside the scale's results folder,
+    # results/test_ledger.jsonl for the paper, results/smoke/test_ledger.jsonl for smoke runs).
+    ledger_file = (results_dir.parent / test_ledger.FILE_NAME if scale == "paper"
+                   else results_dir / test_ledger.FILE_NAME)
+    tables["test_ledger"] = test_ledger.ledger_table(test_ledger.entries(ledger_file), records)
+    # Each image notebook's design against scattering and the fixed-feature marks (a table across notebooks).
+    marks = fixed_feature_table(records)
+    if marks["rows"]:
+        tables["fixed_features"] = {**marks, "label": "tab:fixed_features", "caption": (
+            "Each image data set's random_nca design (chosen on validation, no augmentation) against "
+            "wavelet scattering with the same ridge readout and against a fixed-feature mark. Test accuracy: mean "
+            "± sample standard deviation over seeds with a 95 % Wilson interval; the difference from scattering "
+            "(first seed, percentage points) with its 95 % paired-bootstrap interval and the Holm-adjusted exact "
+            "McNemar p-value of the notebook's comparison table; the gap is design minus mark (negative: "
+            "missed). The MNIST mark is set for its 14k-image training prefix, below the best published "
+            "fixed-feature number on the full set.")}
+    return PaperTables(tables, records, scale, commit)
+
+
 def write_tables(results_dir: Path, out_dir: Path, figures_dir: str | None = None,
                  backend: str | None = "cpu") -> list[Path]:
     """Render every table of every ``results_dir/*.json`` into ``out_dir``.
@@ -290,65 +362,11 @@ def write_tables(results_dir: Path, out_dir: Path, figures_dir: str | None = Non
         a directory. The message names the file and the table.
     """
     results_dir, out_dir = Path(results_dir), Path(out_dir)
-    if not results_dir.is_dir():
-        what = "is not a directory" if results_dir.exists() else "does not exist"
-        raise ValueError(f"results directory {results_dir} {what}")
-    paths = sorted(results_dir.glob("*.json"))
-    if not paths:
-        raise ValueError(f"results directory {results_dir} holds no results files (*.json)")
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"output directory {out_dir} exists and is not a directory")
-    rendered, owner, scales, commits, records = {}, {}, set(), set(), {}
-    for path in paths:
-        record = _read_record(path)
-        records[path.stem] = record
-        if "tables" not in record:
-            continue
-        tables = record["tables"]
-        if not isinstance(tables, dict):
-            raise ValueError(f"{path}: 'tables' must be an object of name: table, got {type(tables).__name__}")
-        scale = record.get("scale", results_dir.name)
-        if not isinstance(scale, str):
-            raise ValueError(f"{path}: 'scale' must be a string, got {scale!r}")
-        scales.add(scale)
-        commits.add(_commit(record, path))
-        for name, table in tables.items():
-            if name in owner:
-                raise ValueError(f"table {name!r} is produced by more than one notebook "
-                                 f"({owner[name].name} and again in {path.name})")
-            owner[name] = path
-            rendered[name] = render_table(table, f"{path}: table {name!r}")
-    scale = ", ".join(sorted(scales)) or results_dir.name
-    commit = ", ".join(c[:10] for c in sorted(commits)) or "unknown"
+    tables, records, scale, commit = collect_tables(results_dir)
+    rendered = {name: render_table(table, f"table {name!r}") for name, table in tables.items()}
     figdir = figures_dir if figures_dir is not None else f"../figures/{scale}"
-    # The build's own table: wall times now, and (at paper scale, where they were measured) before.
-    for own in ("wall_times", "profile", "test_ledger", "fixed_features"):
-        if own in owner:
-            raise ValueError(f"table {own!r} is the build's own; {owner[own].name} must not produce it")
-    rendered["wall_times"] = render_table(
-        wall_time_table(records, load_before() if scale == "paper" else {},
-                        load_build_log(build_log_path(scale, results_dir.parent)) if scale in SCALES else []),
-        "table 'wall_times'")
-    profile = load_profile() if scale == "paper" else None  # it profiles the paper-scale run
-    if profile is not None:
-        rendered["profile"] = render_table(profile_table(profile), "table 'profile'")
-    # Looks at the test sets before each headline number (the ledger lives beside the scale's results folder,
-    # results/test_ledger.jsonl for the paper, results/smoke/test_ledger.jsonl for smoke runs).
-    ledger_file = (results_dir.parent / test_ledger.FILE_NAME if scale == "paper"
-                   else results_dir / test_ledger.FILE_NAME)
-    rendered["test_ledger"] = render_table(test_ledger.ledger_table(test_ledger.entries(ledger_file), records),
-                                           "table 'test_ledger'")
-    # Each image notebook's design against scattering and the fixed-feature marks (a table across notebooks).
-    marks = fixed_feature_table(records)
-    if marks["rows"]:
-        rendered["fixed_features"] = render_table({**marks, "label": "tab:fixed_features", "caption": (
-            "Each image data set's random_nca design (chosen on validation, no augmentation) against "
-            "wavelet scattering with the same ridge readout and against a fixed-feature mark. Test accuracy: mean "
-            "± sample standard deviation over seeds with a 95 % Wilson interval; the difference from scattering "
-            "(first seed, percentage points) with its 95 % paired-bootstrap interval and the Holm-adjusted exact "
-            "McNemar p-value of the notebook's comparison table; the gap is design minus mark (negative: "
-            "missed). The MNIST mark is set for its 14k-image training prefix, below the best published "
-            "fixed-feature number on the full set.")}, "table 'fixed_features'")
     status_tex = status_macros(records, scale, backend) if backend is not None else None
     numbers = number_macros(records)
     out_dir.mkdir(parents=True, exist_ok=True)
