@@ -302,7 +302,7 @@ def collect_tables(results_dir: Path) -> PaperTables:
                 raise ValueError(f"table {name!r} is produced by more than one notebook "
                                  f"({owner[name].name} and again in {path.name})")
             owner[name] = path
-            check_table(table, f"{path}: table {name!r}")
+            render_table(table, f"{path}: table {name!r}")  # every cell takes its format, or the error names the file
             tables[name] = table
     scale = ", ".join(sorted(scales)) or results_dir.name
     commit = ", ".join(c[:10] for c in sorted(commits)) or "unknown"
