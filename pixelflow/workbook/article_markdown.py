@@ -120,10 +120,7 @@ _INLINE = (
     (re.compile(r"``([^`']*)''"), "“\\1”"),
     (re.compile(r"---"), "—"),
     (re.compile(r"(?<![-!<])--(?![->])"), "–"),
-    (re.compile(r"\\%"), "%"),
-    (re.compile(r"\\&"), "&"),
-    (re.compile(r"\\_"), "_"),
-    (re.compile(r"\\#"), "#"),
+    (re.compile(r"\\([%&_#])"), r"\1"),  # escaped characters
     (re.compile(r"\\,"), "\u2009"),
     (re.compile(r"\\ "), " "),
     (re.compile(r"~"), "\u00a0"),
