@@ -27,6 +27,7 @@ moved to the backend). From there a chunk of samples is
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +35,7 @@ import numpy as np
 from pixelflow.backends import get_backend, to_device
 from pixelflow.backends.fused import kernel_records
 from pixelflow.config import ReservoirConfig
-from pixelflow.encoders import get_encoder
+from pixelflow.encoders import get_encoder, image_layout
 from pixelflow.memory import ensure_fits
 from pixelflow.rules import default_init, get_rule
 from pixelflow.rules.registry import Grid, StepContext
@@ -149,7 +150,9 @@ class Engine:
         Raises
         ------
         ValueError
-            A shape other than the one it was prepared for, or an encoder
+            A shape other than the one it was prepared for, vectors whose length
+            is not a square for an encoder that writes images (a single image
+            passed without its sample axis reads as such vectors), or an encoder
             output with more channels than the rule takes.
         """
         if self.sample_shape is not None and sample_shape != self.sample_shape:
@@ -158,6 +161,14 @@ class Engine:
                 f"{self.sample_shape}; make a new Reservoir for a different input shape"
             )
         c = self.config
+        if self.encoder.reads_images and len(sample_shape) == 1 and math.isqrt(sample_shape[0]) ** 2 != sample_shape[0]:
+            f = sample_shape[0]
+            h, w, _ = image_layout(sample_shape)
+            raise ValueError(
+                f"X holds vectors of {f} features, which encoder {c.input_encoding!r} would lay out as {h}x{w} "
+                f"images: one H x W image is passed with its sample axis, X[None] (shape (1, H, W)); flattened "
+                f"images need a square number of features; vectors go to input_encoding='project' or 'mask'"
+            )
         cin = self.encoder.input_channels(sample_shape, self.encoder_params)
         capacity = self.rule.input_capacity(c.channels)
         if cin > capacity:
