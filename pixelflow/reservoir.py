@@ -13,6 +13,7 @@ from pixelflow.engine import Engine
 from pixelflow.inputs import array_module, check_batch, is_dask_array
 from pixelflow.memory import ensure_fits
 from pixelflow.recording import avg_pool  # noqa: F401  (public here since 0.1)
+from pixelflow.rules.registry import adopt_rules, check_shippable, shipped_rules
 
 
 class Reservoir:
@@ -69,10 +70,12 @@ class Reservoir:
         return f"Reservoir({self.config!r}, backend={self.backend.name!r})"
 
     def __getstate__(self):
+        # A rule registered in a notebook travels with the reservoir: the other process knows only pixelflow's.
         return {"config": self.config, "backend": self.backend.name, "progress": self.progress,
-                "input_shape_": self.input_shape_}
+                "input_shape_": self.input_shape_, "rules": shipped_rules([self.config.rule])}
 
     def __setstate__(self, state):
+        adopt_rules(state.get("rules", {}))
         self.__init__(state["config"], state["backend"], state["progress"])
         self.input_shape_ = state["input_shape_"]
 
@@ -98,6 +101,7 @@ class Reservoir:
             ``(class name, config, backend name)``: equal reservoirs give
             equal identities, so a task graph can share them.
         """
+        check_shippable(shipped_rules([self.config.rule]))
         fresh = type(self)(self.config, self.backend.name, progress=False)
         return fresh, (type(self).__name__, self.config, self.backend.name)
 
