@@ -147,7 +147,8 @@ def _cupy(name: str) -> ArrayBackend:
         cupy = importlib.import_module("cupy")
     except ImportError as exc:
         raise ImportError(
-            "backend 'cuda' needs CuPy and an NVIDIA GPU: pip install 'pixelflow[cuda]'"
+            "backend 'cuda' needs CuPy and an NVIDIA GPU: pip install 'pixelflow[cuda12]' or 'pixelflow[cuda13]', "
+            "the CUDA version nvidia-smi reports"
         ) from exc
     try:
         count = cupy.cuda.runtime.getDeviceCount()
