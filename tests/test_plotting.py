@@ -80,6 +80,10 @@ def test_speed_figures():
              for g in (16, 32) for b in (8, 64)]
     fig = plot_scaling(sweep)
     assert len(fig.axes) == 2 and [len(ax.lines) for ax in fig.axes] == [2, 2]
+    assert not fig.axes[0].collections  # no times, no spread
+    timed = [dict(r, times_s=[r["batch"] / r["samples_per_s"] * f for f in (0.8, 1.0, 1.5)]) for r in sweep]
+    band = plot_scaling(timed).axes[0].collections
+    assert len(band) == 2  # one band per grid, from the slowest repeat to the fastest
 
 
 def test_score_dots_ring_the_best_trial_or_bar_the_seed_mean():

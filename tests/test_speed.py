@@ -71,6 +71,21 @@ def test_sweep_measures_every_config_and_batch():
         assert r["backend"] == "cpu" and r["source"] == "measured" and "numba" in r["device"]
 
 
+def test_every_batch_size_is_warmed_up_before_it_is_timed(monkeypatch):
+    # With one warm-up on the smallest batch, the timed repeats of the largest rose call after call.
+    from pixelflow import Reservoir
+
+    sizes, transform = [], Reservoir.transform
+
+    def counted(self, X):
+        sizes.append(len(X))
+        return transform(self, X)
+
+    monkeypatch.setattr(Reservoir, "transform", counted)
+    throughput_sweep(ReservoirConfig(8, 8, 2, 1, "wave"), [2, 6], repeats=3)
+    assert sizes == [2] * 4 + [6] * 4  # one untimed call, then three timed ones, at each size
+
+
 def test_sweep_accepts_one_config_and_given_images():
     rows = throughput_sweep(ReservoirConfig(8, 8, 2, 1, "wave"), [5], repeats=1, images=np.ones((2, 4, 4)))
     assert len(rows) == 1 and rows[0]["batch"] == 5

@@ -212,8 +212,11 @@ def throughput_sweep(
 
     Notes
     -----
-    Each reservoir first runs one untimed call on the smallest batch (it
-    builds the fixed weights and warms caches); each timed call is
+    Every point starts with one untimed call at its own batch size (the
+    first call builds the fixed weights; each size warms its own buffers,
+    threads and caches: with a warm-up on the smallest batch only, the
+    timed repeats of the largest batches still rose call after call); each
+    timed call is
     ``time.perf_counter`` around ``transform`` alone, which returns host
     arrays, so GPU work is finished when the clock stops.
     """
@@ -234,8 +237,8 @@ def throughput_sweep(
     rows = []
     for cfg in configs:
         res = Reservoir(cfg, backend=backend, progress=False)
-        res.transform(X[: min(batch_sizes)])  # warm-up
         for b in batch_sizes:
+            res.transform(X[:b])  # warm-up at this batch size
             times = []
             for _ in range(int(repeats)):
                 t0 = time.perf_counter()

@@ -42,8 +42,9 @@ def plot_backends(rows: Sequence[dict], reference: str = PEER, title: str | None
 
 
 def plot_scaling(rows: Sequence[dict], title: str | None = None) -> Figure:
-    """Two panels: samples/s against batch size (a line per grid), and cell updates/s against
-    grid size (a line per batch; flat means the cost grows exactly with the grid's area)."""
+    """Two panels: samples/s against batch size (a line per grid: the median of the timed repeats, shaded from
+    the slowest to the fastest where the rows hold their times), and cell updates/s against grid size (a line
+    per batch; flat means the cost grows exactly with the grid's area)."""
     rows = list(rows)
     if not rows:
         raise ValueError("plot_scaling needs at least one row")
@@ -57,7 +58,12 @@ def plot_scaling(rows: Sequence[dict], title: str | None = None) -> Figure:
     ax_b, ax_g = fig.subplots(1, 2)
     for (prefix, grid), line in sorted(by_grid.items()):
         line.sort(key=lambda r: r["batch"])
-        ax_b.plot([r["batch"] for r in line], [r["samples_per_s"] for r in line], "o-", label=f"{prefix}{grid}×{grid}")
+        batches, median = [r["batch"] for r in line], [r["samples_per_s"] for r in line]
+        drawn = ax_b.plot(batches, median, "o-", label=f"{prefix}{grid}×{grid}")
+        if all(r.get("times_s") for r in line):  # the spread of the timed repeats: slowest to fastest
+            slow = [r["batch"] / max(r["times_s"]) for r in line]
+            fast = [r["batch"] / min(r["times_s"]) for r in line]
+            ax_b.fill_between(batches, slow, fast, color=drawn[0].get_color(), alpha=0.2, linewidth=0)
     for (prefix, batch), line in sorted(by_batch.items()):
         line.sort(key=lambda r: r["grid"])
         ax_g.plot([r["grid"] for r in line], [r["cell_updates_per_s"] for r in line], "s-",
