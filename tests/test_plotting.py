@@ -131,3 +131,15 @@ def test_validation_curves_are_drawn_against_the_iteration_one_colour_per_model(
         validation_curves_figure({})
     with pytest.raises(ValueError, match="'rule', seed 0 has no validation points"):
         validation_curves_figure({("rule", 0): []})
+
+
+def test_spectra_show_the_decades_that_differ_not_the_rounding_of_the_mean():
+    from pixelflow.workbook.plotting.nca import SPECTRUM_DECADES, spectra_figure
+
+    f = np.linspace(0.0, 0.5, 6)
+    spectra = {"truth, 1×": (f, np.array([0.0, 1e-31, 1.0, 0.5, 0.1, 0.01])),
+               "decoded NCA, 2×": (f, np.array([0.0, 1e-30, 0.8, 0.4, 0.2, 1e-3]))}
+    ax = spectra_figure(spectra, nyquist=0.5).axes[0]
+    low, high = ax.get_ylim()
+    assert low == pytest.approx(10.0 ** -SPECTRUM_DECADES) and high == pytest.approx(2.0)
+    assert [line.get_label() for line in ax.lines] == ["truth, 1×", "decoded NCA, 2×", "training-grid Nyquist"]
