@@ -75,6 +75,9 @@ def test_speed_figures():
     rows = load_benchmarks(repository_root() / "results")
     fig = plot_backends(rows)
     assert len(fig.axes) == 1 and len(fig.axes[0].patches) == len(rows)
+    fig.canvas.draw()  # tick labels are made at drawing time
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert len(ticks) <= 6 and all(t == "0" or t.endswith("k") for t in ticks)
     sweep = [dict(implementation="pixelflow", backend="cpu", rule="wave", grid=g, channels=4, steps=4, batch=b,
                   samples_per_s=1e5 / g / g * b ** 0.1, cell_updates_per_s=1e5 * 16 * b ** 0.1, device="CPU")
              for g in (16, 32) for b in (8, 64)]
