@@ -146,3 +146,34 @@ def test_spectra_show_the_decades_that_differ_not_the_rounding_of_the_mean():
     low, high = ax.get_ylim()
     assert low == pytest.approx(10.0 ** -SPECTRUM_DECADES) and high == pytest.approx(2.0)
     assert [line.get_label() for line in ax.lines] == ["truth, 1×", "decoded NCA, 2×", "training-grid Nyquist"]
+
+
+def test_a_wide_figure_is_narrowed_to_the_text_and_laid_out_again(tmp_path, monkeypatch):
+    from pixelflow.workbook.outputs import save_figure
+    from pixelflow.workbook.plotting.style import TEXT_WIDTH_IN, fit_to_text
+
+    fig = Figure(figsize=(10.0, 3.4))
+    left, right = fig.subplots(1, 2)
+    for ax in (left, right):
+        ax.plot([1, 2, 3], [10.0, 2000.0, 30000.0])
+        ax.set_ylabel("a long label on the y axis")
+    fig.tight_layout()
+    fit_to_text(fig)
+    assert fig.get_figwidth() == pytest.approx(TEXT_WIDTH_IN) and fig.get_figheight() == pytest.approx(
+        3.4 * TEXT_WIDTH_IN / 10.0)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    # Laid out again at the new size: the left panel's tick labels do not run into the right panel's y label.
+    assert left.get_tightbbox(renderer).x1 <= right.get_tightbbox(renderer).x0
+    narrow = Figure(figsize=(4.0, 3.0))
+    fit_to_text(narrow)
+    assert tuple(narrow.get_size_inches()) == (4.0, 3.0)  # a figure narrower than the text keeps its size
+    # save_figure narrows what it saves: the PNG (150 dpi) is no wider than the text.
+    monkeypatch.setenv("PIXELFLOW_OUTPUT", str(tmp_path))
+    wide = Figure(figsize=(12.0, 3.0))
+    wide.subplots().plot([0, 1], [0, 1])
+    png = save_figure(wide, "99_test", "wide", "smoke")["png"]
+    from matplotlib.image import imread
+
+    assert imread(png).shape[1] <= TEXT_WIDTH_IN * 150 + 1

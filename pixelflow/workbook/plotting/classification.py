@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from pixelflow.workbook.plotting.style import RULE_COLORS
+
 __all__ = [
     "ablation_figure",
     "accuracy_vs_rule_figure",
@@ -23,14 +25,6 @@ __all__ = [
     "search_results_figure",
 ]
 
-# One fixed colour per rule, so a rule looks the same in every figure.
-RULE_COLORS = {
-    "raw": "#7f7f7f",
-    "wave": "#1f77b4",
-    "diffusion_reaction": "#2ca02c",
-    "random_nca": "#d62728",
-    "life_like": "#9467bd",
-}
 _EXTRA_COLORS = ("#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
 
 
