@@ -144,16 +144,17 @@ class Engine:
 
     # ------------------------------------------------------------ preparation
 
-    def check_input(self, sample_shape: tuple) -> int:
+    def check_input(self, sample_shape: tuple, n_samples: int | None = None) -> int:
         """Refuse a sample shape this engine cannot take (changes nothing); returns the input channel count.
 
         Raises
         ------
         ValueError
-            A shape other than the one it was prepared for, vectors whose length
-            is not a square for an encoder that writes images (a single image
-            passed without its sample axis reads as such vectors), or an encoder
-            output with more channels than the rule takes.
+            A shape other than the one it was prepared for; for an encoder
+            that writes images, a square batch of vectors whose length is not a
+            square (``n_samples`` of them: what one H x W image passed without
+            its sample axis looks like); or an encoder output with more
+            channels than the rule takes.
         """
         if self.sample_shape is not None and sample_shape != self.sample_shape:
             raise ValueError(
@@ -161,13 +162,13 @@ class Engine:
                 f"{self.sample_shape}; make a new Reservoir for a different input shape"
             )
         c = self.config
-        if self.encoder.reads_images and len(sample_shape) == 1 and math.isqrt(sample_shape[0]) ** 2 != sample_shape[0]:
-            f = sample_shape[0]
+        f = sample_shape[0] if len(sample_shape) == 1 else None
+        if self.encoder.reads_images and f is not None and n_samples == f and math.isqrt(f) ** 2 != f:
             h, w, _ = image_layout(sample_shape)
             raise ValueError(
-                f"X holds vectors of {f} features, which encoder {c.input_encoding!r} would lay out as {h}x{w} "
-                f"images: one H x W image is passed with its sample axis, X[None] (shape (1, H, W)); flattened "
-                f"images need a square number of features; vectors go to input_encoding='project' or 'mask'"
+                f"X of shape ({f}, {f}) reads as {f} vectors of {f} features, which encoder {c.input_encoding!r} "
+                f"would lay out as {h}x{w} images: one H x W image is passed with its sample axis, X[None] "
+                f"(shape (1, H, W)); vectors are better encoded by input_encoding='project' or 'mask'"
             )
         cin = self.encoder.input_channels(sample_shape, self.encoder_params)
         capacity = self.rule.input_capacity(c.channels)

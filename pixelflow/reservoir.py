@@ -209,7 +209,7 @@ class Reservoir:
                             "use backend='cuda' or pass a numpy array")
         n = len(X)
         # Checked before the empty-batch answer: a shape refused for one sample is refused for none.
-        engine.check_input(X.shape[1:])
+        engine.check_input(X.shape[1:], len(X))
         if n == 0:
             return xp.zeros((0, self.feature_dim), dtype=np.float32)
         if xp is np:
@@ -294,7 +294,7 @@ class Reservoir:
         X = check_batch(X, engine.dtype)
         c = self.config
         shape = (len(X), c.steps + 1, c.channels, c.height, c.width)
-        engine.check_input(X.shape[1:])
+        engine.check_input(X.shape[1:], len(X))
         if len(X) == 0:
             return np.zeros(shape, dtype=engine.dtype)
         ensure_fits(int(np.prod(shape)) * engine.dtype.itemsize, f"a trajectory of shape {shape}", "pass fewer samples")

@@ -213,7 +213,7 @@ class ReservoirStack:
         xp = array_module(X)
         # Every member checks the shape before any of them runs or fixes it.
         for r in self.reservoirs:
-            r.engine.check_input(X.shape[1:])
+            r.engine.check_input(X.shape[1:], len(X))
         if xp is np:
             ensure_fits(len(X) * self.feature_dim * 4, f"the ({len(X)}, {self.feature_dim}) float32 feature matrix",
                         "pool more, record fewer steps, or transform in batches")

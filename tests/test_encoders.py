@@ -44,11 +44,15 @@ def test_identity_resize_is_exact(rng):
         np.testing.assert_array_equal(drive(X, "tile", resize=method)[:, 0], X)
 
 
-def test_flattened_square_images_are_laid_out_as_images(rng):
+def test_vectors_are_laid_out_on_the_most_square_grid(rng):
     assert image_layout((784,)) == (28, 28, 1)
-    x = rng.random((2, 16))
-    got = drive(x, "tile", width=4, height=4, resize="nearest")[:, 0]
-    np.testing.assert_array_equal(got.reshape(2, 16), x)
+    assert image_layout((10,)) == (3, 4, 1)
+    x = rng.random((1, 10))
+    got = drive(x, "tile", width=4, height=3, resize="nearest")[0, 0]
+    np.testing.assert_array_equal(got.ravel(), np.concatenate([x[0], [0, 0]]))
+    # Many vectors of a length that is no square are welcome: only a square batch of them looks like one image.
+    assert Reservoir(ReservoirConfig(width=4, height=3, channels=2, steps=1, rule="wave")).transform(
+        rng.random((5, 10))).shape[0] == 5
 
 
 @pytest.mark.parametrize("encoding", ["tile", "phase"])
@@ -56,10 +60,12 @@ def test_one_image_without_its_sample_axis_is_refused_with_the_fix(rng, encoding
     # A 28x28 image given alone reads as 28 vectors of 28 features: it used to give 28 rows of features.
     res = Reservoir(ReservoirConfig(width=28, height=28, channels=4, steps=1, rule="wave", input_encoding=encoding))
     image = rng.random((28, 28))
-    with pytest.raises(ValueError, match=r"X holds vectors of 28 features, which encoder '" + encoding + r"' would "
-                                         r"lay out as 5x6 images: one H x W image is passed with its sample axis, "
-                                         r"X\[None\] \(shape \(1, H, W\)\)"):
+    with pytest.raises(ValueError, match=r"X of shape \(28, 28\) reads as 28 vectors of 28 features, which encoder '"
+                                         + encoding + r"' would lay out as 5x6 images: one H x W image is passed "
+                                         r"with its sample axis, X\[None\] \(shape \(1, H, W\)\)"):
         res.transform(image)
+    with pytest.raises(ValueError, match="reads as 28 vectors"):
+        res.states(image)
     assert res.transform(image[None]).shape == (1, res.config.n_features)  # the refusal fixed nothing in place
     # Vectors are welcome where the encoder reads vectors.
     vectors = ReservoirConfig(width=8, height=8, channels=4, steps=1, rule="wave", input_encoding="project")
