@@ -74,17 +74,18 @@ def test_save_figure_writes_png_and_pdf(out_root):
     assert paths["png"].parent == out_root / "figures" / "smoke"
 
 
-PRESETS = {"smoke": {"grid": 16, "n_train": 500, "alphas": [1.0, 10.0], "rule": "wave"},
-           "paper": {"grid": 32, "n_train": None, "alphas": [0.1, 1.0, 10.0], "rule": "wave"}}
+PRESETS = {"smoke": {"grid": 16, "n_train": 500, "alphas": [1.0, 10.0], "rule": "wave", "steps": (12, 24)},
+           "paper": {"grid": 32, "n_train": None, "alphas": [0.1, 1.0, 10.0], "rule": "wave", "steps": (24, 48)}}
 
 
 def test_knobs_are_the_scales_preset_with_the_overrides_recorded(out_root):
     rec = ResultsRecord("90_knobs", "smoke", {"scale": "smoke", "overrides": {"n_train": 200}})
-    knobs = rec.settings(PRESETS, {"n_train": 200, "alphas": [3.0], "grid": 24})
-    assert knobs == {"grid": 24, "n_train": 200, "alphas": [3.0], "rule": "wave"}
+    knobs = rec.settings(PRESETS, {"n_train": 200, "alphas": [3.0], "grid": 24, "steps": [8, 16]})
+    assert knobs == {"grid": 24, "n_train": 200, "alphas": [3.0], "rule": "wave", "steps": (8, 16)}  # a tuple again
     saved = json.loads(rec.save().read_text())
-    assert saved["presets"]["smoke"] == knobs and saved["presets"]["paper"] == PRESETS["paper"]
-    assert saved["overrides"] == {"n_train": 200, "alphas": [3.0], "grid": 24}
+    assert saved["presets"]["smoke"] == {**knobs, "steps": [8, 16]}  # as JSON keeps it
+    assert saved["presets"]["paper"] == {**PRESETS["paper"], "steps": [24, 48]}
+    assert saved["overrides"] == {"n_train": 200, "alphas": [3.0], "grid": 24, "steps": [8, 16]}
     # No overrides: the preset itself, and the preset dict is not changed in place.
     assert ResultsRecord("90_knobs", "paper", {}).settings(PRESETS) == PRESETS["paper"]
     assert PRESETS["smoke"]["grid"] == 16

@@ -139,7 +139,8 @@ class ResultsRecord:
             if not _same_kind(default, value):
                 raise TypeError(f"{self.notebook} knob {key!r} takes {type(default).__name__} values like "
                                 f"{default!r}, got {value!r}")
-            chosen[key] = value
+            # JSON has no tuples: a list given for a tuple-valued knob becomes a tuple again.
+            chosen[key] = tuple(value) if isinstance(default, tuple) and isinstance(value, list) else value
         self.presets = {**{k: dict(v) for k, v in presets.items()}, self.scale: chosen}
         self.overrides = dict(overrides)
         return dict(chosen)
