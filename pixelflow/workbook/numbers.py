@@ -275,6 +275,25 @@ def _family_mean(row: str) -> Reader:
     return _table_mean(3, _FAMILIES, row, "Mean (± s.d. over draws)")
 
 
+def _solve_seconds(what: str, at: int) -> Reader:
+    """From the timing of one solve per grid size: the grid side (``"grid"``), the wave's seconds (``"wave"``), fast
+    marching's (``"fmm"``) or their ratio (``"ratio"``), at position ``at`` of the sizes (0: smallest, -1: largest)."""
+    path = ("metrics", "solve seconds")
+
+    def read(r):
+        sizes, wave, fmm = (_at(r, *path, key) for key in ("sizes", "wave reservoir", "fast marching"))
+        if not (isinstance(sizes, list) and isinstance(wave, list) and isinstance(fmm, list)
+                and len(sizes) == len(wave) == len(fmm) > 0):
+            raise _Absent(f"{_where(path)} does not hold one time per grid size")
+        if what == "grid":
+            return format_count(_whole(sizes[at], path + ("sizes", at)))
+        w, f = _real(wave[at], path + ("wave reservoir", at)), _real(fmm[at], path + ("fast marching", at))
+        if what == "ratio":
+            return format_fixed(w / f, 0)
+        return format_fixed(w if what == "wave" else f, 1 if what == "wave" else 3)
+    return read
+
+
 _INPAINT_MSE = "test hidden MSE {} NCA"
 _INPAINT_FILL = ("metrics", "test hidden MSE mean-of-neighbours fill", "mean")
 _RES = "metrics", "{} rescaled PDE, dt=1/k²"
@@ -330,6 +349,13 @@ NUMBERS: tuple[tuple[str, str, Reader], ...] = (
     ("EikonalWallWorst", "04_eikonal", _table_fixed(3, _FAMILIES, "wall with a gap (free cells)", "Worst draw")),
     ("EikonalWallAllMean", "04_eikonal", _family_mean("wall with a gap (all cells)")),
     ("EikonalSmoothMean", "04_eikonal", _family_mean("smooth random")),
+    # Time per solve: the smallest and the largest grid timed, wave reading against fast marching.
+    ("EikonalSpeedGridSmall", "04_eikonal", _solve_seconds("grid", 0)),
+    ("EikonalSpeedRatioSmall", "04_eikonal", _solve_seconds("ratio", 0)),
+    ("EikonalSpeedGrid", "04_eikonal", _solve_seconds("grid", -1)),
+    ("EikonalSpeedWave", "04_eikonal", _solve_seconds("wave", -1)),
+    ("EikonalSpeedFmm", "04_eikonal", _solve_seconds("fmm", -1)),
+    ("EikonalSpeedRatio", "04_eikonal", _solve_seconds("ratio", -1)),
     # Texture: the PS distance (another piece of the texture scores about 1) per loss, over training seeds.
     ("TextureSeeds", "06_texture_nca", lambda r: format_count(len(_at(r, "metrics", "training", "seeds")))),
     ("TextureGrayScottLoss", "06_texture_nca", _loss_name("metrics", "gray_scott", "chosen_loss")),
@@ -356,6 +382,9 @@ NUMBERS: tuple[tuple[str, str, Reader], ...] = (
     ("InpaintBiharmonicMse", "07_attention_inpainting",
      _fixed(2, "metrics", "test hidden MSE biharmonic fill", "mean", factor=1e3)),
     ("InpaintUnetParams", "07_attention_inpainting", _table_count("07_attention_inpainting", "U-Net", "Parameters")),
+    ("InpaintUnetMse", "07_attention_inpainting", _fixed(2, "metrics", "test hidden MSE U-Net", "mean", factor=1e3)),
+    ("InpaintUnetPsnr", "07_attention_inpainting", _fixed(2, "metrics", "U-Net", "psnr", "mean")),
+    ("InpaintUnetIterations", "07_attention_inpainting", _preset("unet_iterations")),
     ("InpaintAttentionPsnr", "07_attention_inpainting", _fixed(2, "metrics", "attention NCA", "psnr", "mean")),
     ("InpaintConvolutionPsnr", "07_attention_inpainting", _fixed(2, "metrics", "convolution NCA", "psnr", "mean")),
     ("InpaintBiharmonicPsnr", "07_attention_inpainting", _fixed(2, "metrics", "biharmonic fill", "psnr", "mean")),

@@ -5,9 +5,10 @@ Sphinx with MyST-NB from what the paper itself is built from:
 
 * the **notebooks** executed at that scale (``results/<scale>/executed/*.ipynb``), shown with their stored
   outputs (nothing is re-executed), their progress bars and widget state removed;
-* the **article**: its abstract, its sections in order with every figure (the PNG beside the PDF the paper
-  includes, with the paper's caption, numbers filled in from ``paper/generated/numbers.tex``) and every table,
-  each linked to the notebook that made it, and the PDF itself (``paper/pixelflow-<scale>.pdf``).
+* the **article**: the paper's whole text converted from its LaTeX (:mod:`pixelflow.workbook.article_markdown`:
+  numbers from ``paper/generated/``, citations, cross-references), every figure (the PNG beside the PDF the paper
+  includes) and every table (from the results files), each linked to the notebook that made it, and the PDF
+  itself (``paper/pixelflow-<scale>.pdf``).
 
 The site builds offline: the theme ships its assets, and mathematics is typeset by the MathJax that Debian's
 ``libjs-mathjax`` installs, copied into the site (:data:`MATHJAX`); nothing is fetched from the web, then or
@@ -37,6 +38,7 @@ MATHJAX = Path("/usr/share/javascript/mathjax")
 _MATHJAX_PARTS = ("MathJax.js", "config/TeX-AMS_CHTML.js", "extensions", "jax/input/TeX", "jax/output/CommonHTML",
                   "jax/output/PreviewHTML", "jax/element", "fonts/HTML-CSS/TeX/woff", "localization/en")
 
+
 def _favicon(size: int = 16, rgb=(0x1f, 0x5f, 0x6f)) -> bytes:
     """A PNG of one square of colour ``rgb``: the site's icon (browsers ask for one)."""
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -45,8 +47,6 @@ def _favicon(size: int = 16, rgb=(0x1f, 0x5f, 0x6f)) -> bytes:
     rows = b"".join(b"\x00" + bytes(rgb) * size for _ in range(size))
     header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-
-
 
 
 def _index_page(scale: str, notebooks: list[str], titles: dict[str, str]) -> str:
