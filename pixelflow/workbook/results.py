@@ -45,6 +45,25 @@ def _same_kind(default, value) -> bool:
     return type(default) is type(value)
 
 
+def _merged(knobs: dict, overrides: Mapping[str, Any], owner: str, where: str) -> dict:
+    """``knobs`` with ``overrides`` applied, key by key; a dict-valued knob takes a dict of some of its keys."""
+    for key, value in overrides.items():
+        if key not in knobs:
+            close = difflib.get_close_matches(str(key), list(knobs), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"{owner} has no knob {key!r}{where}{hint}; its knobs: {', '.join(knobs)}")
+        default = knobs[key]
+        if isinstance(default, dict) and isinstance(value, Mapping):
+            knobs[key] = _merged(dict(default), value, f"{owner} knob {key!r}", "")
+            continue
+        if not _same_kind(default, value):
+            raise TypeError(f"{owner} knob {key!r} takes {type(default).__name__} values like {default!r}, "
+                            f"got {value!r}")
+        # JSON has no tuples: a list given for a tuple-valued knob becomes a tuple again.
+        knobs[key] = tuple(value) if isinstance(default, tuple) and isinstance(value, list) else value
+    return knobs
+
+
 class ResultsRecord:
     """Collects what one notebook run produced and writes it atomically.
 
@@ -128,19 +147,7 @@ class ResultsRecord:
         overrides = {} if overrides is None else overrides
         if not isinstance(overrides, Mapping):
             raise TypeError(f"overrides must be a dict of knob: value, got {type(overrides).__name__}")
-        chosen = dict(presets[self.scale])
-        for key, value in overrides.items():
-            if key not in chosen:
-                close = difflib.get_close_matches(str(key), list(chosen), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ValueError(f"{self.notebook} has no knob {key!r} at the {self.scale} scale{hint}; its knobs: "
-                                 f"{', '.join(chosen)}")
-            default = chosen[key]
-            if not _same_kind(default, value):
-                raise TypeError(f"{self.notebook} knob {key!r} takes {type(default).__name__} values like "
-                                f"{default!r}, got {value!r}")
-            # JSON has no tuples: a list given for a tuple-valued knob becomes a tuple again.
-            chosen[key] = tuple(value) if isinstance(default, tuple) and isinstance(value, list) else value
+        chosen = _merged(dict(presets[self.scale]), overrides, self.notebook, f" at the {self.scale} scale")
         self.presets = {**{k: dict(v) for k, v in presets.items()}, self.scale: chosen}
         self.overrides = dict(overrides)
         return dict(chosen)
