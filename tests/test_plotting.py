@@ -159,8 +159,7 @@ def test_a_wide_figure_is_narrowed_to_the_text_and_laid_out_again(tmp_path, monk
         ax.set_ylabel("a long label on the y axis")
     fig.tight_layout()
     fit_to_text(fig)
-    assert fig.get_figwidth() == pytest.approx(TEXT_WIDTH_IN) and fig.get_figheight() == pytest.approx(
-        3.4 * TEXT_WIDTH_IN / 10.0)
+    assert fig.get_figwidth() == pytest.approx(TEXT_WIDTH_IN) and fig.get_figheight() == pytest.approx(3.4)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     renderer = FigureCanvasAgg(fig).get_renderer()

@@ -26,21 +26,23 @@ RULE_COLORS = {
 
 
 def fit_to_text(fig) -> None:
-    """Narrow ``fig`` to the text width when it is wider, keeping its aspect ratio (in place).
+    """Narrow ``fig`` to the text width when it is wider, keeping its height (in place).
 
-    The type keeps its size in points; the layout engine (constrained or tight) places it again at the new size.
+    The type keeps its size in points, so the height is kept too: shrunk in proportion, the axes of a wide row of
+    panels would leave no room for their labels. The layout engine (constrained or tight) places everything again
+    at the new size.
 
     >>> from matplotlib.figure import Figure
     >>> fig = Figure(figsize=(10.0, 4.0))
     >>> fit_to_text(fig)
     >>> [round(float(x), 2) for x in fig.get_size_inches()]
-    [6.77, 2.71]
+    [6.77, 4.0]
     """
     from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
     width, height = fig.get_size_inches()
     if width > TEXT_WIDTH_IN:
-        fig.set_size_inches(TEXT_WIDTH_IN, height * TEXT_WIDTH_IN / width)
+        fig.set_size_inches(TEXT_WIDTH_IN, height)
         # Constrained layout places everything again when drawn; a figure laid out once by tight_layout (or not
         # at all) is laid out again here.
         if fig.get_layout_engine() is None or isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine):
