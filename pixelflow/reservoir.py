@@ -306,6 +306,17 @@ class Reservoir:
                     out[start:stop, t] = self.backend.to_numpy(state)
         return out
 
+    @property
+    def rule_path(self) -> str:
+        """How the rule runs: ``"fused"``, ``"compiled"`` or ``"function"`` (:attr:`pixelflow.engine.Engine.rule_path`).
+
+        A user's rule on the ``cpu`` backend is compiled when the reservoir
+        first sees data; until then this says ``"function"``.
+        """
+        return self.engine.rule_path
+
     def provenance(self) -> dict[str, Any]:
-        """The config as a plain dict, plus backend and device (for results files)."""
-        return {**self.config.to_dict(), "backend": self.backend.name, "device": self.backend.describe()}
+        """The config as a plain dict, plus backend, device and how the rule ran (for results files)."""
+        engine = self.engine
+        return {**self.config.to_dict(), "backend": self.backend.name, "device": self.backend.describe(),
+                "rule_path": engine.rule_path, "rule_path_note": engine.rule_path_note}

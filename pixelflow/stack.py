@@ -230,7 +230,10 @@ class ReservoirStack:
         return out
 
     def provenance(self) -> dict[str, Any]:
-        return {**self.config.to_dict(), "backend": self.backend.name, "device": self.backend.describe()}
+        paths = sorted({r.rule_path for r in self.reservoirs})
+        return {**self.config.to_dict(), "backend": self.backend.name, "device": self.backend.describe(),
+                "rule_path": paths[0] if len(paths) == 1 else "mixed",
+                "rule_path_note": "; ".join(r.engine.rule_path_note for r in self.reservoirs)}
 
 
 def make_reservoir(config, backend: str = "cpu", progress: bool | None = None):
