@@ -256,3 +256,15 @@ def test_the_hand_fused_benchmark_kernels_equal_their_rule_functions(rule, image
     HAND_FUSED[rule](ctx.drive, ctx, cfg.recording, got)
     tolerance = 1e-6 if rule == "lenia_like" else 0  # exp from another math library
     np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance)
+
+
+def test_a_first_call_that_fails_leaves_no_kernel_compiled_for_its_shape(registered):
+    name = registered("user_heat", heat, params={"rate": 0.2})
+    res = Reservoir(ReservoirConfig(12, 12, 3, 2, name), "cpu", progress=False)
+    rgb = np.full((2, 12, 12, 3), 3e38, np.float32)  # three input channels; the Laplacian overflows
+    with pytest.raises(ValueError, match="not finite"):
+        res.transform(rgb)
+    assert res.rule_path == "function" and res.engine.kernel is None
+    X = np.random.default_rng(0).random((4, 12, 12)).astype(np.float32)
+    np.testing.assert_array_equal(res.transform(X), Reservoir(res.config, "numpy", progress=False).transform(X))
+    assert res.rule_path == "compiled"
