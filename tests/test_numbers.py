@@ -118,7 +118,25 @@ def records():
                 "rows": [["mean-of-neighbours fill", 0, None], ["attention NCA", 9520, 516.0],
                          ["convolution NCA", 9601, 165.0], ["U-Net", 7501, 28.0]]}}},
         "08_resolution_transfer": {"metrics": resolution_metrics()},
-        "09_fixed_vs_learned": {"provenance": {"cpu_count": 2}},
+        "09_fixed_vs_learned": {"provenance": {"cpu_count": 2}, "metrics": {
+            "summary": {"fixed": {"test_accuracy_mean": 0.9633, "cost_s_mean": 40.0},
+                        "learned (mix)": {"test_accuracy_mean": 0.9687, "cost_s_mean": 520.0},
+                        "learned (mix, bias, inject)": {"test_accuracy_mean": 0.9671, "cost_s_mean": 540.0}},
+            "self_classifying": {"test_accuracy": [0.9123], "params": 24196, "iterations": 1800, "agreement": 0.8766,
+                                 "train_s": 1260.0},
+            "verdict": {"text": "No learned model is significantly more accurate than fixed random_nca reservoir "
+                                "(mnist preset) (98.21 %).",
+                        "entries": [{"name": "fixed random_nca reservoir (mnist preset)", "kind": "fixed",
+                                     "params": 2000000, "test_accuracy": [0.9821, 0.9819, 0.9823], "cost_s": [100.0]},
+                                    {"name": "self-classifying NCA", "kind": "learned", "params": 24196,
+                                     "test_accuracy": [0.9123], "cost_s": [1300.0]},
+                                    {"name": "CNN (trained, 12 epochs)", "kind": "learned", "params": 52000,
+                                     "test_accuracy": [0.9889], "cost_s": [300.0]}]}},
+            "tables": {"09_fixed_vs_learned_verdict": {
+                "columns": [{"name": "Model"}, {"name": "Kind"}, {"name": "vs. fixed (pp)"}, {"name": "Holm p"}],
+                "rows": [["fixed design", "fixed", None, None], ["self-classifying NCA", "learned", -70.9, 0.0],
+                         ["CNN (trained, 12 epochs)", "learned", 0.68, 0.004],
+                         ["learned (mix)", "learned", 0.3, 0.2]]}}},
         "10_time_series": {
             "scale": "smoke", "metrics": {"features": 100},
             "presets": {"smoke": {"n_train": 600, "n_validation": 300, "n_test": 300, "washout": 100, "trials": 3,
@@ -169,6 +187,12 @@ EXPECTED = [
     ("ResolutionGrayScottDecodedFour", "0.300"), ("ResolutionGrayScottDecodedEight", "0.400"),
     ("ResolutionGrayScottBilinearEight", "0.500"), ("ResolutionGravelDecodedStyleTwo", "0.002"),
     ("ResolutionGravelDecodedStyleFour", "0.015"), ("ResolutionDecodedEightMs", "279"), ("ResolutionPdeFourS", "41.3"),
+    ("FvlFixedAcc", "96.33"), ("FvlLearnedAcc", "96.87"), ("FvlLearnedGain", "0.54"), ("FvlLearnedCostRatio", "13.0"),
+    ("SelfClassAcc", "91.23"), ("SelfClassParams", "24{,}196"), ("SelfClassIterations", "1{,}800"),
+    ("SelfClassAgreement", "87.7"), ("SelfClassTrainMinutes", "21"),
+    ("VerdictFixedAcc", "98.21"), ("VerdictFixedParams", "2{,}000{,}000"), ("VerdictCnnAcc", "98.89"),
+    ("VerdictCnnParams", "52{,}000"),
+    ("VerdictLearnedCount", "3"), ("VerdictBetterCount", "1"),
     ("LearnedCpuCores", "2"),
 ]
 

@@ -268,6 +268,7 @@ class PaperTables(NamedTuple):
     """Every table the paper can show, before rendering: what :func:`collect_tables` returns."""
 
     tables: dict  # name -> table entry (caption, label, columns, rows), the notebooks' and the build's own
+    sources: dict  # name -> how an error names the table (its results file, for a notebook's)
     records: dict  # notebook -> its results record
     scale: str  # the scale(s) the results came from
     commit: str  # their commit(s), 10 characters each
@@ -302,7 +303,7 @@ def collect_tables(results_dir: Path) -> PaperTables:
                 raise ValueError(f"table {name!r} is produced by more than one notebook "
                                  f"({owner[name].name} and again in {path.name})")
             owner[name] = path
-            render_table(table, f"{path}: table {name!r}")  # every cell takes its format, or the error names the file
+            check_table(table, f"{path}: table {name!r}")
             tables[name] = table
     scale = ", ".join(sorted(scales)) or results_dir.name
     commit = ", ".join(c[:10] for c in sorted(commits)) or "unknown"
@@ -332,7 +333,8 @@ def collect_tables(results_dir: Path) -> PaperTables:
             "McNemar p-value of the notebook's comparison table; the gap is design minus mark (negative: "
             "missed). The MNIST mark is set for its 14k-image training prefix, below the best published "
             "fixed-feature number on the full set.")}
-    return PaperTables(tables, records, scale, commit)
+    sources = {name: f"{owner[name]}: table {name!r}" if name in owner else f"table {name!r}" for name in tables}
+    return PaperTables(tables, sources, records, scale, commit)
 
 
 def write_tables(results_dir: Path, out_dir: Path, figures_dir: str | None = None,
@@ -364,8 +366,8 @@ def write_tables(results_dir: Path, out_dir: Path, figures_dir: str | None = Non
     results_dir, out_dir = Path(results_dir), Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"output directory {out_dir} exists and is not a directory")
-    tables, records, scale, commit = collect_tables(results_dir)
-    rendered = {name: render_table(table, f"table {name!r}") for name, table in tables.items()}
+    tables, sources, records, scale, commit = collect_tables(results_dir)
+    rendered = {name: render_table(table, sources[name]) for name, table in tables.items()}
     figdir = figures_dir if figures_dir is not None else f"../figures/{scale}"
     status_tex = status_macros(records, scale, backend) if backend is not None else None
     numbers = number_macros(records)

@@ -294,6 +294,74 @@ def _solve_seconds(what: str, at: int) -> Reader:
     return read
 
 
+def _best_learned(what: str) -> Reader:
+    """Of the learned reservoirs (every ``metrics/summary`` entry but ``fixed``), the most accurate one's test
+    accuracy (``"accuracy"``, %), its gain over the fixed reservoir (``"gain"``, points) or its cost over the fixed
+    one's (``"cost"``, a ratio)."""
+    path = ("metrics", "summary")
+
+    def read(r):
+        summary = _at(r, *path)
+        if not isinstance(summary, Mapping) or "fixed" not in summary or len(summary) < 2:
+            raise _Absent(f"{_where(path)} has no fixed and learned reservoirs")
+        acc = {name: _real(_at(entry, "test_accuracy_mean"), (*path, name, "test_accuracy_mean"))
+               for name, entry in summary.items()}
+        best = max((name for name in summary if name != "fixed"), key=acc.__getitem__)
+        if what == "accuracy":
+            return format_fixed(100.0 * acc[best], 2)
+        if what == "gain":
+            return format_fixed(100.0 * (acc[best] - acc["fixed"]), 2)
+        cost = [_real(_at(summary, name, "cost_s_mean"), (*path, name, "cost_s_mean")) for name in (best, "fixed")]
+        if cost[1] <= 0:
+            raise _Absent(f"{_where(path)}/fixed/cost_s_mean is {cost[1]}, the ratio is undefined")
+        return format_fixed(cost[0] / cost[1], 1)
+    return read
+
+
+def _verdict_entry(name_start: str, what: str) -> Reader:
+    """A model of the fixed-versus-learned verdict (the first whose name starts with ``name_start``): its mean test
+    accuracy (``"accuracy"``, %) or trainable weights (``"params"``)."""
+    path = ("metrics", "verdict", "entries")
+
+    def read(r):
+        entries = _at(r, *path)
+        if not isinstance(entries, list):
+            raise _Absent(f"{_where(path)} is not a list")
+        for i, entry in enumerate(entries):
+            if isinstance(entry, Mapping) and str(entry.get("name", "")).startswith(name_start):
+                if what == "params":
+                    return format_count(_whole(_at(entry, "params"), (*path, i, "params")))
+                scores = _at(entry, "test_accuracy")
+                if not isinstance(scores, list) or not scores:
+                    raise _Absent(f"{_where((*path, i, 'test_accuracy'))} is not a list of accuracies")
+                return format_fixed(100.0 * sum(_real(v, (*path, i)) for v in scores) / len(scores), 2)
+        raise _Absent(f"no entry of {_where(path)} named {name_start}...")
+    return read
+
+
+_VERDICT = "09_fixed_vs_learned_verdict"
+_VERDICT_LEVEL = 0.01  # the level the notebook's verdict is drawn at (protocols.fixed_vs_learned.verdict_table)
+
+
+def _verdict_count(which: str) -> Reader:
+    """How many learned models the verdict table holds (``"learned"``), or how many of them are significantly
+    more accurate than the fixed design (``"better"``: Holm-adjusted p below the verdict's level)."""
+    def read(r):
+        path = ("tables", _VERDICT)
+        columns = [c.get("name") if isinstance(c, Mapping) else None for c in _at(r, *path, "columns")]
+        rows = _at(r, *path, "rows")
+        for name in ("Kind", "vs. fixed (pp)", "Holm p"):
+            if name not in columns:
+                raise _Absent(f"no column {name!r} in {_where(path)}")
+        kind, diff, p = (columns.index(name) for name in ("Kind", "vs. fixed (pp)", "Holm p"))
+        learned = [row for row in rows if isinstance(row, list) and row[kind] == "learned"]
+        if which == "learned":
+            return format_count(len(learned))
+        return format_count(sum(1 for row in learned if _real(row[p], (*path, "Holm p")) < _VERDICT_LEVEL
+                                and _real(row[diff], (*path, "vs. fixed (pp)")) > 0))
+    return read
+
+
 _INPAINT_MSE = "test hidden MSE {} NCA"
 _INPAINT_FILL = ("metrics", "test hidden MSE mean-of-neighbours fill", "mean")
 _RES = "metrics", "{} rescaled PDE, dt=1/k²"
@@ -432,6 +500,25 @@ NUMBERS: tuple[tuple[str, str, Reader], ...] = (
      _fixed(0, "metrics", "render cost", "gray_scott: decoded NCA (grow + draw)", "384", "seconds", factor=1e3)),
     ("ResolutionPdeFourS", "08_resolution_transfer",
      _fixed(1, "metrics", "render cost", "gray_scott: rescaled PDE, dt=1/k²", "192", "seconds")),
+    # Fixed against learned: the first-order reservoir with its weights fixed and trained, the self-classifying
+    # NCA, and the verdict against the fixed design of 01_mnist.
+    ("FvlFixedAcc", "09_fixed_vs_learned",
+     _fixed(2, "metrics", "summary", "fixed", "test_accuracy_mean", factor=100.0)),
+    ("FvlLearnedAcc", "09_fixed_vs_learned", _best_learned("accuracy")),
+    ("FvlLearnedGain", "09_fixed_vs_learned", _best_learned("gain")),
+    ("FvlLearnedCostRatio", "09_fixed_vs_learned", _best_learned("cost")),
+    ("SelfClassAcc", "09_fixed_vs_learned", _fixed(2, "metrics", "self_classifying", "test_accuracy", 0, factor=100.0)),
+    ("SelfClassParams", "09_fixed_vs_learned", _count("metrics", "self_classifying", "params")),
+    ("SelfClassIterations", "09_fixed_vs_learned", _count("metrics", "self_classifying", "iterations")),
+    ("SelfClassAgreement", "09_fixed_vs_learned", _fixed(1, "metrics", "self_classifying", "agreement", factor=100.0)),
+    ("SelfClassTrainMinutes", "09_fixed_vs_learned",
+     _fixed(0, "metrics", "self_classifying", "train_s", factor=1 / 60)),
+    ("VerdictFixedAcc", "09_fixed_vs_learned", _verdict_entry("fixed", "accuracy")),
+    ("VerdictFixedParams", "09_fixed_vs_learned", _verdict_entry("fixed", "params")),
+    ("VerdictCnnAcc", "09_fixed_vs_learned", _verdict_entry("CNN", "accuracy")),
+    ("VerdictCnnParams", "09_fixed_vs_learned", _verdict_entry("CNN", "params")),
+    ("VerdictLearnedCount", "09_fixed_vs_learned", _verdict_count("learned")),
+    ("VerdictBetterCount", "09_fixed_vs_learned", _verdict_count("better")),
     # The machine the learned rules were trained on.
     ("LearnedCpuCores", "09_fixed_vs_learned", _count("provenance", "cpu_count")),
 )

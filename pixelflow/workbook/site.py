@@ -93,16 +93,14 @@ mathjax_path = {mathjax!r}
 """
 
 
-def _notebook_title(path: Path) -> str:
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
+def _notebook_title(nb, default: str) -> str:
+    """The first Markdown heading of a notebook, or ``default``."""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             m = re.match(r"#\s+(.+)", cell.source.strip())
             if m:
                 return m.group(1).strip()
-    return path.stem
+    return default
 
 
 def build_site(scale: str = "paper", out: str | Path | None = None, source: str | Path | None = None,
@@ -150,12 +148,13 @@ def build_site(scale: str = "paper", out: str | Path | None = None, source: str 
         (src / "notebooks").mkdir(parents=True)
         (src / "_static").mkdir()
         (src / "figures").mkdir()
-        names = []
+        names, titles = [], {}
         for path in executed:
             nb = nbformat.read(path, as_version=4)
             sanitize(nb)
             nbformat.write(nb, src / "notebooks" / path.name)
             names.append(path.stem)
+            titles[path.stem] = _notebook_title(nb, path.stem)
         figures = root / "figures" / scale
         for png in sorted(figures.glob("*.png")):
             shutil.copy2(png, src / "figures" / png.name)
@@ -181,7 +180,6 @@ def build_site(scale: str = "paper", out: str | Path | None = None, source: str 
         labels = bib_labels((repo / "paper" / "references.bib").read_text(encoding="utf-8"))
         tables = collect_tables(root / "results" / scale).tables
         (src / "conf.py").write_text(_CONF.format(mathjax=mathjax), encoding="utf-8")
-        titles = {p.stem: _notebook_title(p) for p in executed}
         (src / "index.md").write_text(_index_page(scale, names, titles), encoding="utf-8")
         (src / "article.md").write_text(article_markdown(
             tex, numbers=numbers, labels=labels, tables=tables, figures={p.stem for p in figures.glob("*.png")},
