@@ -164,6 +164,27 @@ def life_rows(results_dir) -> list[dict]:
     return [{"library": OURS, **row} for row in rows]
 
 
+def user_rule_rows(results_dir) -> list[dict]:
+    """The users' rule rows of ``bench_suite.json`` in ``results_dir`` (:mod:`pixelflow.workbook.user_rules_bench`).
+
+    Each row has ``rule``, ``grid``, ``channels``, ``steps``, ``batch``,
+    ``seconds`` (``compiled``, ``hand``, ``function``), ``wave_transform_s``
+    and ``max_abs_difference``. Empty when the suite has not been run or ran
+    without them.
+    """
+    path = Path(results_dir) / "bench_suite.json"
+    if not path.exists():
+        return []
+    rows = json.loads(path.read_text()).get("user_rules", [])
+    for i, row in enumerate(rows):
+        missing = [k for k in ("rule", "grid", "channels", "steps", "batch", "seconds", "wave_transform_s")
+                   if k not in row]
+        missing += [f"seconds/{k}" for k in ("compiled", "hand", "function") if k not in row.get("seconds", {})]
+        if missing:
+            raise ValueError(f"{path.name}: user_rules row {i} lacks {', '.join(missing)}")
+    return rows
+
+
 def with_ratios(rows: Sequence[dict], reference: str = PEER) -> list[dict]:
     """Copies of ``rows`` with ``ratio``: samples/s over the ``reference`` implementation's.
 
