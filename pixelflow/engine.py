@@ -238,7 +238,7 @@ class Engine:
 
     @contextlib.contextmanager
     def first_use(self):
-        """Undo the shape fixed by a first call that fails (and the kernel compiled for it), so the engine stays usable."""
+        """Undo the shape fixed by a first call that fails, and the kernel compiled for it: the engine stays usable."""
         fresh = self.prepared is None and self.sample_shape is None
         unprepared = self.kernel, self.rule_path, self.rule_path_note
         try:

@@ -250,7 +250,8 @@ def main(argv=None) -> int:
               f"{row['cell_updates_per_s'] / 1e6:,.0f} M cell-updates/s{versus}")
     for row in result.get("user_rules", []):
         t = row["seconds"]
-        print(f"user rule {row['rule']} {row['grid']}^2 x {row['channels']}, {row['steps']} steps, batch {row['batch']}: "
+        print(f"user rule {row['rule']} {row['grid']}^2 x {row['channels']}, {row['steps']} steps, "
+              f"batch {row['batch']}: "
               f"compiled {t['compiled']:.3f} s, hand-fused {t['hand']:.3f} s ({row['compiled_over_hand']:.2f}x), "
               f"function {t['function']:.3f} s ({row['function_over_compiled']:.1f}x the compiled); "
               f"built-in wave {row['wave_transform_s']:.3f} s")
