@@ -14,9 +14,7 @@ by one step, all channels included).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,19 +26,9 @@ from pixelflow.readouts import RidgeReadout
 from pixelflow.reservoir import Reservoir
 from pixelflow.workbook import provenance
 from pixelflow.workbook.outputs import repository_root, write_json
+from pixelflow.workbook.speed import median_time
 
 CHANNELS = {"wave": 4, "diffusion_reaction": 4, "life_like": 4, "random_nca": 8}
-
-
-def median_time(fn, repeats: int) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` calls (after one warm-up call)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def reservoir_row(backend: str, rule: str, grid: int, batch: int, steps: int, repeats: int, seed: int = 0) -> dict:

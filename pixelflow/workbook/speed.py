@@ -202,6 +202,22 @@ def with_ratios(rows: Sequence[dict], reference: str = PEER) -> list[dict]:
     return out
 
 
+def timed(fn, repeats: int) -> list[float]:
+    """Wall seconds of ``repeats`` calls of ``fn()``, after one untimed call (``time.perf_counter`` around each)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def median_time(fn, repeats: int) -> float:
+    """Median wall time of ``fn()`` over ``repeats`` calls (after one warm-up call)."""
+    return statistics.median(timed(fn, repeats))
+
+
 def throughput_sweep(
     configs: ReservoirConfig | Iterable[ReservoirConfig],
     batch_sizes: Iterable[int],
@@ -259,12 +275,7 @@ def throughput_sweep(
     for cfg in configs:
         res = Reservoir(cfg, backend=backend, progress=False)
         for b in batch_sizes:
-            res.transform(X[:b])  # warm-up at this batch size
-            times = []
-            for _ in range(int(repeats)):
-                t0 = time.perf_counter()
-                res.transform(X[:b])
-                times.append(time.perf_counter() - t0)
+            times = timed(lambda: res.transform(X[:b]), int(repeats))  # warmed up at this batch size
             rows.append(_row(
                 implementation=OURS, backend=res.backend.name, rule=cfg.rule, grid=cfg.height, width=cfg.width,
                 channels=cfg.channels, steps=cfg.steps, batch=b, samples_per_s=b / statistics.median(times),

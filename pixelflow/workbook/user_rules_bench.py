@@ -174,7 +174,7 @@ def user_rule_rows(batch: int, repeats: int, seed: int = 0, workloads=WORKLOADS)
     ``wave`` as whole ``transform`` calls (encoding included, a few per cent).
     """
     from pixelflow import Reservoir, ReservoirConfig
-    from pixelflow.workbook.bench import median_time
+    from pixelflow.workbook.speed import median_time
 
     register_user_rules()
     rng = np.random.default_rng(seed)
