@@ -51,6 +51,9 @@ class Encoder:
     input_channels : callable ``(sample_shape, params) -> int``
     build : callable ``(params, sample_shape, grid_hw, rng) -> dict``
         Fixed host arrays (resampling taps, projection matrix).
+    reads_images : bool
+        The encoder writes images into the grid; a vector sample is laid out
+        as a square image, so its length must be a square.
     """
 
     name: str
@@ -58,6 +61,7 @@ class Encoder:
     params: Mapping[str, Param] = field(default_factory=dict)
     input_channels: Callable[[tuple, Params], int] = lambda shape, params: 1
     build: Callable | None = None
+    reads_images: bool = False
 
     def resolve(self, given: Mapping[str, Any] | None) -> Params:
         return resolve_params(f"encoder {self.name!r}", self.params, given)
@@ -238,6 +242,7 @@ register_encoder(
                             choices=("none", "sample"))},
         input_channels=lambda shape, params: image_layout(shape)[2],
         build=_build_tiles,
+        reads_images=True,
     )
 )
 register_encoder(
@@ -247,6 +252,7 @@ register_encoder(
         {"resize": _RESIZE},
         input_channels=lambda shape, params: 2 * image_layout(shape)[2],
         build=_build_tiles,
+        reads_images=True,
     )
 )
 register_encoder(

@@ -27,6 +27,7 @@ moved to the backend). From there a chunk of samples is
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +35,7 @@ import numpy as np
 from pixelflow.backends import get_backend, to_device
 from pixelflow.backends.fused import kernel_records
 from pixelflow.config import ReservoirConfig
-from pixelflow.encoders import get_encoder
+from pixelflow.encoders import get_encoder, image_layout
 from pixelflow.memory import ensure_fits
 from pixelflow.rules import default_init, get_rule
 from pixelflow.rules.registry import Grid, StepContext
@@ -92,7 +93,15 @@ class Engine:
     dtype : numpy.dtype
         Precision of the evolution.
     kernel : callable or None
-        The backend's fused kernel for this rule and recording, if any.
+        The backend's fused kernel for this rule and recording, if any: a
+        built-in rule's, or one compiled from a user's rule function when
+        the engine is prepared (:mod:`pixelflow.backends.cpu.compiled`).
+    rule_path : str
+        How the features are computed: ``"fused"`` (a built-in rule's
+        kernel), ``"compiled"`` (a kernel compiled from the rule function)
+        or ``"function"`` (the rule function, on the backend's arrays).
+    rule_path_note : str
+        Why: which kernel, or why the rule function runs.
     step_kernel : callable or None
         The backend's compiled single update for this rule, if any.
     sample_shape : tuple or None
@@ -116,6 +125,12 @@ class Engine:
         # other recordings (and rules without a kernel) run the numpy path.
         kernel = self.backend.fused_kernel(self.rule)
         self.kernel = kernel if kernel is not None and kernel_records(kernel, config.recording) else None
+        if self.kernel is not None:
+            self.rule_path, self.rule_path_note = "fused", f"the built-in {self.rule.name!r} kernel"
+        elif self.backend.compiles_rules():
+            self.rule_path, self.rule_path_note = "function", "decided when the reservoir first sees data"
+        else:
+            self.rule_path, self.rule_path_note = "function", f"backend {self.backend.name!r} runs rule functions"
         self.step_kernel = self.backend.step_kernel(self.rule)
         ensure_fits(
             self.sample_bytes() * self.rule.working_copies,
@@ -143,14 +158,17 @@ class Engine:
 
     # ------------------------------------------------------------ preparation
 
-    def check_input(self, sample_shape: tuple) -> int:
+    def check_input(self, sample_shape: tuple, n_samples: int | None = None) -> int:
         """Refuse a sample shape this engine cannot take (changes nothing); returns the input channel count.
 
         Raises
         ------
         ValueError
-            A shape other than the one it was prepared for, or an encoder
-            output with more channels than the rule takes.
+            A shape other than the one it was prepared for; for an encoder
+            that writes images, a square batch of vectors whose length is not a
+            square (``n_samples`` of them: what one H x W image passed without
+            its sample axis looks like); or an encoder output with more
+            channels than the rule takes.
         """
         if self.sample_shape is not None and sample_shape != self.sample_shape:
             raise ValueError(
@@ -158,6 +176,14 @@ class Engine:
                 f"{self.sample_shape}; make a new Reservoir for a different input shape"
             )
         c = self.config
+        f = sample_shape[0] if len(sample_shape) == 1 else None
+        if self.encoder.reads_images and f is not None and n_samples == f and math.isqrt(f) ** 2 != f:
+            h, w, _ = image_layout(sample_shape)
+            raise ValueError(
+                f"X of shape ({f}, {f}) reads as {f} vectors of {f} features, which encoder {c.input_encoding!r} "
+                f"would lay out as {h}x{w} images: one H x W image is passed with its sample axis, X[None] "
+                f"(shape (1, H, W)); vectors are better encoded by input_encoding='project' or 'mask'"
+            )
         cin = self.encoder.input_channels(sample_shape, self.encoder_params)
         capacity = self.rule.input_capacity(c.channels)
         if cin > capacity:
@@ -187,18 +213,41 @@ class Engine:
             rule_weights=to_device(weights, self.backend, self.dtype),
         )
         self.sample_shape = sample_shape
+        if self.kernel is None and self.backend.compiles_rules():
+            self._compile_rule()
         return self.prepared
+
+    def _compile_rule(self) -> None:
+        """A kernel compiled from the rule function, checked against it on a probe batch; else the function runs."""
+        prep = self.prepared
+        kernel, note = self.backend.compile_rule(self.rule, self.rule_params, prep.rule_weights, prep.grid,
+                                                 self.dtype, self.config.recording, self.rule_features)
+        self.kernel = kernel
+        self.rule_path, self.rule_path_note = ("compiled" if kernel is not None else "function"), note
+
+    def rule_features(self, drive):
+        """Feature rows of an encoded ``drive`` computed by the rule function itself (what kernels must match)."""
+        prep = self.prepared
+        ctx = StepContext(xp=self.backend.xp, params=self.rule_params, weights=prep.rule_weights,
+                          drive=self.backend.asarray(drive, dtype=self.dtype), grid=prep.grid)
+        recording = self.config.recording
+        rows = [recording.features(state, self.backend.xp) for t, state in self._evolve(ctx, rule_step=True)
+                if t in recording.steps]
+        feats = rows[0] if len(rows) == 1 else self.backend.xp.concatenate(rows, axis=1)
+        return self.backend.to_numpy(feats.astype(np.float32, copy=False))
 
     @contextlib.contextmanager
     def first_use(self):
-        """Undo the shape fixed by a first call that fails, so the engine stays usable."""
+        """Undo the shape fixed by a first call that fails, and the kernel compiled for it: the engine stays usable."""
         fresh = self.prepared is None and self.sample_shape is None
+        unprepared = self.kernel, self.rule_path, self.rule_path_note
         try:
             yield
         except BaseException:
             if fresh:
                 self.prepared = None
                 self.sample_shape = None
+                self.kernel, self.rule_path, self.rule_path_note = unprepared
             raise
 
     def blas_limit(self):
@@ -243,18 +292,21 @@ class Engine:
         init = self.rule.init or default_init
         return self.checked(init(ctx.drive, ctx), len(ctx.drive), "init")
 
-    def step(self, state, ctx: StepContext):
-        """One update of ``state`` by the rule (the backend's compiled update where it has one, equal bit for bit)."""
-        step = self.step_kernel or self.rule.step
+    def step(self, state, ctx: StepContext, rule_step: bool = False):
+        """One update of ``state`` by the rule (the backend's compiled update where it has one, equal bit for bit;
+        the rule's own with ``rule_step``)."""
+        step = self.rule.step if rule_step else self.step_kernel or self.rule.step
         return self.checked(step(state, ctx), len(state), "step")
 
     def evolve(self, x):
         """Yield ``(t, state)`` for t = 0 .. steps on a backend chunk ``x``."""
-        ctx = self.context(x)
+        yield from self._evolve(self.context(x))
+
+    def _evolve(self, ctx: StepContext, rule_step: bool = False):
         state = self.init(ctx)
         yield 0, state
         for t in range(1, self.config.steps + 1):
-            state = self.step(state, ctx)
+            state = self.step(state, ctx, rule_step)
             yield t, state
 
     def features(self, x, out) -> None:

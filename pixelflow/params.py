@@ -9,6 +9,7 @@ in a notebook fails loudly instead of silently using a default.
 
 from __future__ import annotations
 
+import difflib
 import numbers
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -79,24 +80,46 @@ class Param:
 
 
 class Params(Mapping):
-    """Read-only resolved parameters with attribute access (``p.feed``)."""
+    """Read-only resolved parameters with attribute access (``p.feed``).
 
-    __slots__ = ("_values",)
+    A name that is not a parameter (a typo in a rule written in a notebook, say) is an error that names the
+    owner, the parameters it has and the closest one:
 
-    def __init__(self, values: Mapping[str, Any]):
+    >>> p = Params({"rate": 0.1}, owner="rule 'heat'")
+    >>> p.rtae
+    Traceback (most recent call last):
+    ...
+    AttributeError: rule 'heat' has no parameter 'rtae' (did you mean 'rate'?); its parameters: rate
+    """
+
+    __slots__ = ("_values", "_owner")
+
+    def __init__(self, values: Mapping[str, Any], owner: str = "this"):
         object.__setattr__(self, "_values", dict(values))
+        object.__setattr__(self, "_owner", owner)
+
+    def _unknown(self, name) -> str:
+        close = difflib.get_close_matches(str(name), list(self._values), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        names = ", ".join(self._values) or "none"
+        return f"{self._owner} has no parameter {name!r}{hint}; its parameters: {names}"
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # copy, pickle and friends probe for special names
+            raise AttributeError(name)
         try:
             return self._values[name]
         except KeyError:
-            raise AttributeError(name) from None
+            raise AttributeError(self._unknown(name)) from None
 
     def __setattr__(self, name, value):
         raise AttributeError("Params are read-only")
 
     def __getitem__(self, key: str) -> Any:
-        return self._values[key]
+        try:
+            return self._values[key]
+        except KeyError:
+            raise KeyError(self._unknown(key)) from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)
@@ -109,10 +132,11 @@ class Params(Mapping):
         return f"Params({inner})"
 
     def __getstate__(self):
-        return self._values
+        return {"values": self._values, "owner": self._owner}
 
     def __setstate__(self, state):
-        object.__setattr__(self, "_values", state)
+        object.__setattr__(self, "_values", state["values"])
+        object.__setattr__(self, "_owner", state["owner"])
 
 
 def _check_kind(owner: str, name: str, spec: Param, value: Any) -> Any:
@@ -190,7 +214,7 @@ def resolve_params(owner: str, spec: Mapping[str, Param], given: Mapping[str, An
             except ValueError as exc:
                 raise ValueError(f"{owner} parameter {name!r}: {exc}") from None
         values[name] = value
-    return Params(values)
+    return Params(values, owner=owner)
 
 
 def describe_params(spec: Mapping[str, Param]) -> str:

@@ -13,6 +13,7 @@ from pixelflow.engine import Engine
 from pixelflow.inputs import array_module, check_batch, is_dask_array
 from pixelflow.memory import ensure_fits
 from pixelflow.recording import avg_pool  # noqa: F401  (public here since 0.1)
+from pixelflow.rules.registry import adopt_rules, check_shippable, shipped_rules
 
 
 class Reservoir:
@@ -69,10 +70,12 @@ class Reservoir:
         return f"Reservoir({self.config!r}, backend={self.backend.name!r})"
 
     def __getstate__(self):
+        # A rule registered in a notebook travels with the reservoir: the other process knows only pixelflow's.
         return {"config": self.config, "backend": self.backend.name, "progress": self.progress,
-                "input_shape_": self.input_shape_}
+                "input_shape_": self.input_shape_, "rules": shipped_rules([self.config.rule])}
 
     def __setstate__(self, state):
+        adopt_rules(state.get("rules", {}))
         self.__init__(state["config"], state["backend"], state["progress"])
         self.input_shape_ = state["input_shape_"]
 
@@ -98,6 +101,7 @@ class Reservoir:
             ``(class name, config, backend name)``: equal reservoirs give
             equal identities, so a task graph can share them.
         """
+        check_shippable(shipped_rules([self.config.rule]))
         fresh = type(self)(self.config, self.backend.name, progress=False)
         return fresh, (type(self).__name__, self.config, self.backend.name)
 
@@ -205,7 +209,7 @@ class Reservoir:
                             "use backend='cuda' or pass a numpy array")
         n = len(X)
         # Checked before the empty-batch answer: a shape refused for one sample is refused for none.
-        engine.check_input(X.shape[1:])
+        engine.check_input(X.shape[1:], len(X))
         if n == 0:
             return xp.zeros((0, self.feature_dim), dtype=np.float32)
         if xp is np:
@@ -290,7 +294,7 @@ class Reservoir:
         X = check_batch(X, engine.dtype)
         c = self.config
         shape = (len(X), c.steps + 1, c.channels, c.height, c.width)
-        engine.check_input(X.shape[1:])
+        engine.check_input(X.shape[1:], len(X))
         if len(X) == 0:
             return np.zeros(shape, dtype=engine.dtype)
         ensure_fits(int(np.prod(shape)) * engine.dtype.itemsize, f"a trajectory of shape {shape}", "pass fewer samples")
@@ -302,6 +306,17 @@ class Reservoir:
                     out[start:stop, t] = self.backend.to_numpy(state)
         return out
 
+    @property
+    def rule_path(self) -> str:
+        """How the rule runs: ``"fused"``, ``"compiled"`` or ``"function"`` (:attr:`pixelflow.engine.Engine.rule_path`).
+
+        A user's rule on the ``cpu`` backend is compiled when the reservoir
+        first sees data; until then this says ``"function"``.
+        """
+        return self.engine.rule_path
+
     def provenance(self) -> dict[str, Any]:
-        """The config as a plain dict, plus backend and device (for results files)."""
-        return {**self.config.to_dict(), "backend": self.backend.name, "device": self.backend.describe()}
+        """The config as a plain dict, plus backend, device and how the rule ran (for results files)."""
+        engine = self.engine
+        return {**self.config.to_dict(), "backend": self.backend.name, "device": self.backend.describe(),
+                "rule_path": engine.rule_path, "rule_path_note": engine.rule_path_note}

@@ -33,6 +33,7 @@ from pixelflow.config import ReservoirConfig
 from pixelflow.inputs import array_module, check_batch, is_dask_array
 from pixelflow.memory import ensure_fits
 from pixelflow.reservoir import Reservoir
+from pixelflow.rules.registry import adopt_rules, check_shippable, shipped_rules
 
 #: What a fixed feature map other than a reservoir offers (the baselines of :mod:`pixelflow.baselines`).
 FEATURE_MAP_CONTRACT = ("seed", "with_seed", "to_dict", "n_features", "rule", "make")
@@ -162,9 +163,10 @@ class ReservoirStack:
         # Like a Reservoir: the config and the backend's name; the members'
         # fixed weights are rebuilt from their seeds.
         return {"config": self.config, "backend": self.backend.name, "progress": self.progress,
-                "input_shape_": self.input_shape_}
+                "input_shape_": self.input_shape_, "rules": shipped_rules(self._rule_names())}
 
     def __setstate__(self, state):
+        adopt_rules(state.get("rules", {}))
         self.__init__(state["config"], state["backend"], state["progress"])
         for r in self.reservoirs:
             r.input_shape_ = state["input_shape_"]
@@ -177,8 +179,12 @@ class ReservoirStack:
         for r in self.reservoirs:
             r.check_input(sample_shape)
 
+    def _rule_names(self) -> list[str]:
+        return sorted({r.config.rule for r in self.reservoirs})
+
     def for_workers(self):
         """A fresh copy for other processes, and what identifies it (see :meth:`Reservoir.for_workers`)."""
+        check_shippable(shipped_rules(self._rule_names()))
         fresh = type(self)(self.config, self.backend.name, progress=False)
         return fresh, (type(self).__name__, self.config, self.backend.name)
 
@@ -207,7 +213,7 @@ class ReservoirStack:
         xp = array_module(X)
         # Every member checks the shape before any of them runs or fixes it.
         for r in self.reservoirs:
-            r.engine.check_input(X.shape[1:])
+            r.engine.check_input(X.shape[1:], len(X))
         if xp is np:
             ensure_fits(len(X) * self.feature_dim * 4, f"the ({len(X)}, {self.feature_dim}) float32 feature matrix",
                         "pool more, record fewer steps, or transform in batches")
@@ -224,7 +230,10 @@ class ReservoirStack:
         return out
 
     def provenance(self) -> dict[str, Any]:
-        return {**self.config.to_dict(), "backend": self.backend.name, "device": self.backend.describe()}
+        paths = sorted({r.rule_path for r in self.reservoirs})
+        return {**self.config.to_dict(), "backend": self.backend.name, "device": self.backend.describe(),
+                "rule_path": paths[0] if len(paths) == 1 else "mixed",
+                "rule_path_note": "; ".join(r.engine.rule_path_note for r in self.reservoirs)}
 
 
 def make_reservoir(config, backend: str = "cpu", progress: bool | None = None):

@@ -29,9 +29,16 @@ def pad1(x, boundary: str, xp):
     assignments rather than ``xp.pad``, whose per-call set-up costs more
     than the copy itself on the small grids of driven runs (a time step of a
     20×20 grid is dominated by it); the values are the same copies.
+
+    A namespace with a ``pad1`` of its own supplies it instead: the tracing
+    namespace of :mod:`pixelflow.rules.trace` records the neighbours that
+    are read from the padded grid rather than building it.
     """
     if boundary not in BOUNDARIES:
         raise ValueError(f"unknown boundary {boundary!r}; valid: {', '.join(BOUNDARIES)}")
+    own = getattr(xp, "pad1", None)
+    if own is not None:
+        return own(x, boundary)
     h, w = x.shape[-2:]
     if boundary == "zero":
         p = xp.zeros((*x.shape[:-2], h + 2, w + 2), dtype=x.dtype)

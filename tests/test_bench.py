@@ -7,7 +7,7 @@ from pixelflow.workbook.bench import main, run_suite
 
 def test_suite_rows_are_complete_and_consistent():
     result = run_suite(["numpy", "cpu"], ["wave", "life_like"], [8], [3], steps=2, repeats=1, life=False,
-                       bandwidth_bytes=1 << 20, readout_sizes=((50, 20),), rss_samples=300)
+                       bandwidth_bytes=1 << 20, readout_sizes=((50, 20),), rss_samples=300, user_rules=False)
     rows = result["rows"]
     assert len(rows) == 4
     for row in rows:
@@ -43,3 +43,16 @@ def test_life_rows_put_cax_beside_each_workload(monkeypatch):
     for r in ours:
         assert r["speedup_vs_cax"] == pytest.approx(r["cell_updates_per_s"] / 1e6)
     assert "speedup_vs_cax" not in bench.life_rows(["cpu"], repeats=1, steps=3)[0]
+
+
+def test_user_rule_rows_time_every_path_and_report_parity():
+    from pixelflow.workbook.user_rules_bench import user_rule_rows
+
+    rows = user_rule_rows(batch=5, repeats=1, workloads=((8, 2, 2),))
+    assert [r["rule"] for r in rows] == ["heat", "lenia_like"]
+    for row in rows:
+        assert row["rule_path"] == "compiled"
+        assert set(row["seconds"]) == {"compiled", "hand", "function"} and min(row["seconds"].values()) > 0
+        assert row["compiled_over_hand"] == pytest.approx(row["seconds"]["compiled"] / row["seconds"]["hand"])
+        # Every path computes the rule function's features (the hand-fused ones are checked bit for bit elsewhere).
+        assert max(row["max_abs_difference"].values()) <= 1e-5

@@ -50,6 +50,26 @@ def test_vectors_are_laid_out_on_the_most_square_grid(rng):
     x = rng.random((1, 10))
     got = drive(x, "tile", width=4, height=3, resize="nearest")[0, 0]
     np.testing.assert_array_equal(got.ravel(), np.concatenate([x[0], [0, 0]]))
+    # Many vectors of a length that is no square are welcome: only a square batch of them looks like one image.
+    assert Reservoir(ReservoirConfig(width=4, height=3, channels=2, steps=1, rule="wave")).transform(
+        rng.random((5, 10))).shape[0] == 5
+
+
+@pytest.mark.parametrize("encoding", ["tile", "phase"])
+def test_one_image_without_its_sample_axis_is_refused_with_the_fix(rng, encoding):
+    # A 28x28 image given alone reads as 28 vectors of 28 features: it used to give 28 rows of features.
+    res = Reservoir(ReservoirConfig(width=28, height=28, channels=4, steps=1, rule="wave", input_encoding=encoding))
+    image = rng.random((28, 28))
+    with pytest.raises(ValueError, match=r"X of shape \(28, 28\) reads as 28 vectors of 28 features, which encoder '"
+                                         + encoding + r"' would lay out as 5x6 images: one H x W image is passed "
+                                         r"with its sample axis, X\[None\] \(shape \(1, H, W\)\)"):
+        res.transform(image)
+    with pytest.raises(ValueError, match="reads as 28 vectors"):
+        res.states(image)
+    assert res.transform(image[None]).shape == (1, res.config.n_features)  # the refusal fixed nothing in place
+    # Vectors are welcome where the encoder reads vectors.
+    vectors = ReservoirConfig(width=8, height=8, channels=4, steps=1, rule="wave", input_encoding="project")
+    assert Reservoir(vectors).transform(image).shape[0] == 28
 
 
 def test_sample_normalisation_standardises_each_image_alone(rng):

@@ -91,3 +91,11 @@ def test_one_torch_policy():
     assert re.search(r"pip install[^\n]*torch", MAKEFILE) is None
     assert re.search(r"pip install .*-r \$\(LOCK\)", MAKEFILE)
     assert lock()["torch"].local is None  # no "+cpu": the pin holds for the CPU and the CUDA builds alike
+
+
+@pytest.mark.parametrize("major", [12, 13])
+def test_each_cuda_extra_pairs_cupy_and_numba_cuda_of_one_cuda_version(major):
+    extra = [Requirement(r) for r in PYPROJECT["project"]["optional-dependencies"][f"cuda{major}"]]
+    assert {r.name for r in extra} == {f"cupy-cuda{major}x", "numba-cuda"}
+    assert next(r for r in extra if r.name == "numba-cuda").extras == {f"cu{major}"}
+    assert "cuda" not in PYPROJECT["project"]["optional-dependencies"]  # no extra that leaves the version implicit

@@ -478,8 +478,16 @@ def test_validation_settings_a_user_can_get_wrong(kw, error):
 
 def test_resume_refuses_a_checkpoint_of_another_setup(tmp_path):
     make_trainer(tmp_path).fit()
-    with pytest.raises(ValueError, match="different training set-up"):
-        make_trainer(tmp_path, lr=5e-3).fit()
+    # Only what differs is named, with a free path to train the new set-up beside the old one.
+    with pytest.raises(ValueError) as err:
+        make_trainer(tmp_path, lr=5e-3, batch_size=2).fit()
+    message = str(err.value)
+    assert "different training set-up (batch_size: 4 there, 2 here; lr: 0.01 there, 0.005 here)" in message
+    assert "'seed'" not in message and "spec" not in message
+    assert f"checkpoint={str(tmp_path / 'ckpt_2.pt')!r}" in message
+    with pytest.raises(ValueError, match=r"\(spec\.kwargs\.hidden: 16 there, 8 here\)"):
+        Trainer(texture_nca(channels=4, hidden=8, seed=0), ConstantImage(), iterations=12, batch_size=4,
+                steps=(2, 5), pool_size=16, lr=1e-2, seed=7, progress=False, checkpoint=tmp_path / "ckpt.pt").fit()
 
 
 @pytest.mark.parametrize(

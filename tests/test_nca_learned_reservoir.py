@@ -306,6 +306,9 @@ def test_the_verdict_table_tests_every_model_against_the_fixed_reference_on_the_
     assert "10.0x the cost" in t["verdict"]
     entries[1]["y_pred"] = close
     assert verdict_table(entries, y)["verdict"].startswith("No learned model is significantly more accurate")
+    worse = (y + 1) % 10  # wrong everywhere
+    entries[1]["y_pred"], entries[2]["y_pred"] = worse, worse
+    assert "; learned A and learned B are significantly less accurate." in verdict_table(entries, y)["verdict"]
     with pytest.raises(ValueError, match="fixed feature map"):
         verdict_table(entries[1:], y)
     with pytest.raises(ValueError, match="at least one other"):

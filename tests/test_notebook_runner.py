@@ -214,12 +214,14 @@ def test_stored_outputs_name_no_machine_paths():
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=(
         "results written to /tmp/tmp.AB12/results/smoke/x.json\n"
         "/home/me/pixelflow/.venv/lib/python3.11/site-packages/tqdm/auto.py:21: TqdmWarning\n"
+        "/home/me/pixelflow/pixelflow/workbook/plotting/style.py:47: UserWarning: layout\n"
         "accuracy 98.21 % of 1/2 of the data\n"))]
     nb.cells.append(cell)
     strip_machine_paths(nb)
     assert nb.metadata["papermill"] == {"parameters": {}}
     assert cell.outputs[0]["text"] == ("results written to results/smoke/x.json\n"
                                        "site-packages/tqdm/auto.py:21: TqdmWarning\n"
+                                       "pixelflow/workbook/plotting/style.py:47: UserWarning: layout\n"
                                        "accuracy 98.21 % of 1/2 of the data\n")
     # The committed notebooks are stored that way.
     for path in sorted(Path(__file__).resolve().parent.parent.joinpath("notebooks").glob("[0-9][0-9]_*.ipynb")):

@@ -75,11 +75,18 @@ def test_speed_figures():
     rows = load_benchmarks(repository_root() / "results")
     fig = plot_backends(rows)
     assert len(fig.axes) == 1 and len(fig.axes[0].patches) == len(rows)
+    fig.canvas.draw()  # tick labels are made at drawing time
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert len(ticks) <= 6 and all(t == "0" or t.endswith("k") for t in ticks)
     sweep = [dict(implementation="pixelflow", backend="cpu", rule="wave", grid=g, channels=4, steps=4, batch=b,
                   samples_per_s=1e5 / g / g * b ** 0.1, cell_updates_per_s=1e5 * 16 * b ** 0.1, device="CPU")
              for g in (16, 32) for b in (8, 64)]
     fig = plot_scaling(sweep)
     assert len(fig.axes) == 2 and [len(ax.lines) for ax in fig.axes] == [2, 2]
+    assert not fig.axes[0].collections  # no times, no spread
+    timed = [dict(r, times_s=[r["batch"] / r["samples_per_s"] * f for f in (0.8, 1.0, 1.5)]) for r in sweep]
+    band = plot_scaling(timed).axes[0].collections
+    assert len(band) == 2  # one band per grid, from the slowest repeat to the fastest
 
 
 def test_score_dots_ring_the_best_trial_or_bar_the_seed_mean():
@@ -127,3 +134,45 @@ def test_validation_curves_are_drawn_against_the_iteration_one_colour_per_model(
         validation_curves_figure({})
     with pytest.raises(ValueError, match="'rule', seed 0 has no validation points"):
         validation_curves_figure({("rule", 0): []})
+
+
+def test_spectra_show_the_decades_that_differ_not_the_rounding_of_the_mean():
+    from pixelflow.workbook.plotting.nca import SPECTRUM_DECADES, spectra_figure
+
+    f = np.linspace(0.0, 0.5, 6)
+    spectra = {"truth, 1×": (f, np.array([0.0, 1e-31, 1.0, 0.5, 0.1, 0.01])),
+               "decoded NCA, 2×": (f, np.array([0.0, 1e-30, 0.8, 0.4, 0.2, 1e-3]))}
+    ax = spectra_figure(spectra, nyquist=0.5).axes[0]
+    low, high = ax.get_ylim()
+    assert low == pytest.approx(10.0 ** -SPECTRUM_DECADES) and high == pytest.approx(2.0)
+    assert [line.get_label() for line in ax.lines] == ["truth, 1×", "decoded NCA, 2×", "training-grid Nyquist"]
+
+
+def test_a_wide_figure_is_narrowed_to_the_text_and_laid_out_again(tmp_path, monkeypatch):
+    from pixelflow.workbook.outputs import save_figure
+    from pixelflow.workbook.plotting.style import TEXT_WIDTH_IN, fit_to_text
+
+    fig = Figure(figsize=(10.0, 3.4))
+    left, right = fig.subplots(1, 2)
+    for ax in (left, right):
+        ax.plot([1, 2, 3], [10.0, 2000.0, 30000.0])
+        ax.set_ylabel("a long label on the y axis")
+    fig.tight_layout()
+    fit_to_text(fig)
+    assert fig.get_figwidth() == pytest.approx(TEXT_WIDTH_IN) and fig.get_figheight() == pytest.approx(3.4)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    # Laid out again at the new size: the left panel's tick labels do not run into the right panel's y label.
+    assert left.get_tightbbox(renderer).x1 <= right.get_tightbbox(renderer).x0
+    narrow = Figure(figsize=(4.0, 3.0))
+    fit_to_text(narrow)
+    assert tuple(narrow.get_size_inches()) == (4.0, 3.0)  # a figure narrower than the text keeps its size
+    # save_figure narrows what it saves: the PNG (150 dpi) is no wider than the text.
+    monkeypatch.setenv("PIXELFLOW_OUTPUT", str(tmp_path))
+    wide = Figure(figsize=(12.0, 3.0))
+    wide.subplots().plot([0, 1], [0, 1])
+    png = save_figure(wide, "99_test", "wide", "smoke")["png"]
+    from matplotlib.image import imread
+
+    assert imread(png).shape[1] <= TEXT_WIDTH_IN * 150 + 1

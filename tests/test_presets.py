@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+import pixelflow.datasets
 from pixelflow.datasets import digits
 from pixelflow.readouts import RidgeReadout
 from pixelflow.stack import StackConfig, config_from_dict
@@ -67,3 +68,23 @@ def test_presets_are_what_the_committed_paper_runs_selected(name, notebook):
     assert (final["readout"], final["value"]) == (p.readout, p.readout_params["alpha"])
     assert final.get("augment") == p.augment
     assert {d["name"].lower().replace("-", "") for d in record["data"]} == {p.dataset.replace("_", "")}
+
+
+def test_run_takes_a_subset_shows_progress_within_a_seed_and_returns_one_config(monkeypatch, capsys):
+    # The MNIST preset on the 8x8 digits: run() must pass the subset sizes to the loader and keep its result small.
+    asked = {}
+
+    def small_mnist(data_dir=None, *, n_train=None, n_test=None, seed=0):
+        asked.update(n_train=n_train, n_test=n_test)
+        return digits(seed=seed)
+
+    monkeypatch.setattr(pixelflow.datasets, "mnist", small_mnist)
+    p = presets.get("mnist")
+    small = dataclasses.replace(p, reservoir=StackConfig(tuple(map(_on_8x8_digits, p.reservoir.members))))
+    result = small.run(seeds=(0, 1), n_train=300, n_test=100, progress=True)
+    assert asked == {"n_train": 300, "n_test": 100}
+    assert len(result["test_accuracy"]) == 2 and result["preset"] == small.to_dict()
+    assert "configs" not in result and "config" not in result  # the configuration once, in the preset
+    err = capsys.readouterr().err
+    assert "seed 0: test features" in err or "seed 1: done" in err
+    assert "8/8" in err  # four stages per seed

@@ -449,9 +449,9 @@ def test_ablation_figure_shows_each_maps_best_readout():
     rows = [{"name": n, "val_accuracy": a, "n_features": d}
             for n, a, d in [("c8", 0.90, 100), ("c8", 0.93, 100), ("c16", 0.95, 300), ("global", 0.91, 50)]]
     fig = plots.ablation_figure(rows, {"channels": [("8", "c8"), ("16", "c16")], "pooling": [("1 block", "global")]})
-    bars = [[p.get_height() for p in ax.patches] for ax in fig.axes]
-    np.testing.assert_allclose(bars[0], [93.0, 95.0])  # the best of c8's two readouts
-    np.testing.assert_allclose(bars[1], [91.0])
+    dots = [ax.lines[0].get_ydata() for ax in fig.axes]
+    np.testing.assert_allclose(dots[0], [93.0, 95.0])  # the best of c8's two readouts
+    np.testing.assert_allclose(dots[1], [91.0])
     with pytest.raises(ValueError, match="no search rows for \\['c32'\\]"):
         plots.ablation_figure(rows, {"channels": [("32", "c32")]})
 

@@ -550,3 +550,92 @@ def test_docstring_examples():
     for module in (pixelflow.inputs, pixelflow.linalg.ridge, pixelflow.workbook.protocols.sweeps):
         result = doctest.testmod(module)
         assert result.attempted and not result.failed, module.__name__
+
+
+# A rule registered in a notebook exists only in the notebook's process. The script below registers one only
+# when run as the main program (as a notebook cell would; spawned workers importing the script do not), runs it
+# through Dask and checks the features against the same reservoir in memory.
+USER_RULE_SCRIPT = """
+import sys
+import numpy as np
+from pixelflow import Param, Reservoir, ReservoirConfig, register_rule, stencils
+from pixelflow.scaleout import by_rows, connect, on
+from pixelflow.stack import ReservoirStack, StackConfig
+
+if __name__ == "__main__":
+    @register_rule("notebook_heat", params={"rate": Param(0.2, low=0.0, high=0.25)})
+    def heat(state, ctx):
+        return state + ctx.params.rate * stencils.laplacian(state, "periodic", ctx.xp)
+
+    X = np.random.default_rng(0).random((40, 8, 8)).astype(np.float32)
+    cfg = ReservoirConfig(8, 8, 2, 3, "notebook_heat", rule_params={"rate": 0.1}, record=(1, 3))
+    stack = StackConfig((cfg, ReservoirConfig(8, 8, 2, 2, "wave")))
+    client = connect(sys.argv[1] if len(sys.argv) > 1 else None, n_workers=2, memory_limit=2**29)
+
+    def knows():
+        from pixelflow.rules import available_rules
+        return "notebook_heat" in available_rules()
+
+    try:
+        assert not any(client.run(knows).values())  # the workers have never seen the rule ...
+        with on(client):
+            for model in (Reservoir(cfg), ReservoirStack(stack)):
+                lazy = model.transform(by_rows(X, 10)).compute(timeout=60)
+                assert np.array_equal(lazy, model.transform(X)), type(model).__name__
+        assert all(client.run(knows).values())  # ... and learnt it from the reservoir they were sent
+    finally:
+        client.close()
+    print("user rule ran on the cluster")
+"""
+
+
+def _run_script(tmp_path, *args, timeout=180):
+    script = tmp_path / "notebook_like.py"
+    script.write_text(USER_RULE_SCRIPT)
+    return subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=timeout,
+                          cwd=tmp_path)
+
+
+def test_a_rule_registered_in_a_notebook_runs_on_a_local_cluster(tmp_path):
+    done = _run_script(tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "user rule ran on the cluster" in done.stdout
+
+
+def test_a_rule_registered_in_a_notebook_runs_on_a_remote_scheduler(tmp_path):
+    # A scheduler and workers started by another process, as on a real cluster: they import pixelflow only.
+    cluster = subprocess.Popen(
+        [sys.executable, "-c", "import time; from distributed import LocalCluster; "
+         "c = LocalCluster(n_workers=1, threads_per_worker=1, memory_limit=2**29, dashboard_address=None); "
+         "print(c.scheduler_address, flush=True); time.sleep(300)"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tmp_path)
+    try:
+        address = cluster.stdout.readline().strip()
+        assert address.startswith("tcp://"), address
+        done = _run_script(tmp_path, address)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "user rule ran on the cluster" in done.stdout
+    finally:
+        cluster.kill()
+        cluster.wait()
+
+
+def test_a_rule_that_cannot_travel_is_refused_before_any_task(images):
+    import threading
+
+    from pixelflow import register_rule, unregister_rule
+
+    lock = threading.Lock()
+
+    def locked(state, ctx):
+        with lock:
+            return state
+
+    register_rule("test_locked", locked, overwrite=True)
+    try:
+        res = Reservoir(ReservoirConfig(8, 8, 1, 1, "test_locked"))
+        with pytest.raises(ValueError, match=r"rule 'test_locked' cannot be sent to other processes \(TypeError: "
+                                             r".*lock.*\); define its functions without references"):
+            res.transform(by_rows(images[:, :8, :8], 4))
+    finally:
+        unregister_rule("test_locked")

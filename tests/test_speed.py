@@ -7,7 +7,7 @@ import pytest
 
 from pixelflow import ReservoirConfig
 from pixelflow.workbook.outputs import repository_root
-from pixelflow.workbook.speed import PEER, load_benchmarks, throughput_sweep, with_ratios
+from pixelflow.workbook.speed import PEER, load_benchmarks, throughput_sweep, user_rule_rows, with_ratios
 
 RESULTS = repository_root() / "results"
 
@@ -71,8 +71,35 @@ def test_sweep_measures_every_config_and_batch():
         assert r["backend"] == "cpu" and r["source"] == "measured" and "numba" in r["device"]
 
 
+def test_every_batch_size_is_warmed_up_before_it_is_timed(monkeypatch):
+    # With one warm-up on the smallest batch, the timed repeats of the largest rose call after call.
+    from pixelflow import Reservoir
+
+    sizes, transform = [], Reservoir.transform
+
+    def counted(self, X):
+        sizes.append(len(X))
+        return transform(self, X)
+
+    monkeypatch.setattr(Reservoir, "transform", counted)
+    throughput_sweep(ReservoirConfig(8, 8, 2, 1, "wave"), [2, 6], repeats=3)
+    assert sizes == [2] * 4 + [6] * 4  # one untimed call, then three timed ones, at each size
+
+
 def test_sweep_accepts_one_config_and_given_images():
     rows = throughput_sweep(ReservoirConfig(8, 8, 2, 1, "wave"), [5], repeats=1, images=np.ones((2, 4, 4)))
     assert len(rows) == 1 and rows[0]["batch"] == 5
     with pytest.raises(ValueError, match="batch sizes"):
         throughput_sweep(ReservoirConfig(8, 8, 2, 1, "wave"), [0])
+
+
+def test_user_rule_rows_are_read_and_a_row_missing_a_time_is_named(tmp_path):
+    assert user_rule_rows(tmp_path) == []
+    row = {"rule": "heat", "grid": 32, "channels": 4, "steps": 4, "batch": 4096, "wave_transform_s": 0.05,
+           "seconds": {"compiled": 0.05, "hand": 0.04, "function": 0.3}}
+    (tmp_path / "bench_suite.json").write_text(json.dumps({"user_rules": [row]}))
+    assert user_rule_rows(tmp_path) == [row]
+    del row["seconds"]["hand"]
+    (tmp_path / "bench_suite.json").write_text(json.dumps({"user_rules": [row]}))
+    with pytest.raises(ValueError, match="user_rules row 0 lacks seconds/hand"):
+        user_rule_rows(tmp_path)

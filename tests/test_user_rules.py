@@ -36,6 +36,26 @@ def test_user_rule_parameters_are_validated(blur_rule):
         ReservoirConfig(rule="test_blur", channels=1, rule_params={"rate": 0.5})
 
 
+def test_a_typo_in_a_parameter_name_names_the_rule_and_its_parameters(rng):
+    @register_rule("test_typo", params={"rate": Param(0.2, low=0.0, high=0.25)}, overwrite=True)
+    def typo(state, ctx):
+        return state + ctx.params.rtae * stencils.laplacian(state, "periodic", ctx.xp)
+
+    try:
+        res = Reservoir(ReservoirConfig(width=4, height=4, channels=1, steps=1, rule="test_typo"))
+        with pytest.raises(AttributeError, match=r"rule 'test_typo' has no parameter 'rtae' \(did you mean 'rate'\?\); "
+                                                 r"its parameters: rate"):
+            res.transform(rng.random((2, 4, 4)))
+        # The resolved parameters still pickle (Dask workers receive them) and keep their owner.
+        import pickle
+
+        params = pickle.loads(pickle.dumps(res.engine.rule_params))
+        with pytest.raises(KeyError, match="rule 'test_typo' has no parameter 'rat'"):
+            params["rat"]
+    finally:
+        unregister_rule("test_typo")
+
+
 def test_names_cannot_be_taken_twice(blur_rule):
     with pytest.raises(ValueError, match="already registered"):
         register_rule("test_blur", lambda s, ctx: s)

@@ -94,3 +94,17 @@ def test_cluster_description_names_workers_threads_and_limits():
     assert describe(Client()).splitlines() == [
         "dashboard: http://127.0.0.1:8787/status",
         "2 workers, [1] thread(s) each; memory limit per worker: 800 MB, none"]
+
+
+@pytest.mark.parametrize("pair, shown", [
+    ([0.0007105, 0.0001529], ("7.10e-04", "1.53e-04")),  # small values in scientific notation
+    ([0.2522, 0.001839], ("0.2522", "0.0018")),           # the spread's two significant digits set the decimals
+    ([130.1, 2.496], ("130.1", "2.5")),
+    ([1234.5, 56.0], ("1234", "56")),
+    ([1234.5, 560.0], ("1230", "560")),                    # spreads of hundreds round the mean to tens
+    ([93.75, 0.0], ("93.75", "0")),                        # no spread: the mean as measured
+])
+def test_pairs_are_written_to_the_precision_of_their_spread(pair, shown):
+    from pixelflow.workbook.tables import SPREAD, cell
+
+    assert cell(pair, SPREAD) == ("pair", *shown)

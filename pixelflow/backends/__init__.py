@@ -18,7 +18,8 @@ A backend is chosen by name in ``Reservoir(config, backend=...)``:
     ``pip install 'pixelflow[gl]'``; on Linux without a GPU, Mesa's llvmpipe
     via Debian's ``libegl1 libegl-mesa0 libgl1-mesa-dri``).
 ``"cuda"``
-    CuPy arrays on an NVIDIA GPU (needs ``pip install 'pixelflow[cuda]'``):
+    CuPy arrays on an NVIDIA GPU (needs ``pip install 'pixelflow[cuda12]'`` or ``'pixelflow[cuda13]'``,
+    the CUDA major version ``nvidia-smi`` reports):
     fused numba.cuda kernels for wave, Gray-Scott and life-like rules (a
     whole chunk through every step in one launch, one thread block per
     sample), the rule functions on CuPy for every other rule.

@@ -47,11 +47,17 @@ class ArrayBackend:
         The name it was selected by.
     xp : module
         numpy or cupy.
+    kernels : str or None
+        The kernel library module, if any.
+    compile_rules : bool
+        Whether rules without a kernel of their own are compiled, where the
+        kernel library can (``False`` runs their functions as written).
     """
 
     name: str
     xp: Any
     kernels: str | None = None
+    compile_rules: bool = True
 
     def library(self) -> KernelLibrary | None:
         """The kernel library module named by ``kernels`` (imported on first use), or None.
@@ -85,6 +91,21 @@ class ArrayBackend:
         library = self.library()
         find = getattr(library, "step_kernel", None)
         return None if find is None else find(rule)
+
+    def compiles_rules(self) -> bool:
+        """Whether this backend's kernel library compiles rule functions into kernels (``compile_rule``)."""
+        return self.compile_rules and callable(getattr(self.library(), "compile_rule", None))
+
+    def compile_rule(self, rule, params, weights, grid, dtype, recording, reference=None):
+        """``(kernel or None, why)``: a kernel compiled from ``rule``'s functions by the kernel library.
+
+        Optional in a kernel library (``compile_rule``, see
+        :func:`pixelflow.backends.cpu.compiled.compile_rule`); ``reference``
+        computes the rule function's features of a drive, to check the kernel.
+        """
+        if not self.compiles_rules():
+            return None, f"backend {self.name!r} runs rule functions"
+        return self.library().compile_rule(rule, params, weights, grid, dtype, recording, reference)
 
     def chunk_threads(self) -> int:
         """Threads that evolve chunks of a rule's numpy path at once (1: serial).
@@ -147,7 +168,8 @@ def _cupy(name: str) -> ArrayBackend:
         cupy = importlib.import_module("cupy")
     except ImportError as exc:
         raise ImportError(
-            "backend 'cuda' needs CuPy and an NVIDIA GPU: pip install 'pixelflow[cuda]'"
+            "backend 'cuda' needs CuPy and an NVIDIA GPU: pip install 'pixelflow[cuda12]' or 'pixelflow[cuda13]', "
+            "the CUDA version nvidia-smi reports"
         ) from exc
     try:
         count = cupy.cuda.runtime.getDeviceCount()

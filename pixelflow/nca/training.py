@@ -61,6 +61,26 @@ def plateaued(values, patience: int, min_improvement: float = 0.01) -> bool:
     return min(values[-patience:]) > min(values[:-patience]) * (1.0 - min_improvement)
 
 
+def signature_differences(old: dict, new: dict, prefix: str = "") -> list[tuple[str, object, object]]:
+    """``(key, old value, new value)`` of every setting that differs between two training signatures.
+
+    Nested settings (the model's ``spec``) are compared key by key and named with dots; a setting only one
+    side has is given as ``None`` on the other.
+
+    >>> signature_differences({"lr": 0.002, "spec": {"hidden": 96, "channels": 12}},
+    ...                       {"lr": 0.001, "spec": {"hidden": 128, "channels": 12}})
+    [('lr', 0.002, 0.001), ('spec.hidden', 96, 128)]
+    """
+    out = []
+    for key in list(old) + [k for k in new if k not in old]:
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += signature_differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append((f"{prefix}{key}", a, b))
+    return out
+
+
 class Trainer:
     """Fits an NCA's parameters to a task.
 
@@ -243,8 +263,13 @@ class Trainer:
     def _resume(self, path: Path) -> None:
         state = ckpt.load(path, "training")
         if state["signature"] != self._signature():
-            raise ValueError(f"checkpoint {path} was written by a different training set-up: "
-                             f"{state['signature']} != {self._signature()}; delete it or change `checkpoint`")
+            changed = "; ".join(f"{key}: {old!r} there, {new!r} here"
+                                for key, old, new in signature_differences(state["signature"], self._signature()))
+            free = next(path.with_name(f"{path.stem}_{k}{path.suffix}") for k in range(2, 10**6)
+                        if not path.with_name(f"{path.stem}_{k}{path.suffix}").exists())
+            raise ValueError(f"checkpoint {path} was written by a different training set-up ({changed}); to train "
+                             f"this one, pass another checkpoint path (e.g. checkpoint={str(free)!r}), or delete "
+                             f"{path} to start it over")
         # Only the model outlives a failed resume (optimiser, scheduler, generator
         # and pool are rebuilt by _setup), so it alone is put back on failure.
         before = {k: v.clone() for k, v in self.model.state_dict().items()}

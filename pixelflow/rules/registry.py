@@ -209,6 +209,48 @@ def get_rule(name: str) -> Rule:
         raise ValueError(f"unknown rule {name!r}; registered rules: {', '.join(sorted(_RULES))}") from None
 
 
+def _defined_in_pixelflow(fn) -> bool:
+    return fn is None or (getattr(fn, "__module__", "") or "").split(".")[0] == "pixelflow"
+
+
+def shipped_rules(names) -> dict[str, Rule]:
+    """The rules among ``names`` that another process may not know: those defined outside pixelflow.
+
+    A reservoir sent to another process (a Dask worker) rebuilds its rule by name there; a rule registered
+    in a notebook or script exists only where it was registered, so it travels with the reservoir
+    (:func:`adopt_rules`). Built-in rules are registered by importing pixelflow and are not sent.
+    """
+    out = {}
+    for name in names:
+        rule = get_rule(name)
+        if not all(_defined_in_pixelflow(f) for f in (rule.step, rule.init, rule.build)):
+            out[name] = rule
+    return out
+
+
+def adopt_rules(rules: Mapping[str, Rule]) -> None:
+    """Register rules sent from another process, replacing same-named ones: the sender's definition made the config."""
+    for rule in rules.values():
+        _RULES[rule.name] = rule
+
+
+def check_shippable(rules: Mapping[str, Rule]) -> None:
+    """Refuse, before any task is sent, a rule that cannot travel to other processes, saying what to do."""
+    if not rules:
+        return
+    import cloudpickle
+
+    for name, rule in rules.items():
+        try:
+            cloudpickle.dumps(rule)
+        except Exception as exc:  # whatever pickling raises: the message says what to change
+            raise ValueError(
+                f"rule {name!r} cannot be sent to other processes ({type(exc).__name__}: {exc}); define its "
+                f"functions without references to open files, locks, clients or other live objects, or run "
+                f"in one process"
+            ) from exc
+
+
 def available_rules() -> list[str]:
     """Names of all registered rules, sorted."""
     return sorted(_RULES)

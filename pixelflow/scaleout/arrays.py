@@ -53,6 +53,14 @@ def by_rows(X, rows: int):
     -------
     dask.array.Array
         Chunked along the first axis only.
+
+    Notes
+    -----
+    A numpy array in memory travels inside the task graph, which dask warns
+    about above a few MB ("Sending large graph"). That keeps every chunk
+    recomputable when a worker dies (scattered data would be lost with it);
+    for data larger than a worker's share of memory, pass a Zarr or HDF5
+    dataset on storage every worker reads.
     """
     da = require("dask.array", "pixelflow.scaleout.by_rows")
     check_int(rows, "rows", low=1)

@@ -14,9 +14,7 @@ by one step, all channels included).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,19 +26,9 @@ from pixelflow.readouts import RidgeReadout
 from pixelflow.reservoir import Reservoir
 from pixelflow.workbook import provenance
 from pixelflow.workbook.outputs import repository_root, write_json
+from pixelflow.workbook.speed import median_time
 
 CHANNELS = {"wave": 4, "diffusion_reaction": 4, "life_like": 4, "random_nca": 8}
-
-
-def median_time(fn, repeats: int) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` calls (after one warm-up call)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def reservoir_row(backend: str, rule: str, grid: int, batch: int, steps: int, repeats: int, seed: int = 0) -> dict:
@@ -185,8 +173,9 @@ def life_rows(backends, repeats: int, cax_python: str | None = None, steps: int 
 
 def run_suite(backends, rules, grids, batches, steps, repeats, life: bool, bandwidth_bytes: int = 1 << 30,
               readout_sizes=((24_000, 4096), (60_000, 784)), rss_samples: int = 70_000,
-              cax_python: str | None = None) -> dict:
-    """Every reservoir workload, the readout fits, the bandwidth bound and (optionally) Life."""
+              cax_python: str | None = None, user_rules: bool = True) -> dict:
+    """Every reservoir workload, the readout fits, the bandwidth bound, (optionally) Life and users' rules
+    (:mod:`pixelflow.workbook.user_rules_bench`, at the largest batch)."""
     rows = []
     combos = [(b, r, g, n) for b in backends for r in rules for g in grids for n in batches]
     for backend, rule, grid, batch in tqdm(combos, desc="reservoirs", unit="workload"):
@@ -208,6 +197,10 @@ def run_suite(backends, rules, grids, batches, steps, repeats, life: bool, bandw
     result["memory"] = [peak_rss_row(rss_samples, b) for b in backends] if rss_samples else []
     if life:
         result["life"] = life_rows(backends, repeats, cax_python)
+    if user_rules:
+        from pixelflow.workbook.user_rules_bench import user_rule_rows
+
+        result["user_rules"] = user_rule_rows(max(batches), repeats)
     return result
 
 
@@ -220,6 +213,8 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-life", action="store_true", help="skip the Game of Life workloads")
+    parser.add_argument("--no-user-rules", action="store_true",
+                        help="skip the users' rules (compiled, hand-fused and as functions)")
     parser.add_argument("--cax-python", help="interpreter of an environment with CAX installed: time CAX's Life "
                         "beside ours (make bench makes one in .venv-cax)")
     parser.add_argument("--out", type=Path, default=repository_root() / "results" / "bench_suite.json")
@@ -227,7 +222,7 @@ def main(argv=None) -> int:
     for b in args.backends:
         get_backend(b)  # fail early, naming the valid backends
     result = run_suite(args.backends, args.rules, args.grids, args.batches, args.steps, args.repeats, not args.no_life,
-                       cax_python=args.cax_python)
+                       cax_python=args.cax_python, user_rules=not args.no_user_rules)
     result["command"] = " ".join(["python -m pixelflow.workbook.bench", *(argv if argv is not None else sys.argv[1:])])
     write_json(args.out, result)
     for row in result["rows"]:
@@ -241,6 +236,13 @@ def main(argv=None) -> int:
         versus = f"  ({row['speedup_vs_cax']:.1f}x CAX)" if "speedup_vs_cax" in row else ""
         print(f"life {row['library']} {row['backend']} {row['boards']} x {row['size']}^2: "
               f"{row['cell_updates_per_s'] / 1e6:,.0f} M cell-updates/s{versus}")
+    for row in result.get("user_rules", []):
+        t = row["seconds"]
+        print(f"user rule {row['rule']} {row['grid']}^2 x {row['channels']}, {row['steps']} steps, "
+              f"batch {row['batch']}: "
+              f"compiled {t['compiled']:.3f} s, hand-fused {t['hand']:.3f} s ({row['compiled_over_hand']:.2f}x), "
+              f"function {t['function']:.3f} s ({row['function_over_compiled']:.1f}x the compiled); "
+              f"built-in wave {row['wave_transform_s']:.3f} s")
     print(f"memory bandwidth: {result['memory_bandwidth_bytes_per_s'] / 1e9:.1f} GB/s; wrote {args.out}")
     return 0
 

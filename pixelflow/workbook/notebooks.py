@@ -284,9 +284,9 @@ def run_notebook(path, scale: str = "smoke", backend: str = "cpu", progress: boo
 
 # Absolute paths a run prints (where results were written, a warning's source
 # file): only the part from a project folder, or from site-packages, is kept.
-_MACHINE_PATHS = (
-    (re.compile(r"(?:/[\w.\-]+)+/(results|figures|notebooks|paper)/"), r"\1/"),
+_MACHINE_PATHS = (  # site-packages first: a virtual environment may lie inside the checkout
     (re.compile(r"(?:/[\w.\-]+)+/site-packages/"), "site-packages/"),
+    (re.compile(r"(?:/[\w.\-]+)+/(results|figures|notebooks|paper|pixelflow)/"), r"\1/"),
 )
 
 

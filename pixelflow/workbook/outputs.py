@@ -114,13 +114,20 @@ def write_json(path: Path, obj: Any) -> Path:
 
 
 def save_figure(fig, notebook: str, name: str, scale: str, dpi: int = 150) -> dict[str, Path]:
-    """Save a matplotlib figure as PNG and PDF, each atomically.
+    """Save a matplotlib figure as PNG and PDF, each atomically, no wider than the paper's text.
+
+    A wider figure is narrowed first (:func:`pixelflow.workbook.plotting.style.fit_to_text`): the paper prints
+    figures at their natural size, so their type prints at the size it was set in.
 
     Returns
     -------
     dict with keys ``"png"`` and ``"pdf"``.
     """
     import io
+
+    from pixelflow.workbook.plotting.style import fit_to_text
+
+    fit_to_text(fig)
 
     stem = f"{check_notebook_name(notebook)}_{check_notebook_name(name, 'figure name')}"
     out = {}

@@ -14,9 +14,12 @@ typed by hand.
 
 from __future__ import annotations
 
+import difflib
 import json
+import numbers
 import os
 import time
+from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,38 @@ from pixelflow.workbook.outputs import check_notebook_name, check_scale, results
 
 class UncommittedChanges(RuntimeError):
     """A paper-scale result would come from code that no commit holds."""
+
+
+def _same_kind(default, value) -> bool:
+    """Whether ``value`` may replace a knob whose preset is ``default`` (None stands for "all" or "off")."""
+    if default is None or value is None:
+        return True
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, numbers.Real) and isinstance(value, numbers.Real):
+        return isinstance(value, numbers.Integral) or not isinstance(default, numbers.Integral)
+    if isinstance(default, (list, tuple)) and isinstance(value, (list, tuple)):
+        return True
+    return type(default) is type(value)
+
+
+def _merged(knobs: dict, overrides: Mapping[str, Any], owner: str, where: str) -> dict:
+    """``knobs`` with ``overrides`` applied, key by key; a dict-valued knob takes a dict of some of its keys."""
+    for key, value in overrides.items():
+        if key not in knobs:
+            close = difflib.get_close_matches(str(key), list(knobs), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"{owner} has no knob {key!r}{where}{hint}; its knobs: {', '.join(knobs)}")
+        default = knobs[key]
+        if isinstance(default, dict) and isinstance(value, Mapping):
+            knobs[key] = _merged(dict(default), value, f"{owner} knob {key!r}", "")
+            continue
+        if not _same_kind(default, value):
+            raise TypeError(f"{owner} knob {key!r} takes {type(default).__name__} values like {default!r}, "
+                            f"got {value!r}")
+        # JSON has no tuples: a list given for a tuple-valued knob becomes a tuple again.
+        knobs[key] = tuple(value) if isinstance(default, tuple) and isinstance(value, list) else value
+    return knobs
 
 
 class ResultsRecord:
@@ -62,6 +97,7 @@ class ResultsRecord:
         self.data: list[dict] = []
         self.wall_time_s: dict[str, float] = {}
         self.presets: dict[str, Any] = {}
+        self.overrides: dict[str, Any] = {}
         self._started = time.perf_counter()
         # Hashes as the run starts: a file edited while a notebook runs is recorded as it was
         # when the run imported it, so the results are stale for the edited file.
@@ -77,6 +113,44 @@ class ResultsRecord:
         if role:
             meta["role"] = role
         self.data.append(meta)
+
+    def settings(self, presets: Mapping[str, Mapping[str, Any]], overrides: Mapping[str, Any] | None = None) -> dict:
+        """The run's knobs: the preset of its scale with ``overrides`` (a papermill parameter) applied, recorded.
+
+        Every knob a reader may turn (grid sizes, sample counts, rule settings, training budgets) lives in
+        ``presets[scale]``, defined once; ``overrides`` changes any of them for one run without editing the
+        notebook, e.g. ``--param overrides='{"n_train": 2000}'``. The record keeps the values used, under
+        ``presets[scale]``, and what was overridden, under ``overrides``.
+
+        Raises
+        ------
+        ValueError
+            ``presets`` has no entry for the run's scale, or an override names no knob (the message lists them).
+        TypeError
+            ``overrides`` is not a mapping, or an override's type differs from the knob's (a number for a number,
+            a list for a list).
+
+        Examples
+        --------
+        >>> rec = ResultsRecord("90_example", "smoke", {"scale": "smoke"})
+        >>> rec.settings({"smoke": {"grid": 16, "n_train": 500}, "paper": {"grid": 32, "n_train": None}},
+        ...              {"n_train": 200})
+        {'grid': 16, 'n_train': 200}
+        >>> rec.settings({"smoke": {"grid": 16}}, {"gird": 8})
+        Traceback (most recent call last):
+        ...
+        ValueError: 90_example has no knob 'gird' at the smoke scale (did you mean 'grid'?); its knobs: grid
+        """
+        if self.scale not in presets:
+            raise ValueError(f"{self.notebook} has no preset for the {self.scale} scale; presets: "
+                             f"{', '.join(presets) or 'none'}")
+        overrides = {} if overrides is None else overrides
+        if not isinstance(overrides, Mapping):
+            raise TypeError(f"overrides must be a dict of knob: value, got {type(overrides).__name__}")
+        chosen = _merged(dict(presets[self.scale]), overrides, self.notebook, f" at the {self.scale} scale")
+        self.presets = {**{k: dict(v) for k, v in presets.items()}, self.scale: chosen}
+        self.overrides = dict(overrides)
+        return dict(chosen)
 
     @contextmanager
     def timer(self, name: str):
@@ -125,6 +199,7 @@ class ResultsRecord:
             "tables": self.tables,
             "data": self.data,
             "presets": self.presets,
+            "overrides": self.overrides,
             "wall_time_s": {**self.wall_time_s, "total": time.perf_counter() - self._started},
             "provenance": provenance.collect(backend),
         }

@@ -164,6 +164,27 @@ def life_rows(results_dir) -> list[dict]:
     return [{"library": OURS, **row} for row in rows]
 
 
+def user_rule_rows(results_dir) -> list[dict]:
+    """The users' rule rows of ``bench_suite.json`` in ``results_dir`` (:mod:`pixelflow.workbook.user_rules_bench`).
+
+    Each row has ``rule``, ``grid``, ``channels``, ``steps``, ``batch``,
+    ``seconds`` (``compiled``, ``hand``, ``function``), ``wave_transform_s``
+    and ``max_abs_difference``. Empty when the suite has not been run or ran
+    without them.
+    """
+    path = Path(results_dir) / "bench_suite.json"
+    if not path.exists():
+        return []
+    rows = json.loads(path.read_text()).get("user_rules", [])
+    for i, row in enumerate(rows):
+        missing = [k for k in ("rule", "grid", "channels", "steps", "batch", "seconds", "wave_transform_s")
+                   if k not in row]
+        missing += [f"seconds/{k}" for k in ("compiled", "hand", "function") if k not in row.get("seconds", {})]
+        if missing:
+            raise ValueError(f"{path.name}: user_rules row {i} lacks {', '.join(missing)}")
+    return rows
+
+
 def with_ratios(rows: Sequence[dict], reference: str = PEER) -> list[dict]:
     """Copies of ``rows`` with ``ratio``: samples/s over the ``reference`` implementation's.
 
@@ -179,6 +200,22 @@ def with_ratios(rows: Sequence[dict], reference: str = PEER) -> list[dict]:
         ref = refs.get(workload(r))
         out.append({**r, "ratio": r["samples_per_s"] / ref if ref else None})
     return out
+
+
+def timed(fn, repeats: int) -> list[float]:
+    """Wall seconds of ``repeats`` calls of ``fn()``, after one untimed call (``time.perf_counter`` around each)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def median_time(fn, repeats: int) -> float:
+    """Median wall time of ``fn()`` over ``repeats`` calls (after one warm-up call)."""
+    return statistics.median(timed(fn, repeats))
 
 
 def throughput_sweep(
@@ -212,8 +249,11 @@ def throughput_sweep(
 
     Notes
     -----
-    Each reservoir first runs one untimed call on the smallest batch (it
-    builds the fixed weights and warms caches); each timed call is
+    Every point starts with one untimed call at its own batch size (the
+    first call builds the fixed weights; each size warms its own buffers,
+    threads and caches: with a warm-up on the smallest batch only, the
+    timed repeats of the largest batches still rose call after call); each
+    timed call is
     ``time.perf_counter`` around ``transform`` alone, which returns host
     arrays, so GPU work is finished when the clock stops.
     """
@@ -234,13 +274,8 @@ def throughput_sweep(
     rows = []
     for cfg in configs:
         res = Reservoir(cfg, backend=backend, progress=False)
-        res.transform(X[: min(batch_sizes)])  # warm-up
         for b in batch_sizes:
-            times = []
-            for _ in range(int(repeats)):
-                t0 = time.perf_counter()
-                res.transform(X[:b])
-                times.append(time.perf_counter() - t0)
+            times = timed(lambda: res.transform(X[:b]), int(repeats))  # warmed up at this batch size
             rows.append(_row(
                 implementation=OURS, backend=res.backend.name, rule=cfg.rule, grid=cfg.height, width=cfg.width,
                 channels=cfg.channels, steps=cfg.steps, batch=b, samples_per_s=b / statistics.median(times),

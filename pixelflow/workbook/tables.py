@@ -45,6 +45,23 @@ def interval_text(low: float, high: float, signed: bool = False) -> str:
     return f"[{format(100.0 * low, fmt)}, {format(100.0 * high, fmt)}]"
 
 
+#: The format of a column whose pairs are written to the precision of their spread: the spread with two
+#: significant digits, the mean to the same decimal place (``0.2522 ± 0.0018``, ``30.00 ± 0.77``); means below
+#: 0.001 in scientific notation.
+SPREAD = "spread"
+
+
+def _to_spread(mean: float, spread: float) -> tuple[str, str]:
+    if not (math.isfinite(spread) and spread > 0):
+        return format(mean, ".4g"), format(spread, "g")
+    place = 1 - math.floor(math.log10(spread))  # decimals that keep two significant digits of the spread
+    if place <= 0:
+        return format(round(mean, place), ".0f"), format(round(spread, place), ".0f")
+    if abs(mean) >= 1e-3 or mean == 0:
+        return f"{mean:.{place}f}", f"{spread:.{place}f}"
+    return format(mean, ".2e"), format(spread, ".2e")
+
+
 def cell(value, fmt: str | None = None) -> tuple[str, ...]:
     """What a table cell shows, before it is written as text or LaTeX.
 
@@ -53,19 +70,25 @@ def cell(value, fmt: str | None = None) -> tuple[str, ...]:
     tuple
         ``("missing",)`` for None or NaN; ``("pair", mean, std)`` for a
         two-number list (mean ± std), each formatted with ``fmt`` (or
-        ``g``); ``("number", text)`` for a number with a format; else
-        ``("text", str(value))``.
+        ``g``; with :data:`SPREAD`, to the spread's precision); ``("number",
+        text)`` for a number with a format; else ``("text", str(value))``.
 
     Examples
     --------
     >>> cell([98.214, 0.08], ".2f"), cell(None), cell(3, "d"), cell("ridge")
     (('pair', '98.21', '0.08'), ('missing',), ('number', '3'), ('text', 'ridge'))
+    >>> cell([0.2522, 0.001839], SPREAD), cell([30, 0.7655], SPREAD), cell([130.1, 2.496], SPREAD)
+    (('pair', '0.2522', '0.0018'), ('pair', '30.00', '0.77'), ('pair', '130.1', '2.5'))
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ("missing",)
     if (isinstance(value, (list, tuple)) and len(value) == 2
             and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value)):
+        if fmt == SPREAD:
+            return ("pair", *_to_spread(float(value[0]), float(value[1])))
         return ("pair", format(value[0], fmt or "g"), format(value[1], fmt or "g"))
+    if fmt == SPREAD and isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return ("number", format(value, ".4g"))
     if fmt and isinstance(value, numbers.Real) and not isinstance(value, bool):
         return ("number", format(value, fmt))
     return ("text", str(value))

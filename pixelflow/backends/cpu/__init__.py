@@ -2,9 +2,10 @@
 
 Each kernel evolves one sample through all its steps while the grid stays in
 cache, records and pools on the fly, and runs samples in parallel. They are
-optimisations of the numpy rule functions and are tested against them; a rule
+optimisations of the numpy rule functions and are tested against them. A rule
 without a kernel here (a user-defined one, or a built-in name re-registered
-by the user) runs on the batched numpy path instead.
+by the user) gets one compiled from its function (:mod:`.compiled`), checked
+against it; what the compiler cannot reproduce runs on the batched numpy path.
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ from pixelflow.backends.fused import builtin_kernel, builtin_step
 def fused_kernel(rule):
     """The fused ``run`` function for ``rule``, or None to use the numpy path."""
     return builtin_kernel(rule, "cpu")
+
+
+def compile_rule(rule, params, weights, grid, dtype, recording, reference=None):
+    """A fused kernel compiled from a rule with no kernel of its own (:mod:`.compiled`), or None and why."""
+    from pixelflow.backends.cpu.compiled import compile_rule as compile_
+
+    return compile_(rule, params, weights, grid, dtype, recording, reference)
 
 
 def step_kernel(rule):
@@ -35,7 +43,7 @@ def describe() -> str:
     """Kernel library, CPU and thread count (for provenance)."""
     import numba
 
-    return f"numba {numba.__version__} fused kernels on {cpu_model()} ({numba.get_num_threads()} threads)"
+    return f"numba {numba.__version__} on {cpu_model()} ({numba.get_num_threads()} threads)"
 
 
 def cpu_model() -> str:

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from pixelflow.workbook.plotting.style import RULE_COLORS
+
 __all__ = [
     "ablation_figure",
     "accuracy_vs_rule_figure",
@@ -23,14 +25,6 @@ __all__ = [
     "search_results_figure",
 ]
 
-# One fixed colour per rule, so a rule looks the same in every figure.
-RULE_COLORS = {
-    "raw": "#7f7f7f",
-    "wave": "#1f77b4",
-    "diffusion_reaction": "#2ca02c",
-    "random_nca": "#d62728",
-    "life_like": "#9467bd",
-}
 _EXTRA_COLORS = ("#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
 
 
@@ -155,15 +149,15 @@ def accuracy_vs_rule_figure(
     title: str | None = None,
     ylim: tuple[float, float] | None = None,
 ) -> Figure:
-    """Bar chart of accuracy per method, with ± std error bars.
+    """Accuracy per method as a dot with ± std error bars (dots, not bars: the axis need not start at zero).
 
     Parameters
     ----------
     results : rows with ``mean`` (fraction), optional ``std`` (fraction),
         ``rule`` (for the colour) and the ``label`` key; e.g.
         :func:`pixelflow.workbook.protocols.evaluate` outputs with a label added.
-    group : optional key splitting the bars into groups side by side (e.g.
-        ``"input"`` = gray / RGB); bars of one label share a position.
+    group : optional key splitting the dots into groups side by side (e.g.
+        ``"input"`` = gray / RGB), told apart by their marker; dots of one label share a position.
     """
     results = list(results)
     labels = list(dict.fromkeys(r[label] for r in results))
@@ -172,7 +166,7 @@ def accuracy_vs_rule_figure(
     fig = Figure(figsize=(max(5.0, 0.9 * len(labels) * max(1, len(groups) * 0.7) + 1.5), 3.8), layout="constrained")
     ax = fig.add_subplot()
     seen: dict = {}
-    hatches = ("", "//", "..", "xx")
+    markers = ("o", "s", "^", "D")
     for gi, g in enumerate(groups):
         for r in results:
             if group and r[group] != g:
@@ -180,18 +174,20 @@ def accuracy_vs_rule_figure(
             x = labels.index(r[label]) + (gi - (len(groups) - 1) / 2) * width
             mean = 100.0 * r["mean"]
             std = 100.0 * r.get("std", 0.0) if r.get("std") else None
-            ax.bar(x, mean, width=width * 0.95, color=_color(r.get("rule", r[label]), seen), hatch=hatches[gi % 4],
-                   edgecolor="black", linewidth=0.5, yerr=std, capsize=3)
-            ax.text(x, mean + (std or 0.0), f"{mean:.1f}", ha="center", va="bottom", fontsize=7)
+            ax.errorbar(x, mean, yerr=std, fmt=markers[gi % 4], color=_color(r.get("rule", r[label]), seen),
+                        markeredgecolor="black", markeredgewidth=0.5, markersize=7, capsize=3)
+            ax.annotate(f"{mean:.1f}", (x, mean + (std or 0.0)), ha="center", va="bottom", fontsize=7,
+                        xytext=(0, 3), textcoords="offset points")
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+    ax.set_xlim(-0.6, len(labels) - 0.4)
     ax.set_ylabel(ylabel)
     if group:
-        from matplotlib.patches import Patch
+        from matplotlib.lines import Line2D
 
-        ax.legend(handles=[Patch(facecolor="white", edgecolor="black", hatch=hatches[i % 4], label=str(g))
-                           for i, g in enumerate(groups)], fontsize=8, loc="lower right")
-    lo = min(100.0 * r["mean"] for r in results)
-    ax.set_ylim(*(ylim or (max(0.0, 10 * np.floor((lo - 10) / 10)), 100.0)))
+        ax.legend(handles=[Line2D([], [], marker=markers[i % 4], linestyle="", color="grey", markeredgecolor="black",
+                                  label=str(g)) for i, g in enumerate(groups)], fontsize=8, loc="lower right")
+    lo = min(100.0 * (r["mean"] - (r.get("std") or 0.0)) for r in results)
+    ax.set_ylim(*(ylim or (max(0.0, 5 * np.floor((lo - 2) / 5)), 100.0)))
     ax.grid(True, axis="y", alpha=0.3)
     _set_title(ax, title)
     return fig
@@ -247,7 +243,10 @@ def ablation_figure(rows: Sequence[Mapping], panels: Mapping[str, Sequence[tuple
     for ax, (panel, items) in zip(axes, panels.items()):
         acc = [100 * best_val[name] for _, name in items]
         x = np.arange(len(items))
-        ax.bar(x, acc, color=RULE_COLORS["random_nca"], alpha=0.8)
+        # Dots: the axis starts near the lowest accuracy, where a bar's length would mislead.
+        ax.plot(x, acc, "o", color=RULE_COLORS["random_nca"], markeredgecolor="black", markeredgewidth=0.5,
+                markersize=7)
+        ax.set_xlim(-0.6, len(items) - 0.4)
         for xi, a, (_, name) in zip(x, acc, items):
             ax.annotate(f"{a:.2f}\n{n_features[name]:,} f.", (xi, a), ha="center", va="bottom", fontsize=7,
                         xytext=(0, 2), textcoords="offset points")

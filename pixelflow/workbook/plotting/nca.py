@@ -89,13 +89,23 @@ def images_grid_figure(rows: Mapping[str, Sequence[np.ndarray]], titles: Sequenc
     return fig
 
 
+# The power axis shows this many decades below the largest power: lower, a spectrum is only the rounding of an
+# image whose mean was removed (its lowest bins reach 1e-30), which would squash the decades that differ.
+SPECTRUM_DECADES = 6
+
+
 def spectra_figure(spectra: Mapping[str, tuple[np.ndarray, np.ndarray]], nyquist: float | None = None) -> Figure:
-    """Radially averaged power spectra on the training-grid frequency axis (log-log)."""
+    """Radially averaged power spectra on the training-grid frequency axis (log-log), the top
+    :data:`SPECTRUM_DECADES` decades of power shown."""
     fig = Figure(figsize=(5.5, 3.4))
     ax = fig.subplots()
+    top = 0.0
     for name, (f, p) in spectra.items():
         keep = f > 0
         ax.loglog(f[keep], p[keep], label=name, lw=1.2, ls="--" if "target" in name or "truth" in name else "-")
+        top = max(top, float(np.nanmax(p[keep])) if keep.any() else 0.0)
+    if top > 0:
+        ax.set_ylim(top * 10.0 ** -SPECTRUM_DECADES, top * 2)
     if nyquist is not None:
         ax.axvline(nyquist, color="0.4", lw=1, ls=":", label="training-grid Nyquist")
     ax.set_xlabel("frequency (cycles per training-grid cell)")

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
 from pixelflow.workbook.speed import PEER, with_ratios
 
@@ -33,6 +33,9 @@ def plot_backends(rows: Sequence[dict], reference: str = PEER, title: str | None
         ax.text(r["samples_per_s"], i, note, va="center", fontsize=8)
     ax.set_xlabel("samples / s")
     ax.set_xlim(0, 1.35 * max(r["samples_per_s"] for r in rows))
+    # Few ticks, in thousands: six-digit tick labels at the default spacing run into each other.
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:,.0f}k" if v else "0"))
     if title is None and rows:
         r = rows[0]
         grid = f"{r['grid']}×{r.get('width', r['grid'])}×{r['channels']}"
@@ -42,8 +45,9 @@ def plot_backends(rows: Sequence[dict], reference: str = PEER, title: str | None
 
 
 def plot_scaling(rows: Sequence[dict], title: str | None = None) -> Figure:
-    """Two panels: samples/s against batch size (a line per grid), and cell updates/s against
-    grid size (a line per batch; flat means the cost grows exactly with the grid's area)."""
+    """Two panels: samples/s against batch size (a line per grid: the median of the timed repeats, shaded from
+    the slowest to the fastest where the rows hold their times), and cell updates/s against grid size (a line
+    per batch; flat means the cost grows exactly with the grid's area)."""
     rows = list(rows)
     if not rows:
         raise ValueError("plot_scaling needs at least one row")
@@ -57,7 +61,12 @@ def plot_scaling(rows: Sequence[dict], title: str | None = None) -> Figure:
     ax_b, ax_g = fig.subplots(1, 2)
     for (prefix, grid), line in sorted(by_grid.items()):
         line.sort(key=lambda r: r["batch"])
-        ax_b.plot([r["batch"] for r in line], [r["samples_per_s"] for r in line], "o-", label=f"{prefix}{grid}×{grid}")
+        batches, median = [r["batch"] for r in line], [r["samples_per_s"] for r in line]
+        drawn = ax_b.plot(batches, median, "o-", label=f"{prefix}{grid}×{grid}")
+        if all(r.get("times_s") for r in line):  # the spread of the timed repeats: slowest to fastest
+            slow = [r["batch"] / max(r["times_s"]) for r in line]
+            fast = [r["batch"] / min(r["times_s"]) for r in line]
+            ax_b.fill_between(batches, slow, fast, color=drawn[0].get_color(), alpha=0.2, linewidth=0)
     for (prefix, batch), line in sorted(by_batch.items()):
         line.sort(key=lambda r: r["grid"])
         ax_g.plot([r["grid"] for r in line], [r["cell_updates_per_s"] for r in line], "s-",

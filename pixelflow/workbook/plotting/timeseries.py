@@ -5,6 +5,7 @@ Every function returns a :class:`matplotlib.figure.Figure` built without pyplot.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -70,8 +71,13 @@ def search_figure(scores: Mapping[str, Mapping[str, Sequence[float]]], ylabels: 
     if mark not in ("best", "mean"):
         raise ValueError(f"mark must be 'best' or 'mean', got mark={mark!r}")
     tasks = list(scores)
-    fig = Figure(figsize=(3.0 * len(tasks), 3.3))
-    axes = fig.subplots(1, len(tasks), squeeze=False)[0]
+    # At most three panels a row: the figure is printed at the text's width.
+    ncols = min(3, len(tasks))
+    nrows = -(-len(tasks) // ncols)
+    fig = Figure(figsize=(2.3 * ncols, 2.9 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[len(tasks):]:
+        ax.set_visible(False)
     for ax, task in zip(axes, tasks):
         kinds = list(scores[task])
         dropped = 0
@@ -92,7 +98,7 @@ def search_figure(scores: Mapping[str, Mapping[str, Sequence[float]]], ylabels: 
         if "NRMSE" in ylabels[task]:
             ax.set_yscale("log")
         ax.set_ylabel(ylabels[task], fontsize=8)
-        ax.set_title(task + (f"\n({dropped} non-finite not shown)" if dropped else ""), fontsize=9)
+        ax.set_title(textwrap.fill(task, 22) + (f"\n({dropped} non-finite not shown)" if dropped else ""), fontsize=9)
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

@@ -294,12 +294,21 @@ def evaluate(
         "deterministic": deterministic, "test_accuracy": [], "configs": [],
         "transform_s": [], "fit_s": [], "predict_s": [], "converged": [],
     }
-    bar = tqdm(run, desc=f"evaluate {candidate.name}", unit="seed", file=sys.stderr, disable=not progress)
-    for s in bar:
+    # Four stages per seed, so that the bar moves within a seed (one seed of a large design takes minutes).
+    bar = tqdm(total=4 * len(run), desc=f"evaluate {candidate.name}", unit="stage", file=sys.stderr,
+               disable=not progress)
+
+    def stage(seed, what):
+        bar.set_postfix_str(f"seed {seed}: {what}", refresh=False)
+        bar.update()
+
+    for s in run:
         c = candidate.with_seed(s)
+        bar.set_postfix_str(f"seed {s}: training features")
         t0 = time.perf_counter()
         F, y_fit = training_features(c.config, X_train, y_train, augment, backend)
         transform_s = time.perf_counter() - t0
+        stage(s, "fit")
         out["n_features"] = int(F.shape[1])
         done = None
         with limit_blas(blas_threads):
@@ -309,14 +318,17 @@ def evaluate(
                 del kept
             est, fit_s, converged = fit(c.readout, F, y_fit) if done is None else done
         del F
+        stage(s, "test features")
         t0 = time.perf_counter()
         F = features(c.config, X_test, backend)
         transform_s += time.perf_counter() - t0
+        stage(s, "prediction")
         t0 = time.perf_counter()
         with limit_blas(blas_threads):
             pred = est.predict(F)
         predict_s = time.perf_counter() - t0
         del F
+        stage(s, "done")
         out["test_accuracy"].append(accuracy(y_test, pred))
         out["configs"].append(None if c.config is None else c.config.to_dict())
         out["transform_s"].append(transform_s)

@@ -184,6 +184,12 @@ def comparison_table(results: dict[str, dict]) -> dict[str, Any]:
     return {"columns": columns, "rows": rows}
 
 
+def _listed(names: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``: names as a sentence lists them."""
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def verdict_table(entries: Sequence[dict], y_test, level: float = 0.01) -> dict[str, Any]:
     """The reference (the first entry, fixed) against every other model on the same test images, with a verdict.
 
@@ -226,11 +232,11 @@ def verdict_table(entries: Sequence[dict], y_test, level: float = 0.01) -> dict[
     best = max(learned, key=lambda x: np.mean(x[0]["test_accuracy"]))[0] if learned else None
     ref_acc = 100.0 * float(np.mean(ref["test_accuracy"]))
     if better:
-        verdict = (f"Learned beats fixed: {', '.join(better)} {'is' if len(better) == 1 else 'are'} significantly more "
+        verdict = (f"Learned beats fixed: {_listed(better)} {'is' if len(better) == 1 else 'are'} significantly more "
                    f"accurate than {ref['name']} ({ref_acc:.2f} %).")
     else:
         verdict = (f"No learned model is significantly more accurate than {ref['name']} ({ref_acc:.2f} %)"
-                   + (f"; {', '.join(worse)} {'is' if len(worse) == 1 else 'are'} significantly less accurate" if worse
+                   + (f"; {_listed(worse)} {'is' if len(worse) == 1 else 'are'} significantly less accurate" if worse
                       else "") + ".")
     if best is not None:
         verdict += (f" The most accurate learned model is {best['name']} "
