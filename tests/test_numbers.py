@@ -97,6 +97,9 @@ def records():
                 ("wall with a gap (all cells)", 0.03368, 0.0497), ("smooth random", 0.00447, 0.006))]}},
             "metrics": {"solve seconds": {"sizes": [64, 128, 256, 512], "wave reservoir": [0.021, 0.12, 0.55, 4.26],
                                           "fast marching": [0.0009, 0.003, 0.021, 0.1042]}}},
+        "05_speedups": {"metrics": {"user_rules": [
+            {"rule": "heat", "seconds": {"compiled": 0.05, "hand": 0.04, "function": 0.31}},
+            {"rule": "lenia_like", "seconds": {"compiled": 0.30, "hand": 0.27, "function": 2.7}}]}},
         "06_texture_nca": {"metrics": {"training": {"losses": ["gram", "sliced_wasserstein"], "seeds": [0, 1, 2]},
                                        **{tex: texture_metrics(*values) for tex, values in
                                           (("gray_scott", ("sliced_wasserstein", 2.946, 0.204, 1.831, 0.05, 1.004)),
@@ -178,6 +181,7 @@ EXPECTED = [
     ("InpaintConvolutionPsnr", "27.02"), ("InpaintBiharmonicPsnr", "22.36"), ("InpaintAttentionSsim", "0.976"),
     ("InpaintConvolutionSsim", "0.968"), ("InpaintDiffLow", "-0.36"), ("InpaintDiffHigh", "-0.20"),
     ("InpaintSeeds", "3"), ("InpaintIterationCap", "2{,}000"),
+    ("UserRuleCompiledOverHand", "1.25"), ("UserRuleFunctionLow", "6.2"), ("UserRuleFunctionHigh", "9.0"),
     ("ResolutionDivergedAt", r"\ensuremath{4\times}"),
     ("ResolutionGrayScottPdeTwo", "0.355"), ("ResolutionGrayScottPdeFour", "0.387"),
     ("ResolutionGrayScottBilinearTwo", "0.399"), ("ResolutionGrayScottBilinearFour", "0.399"),

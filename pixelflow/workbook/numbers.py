@@ -339,6 +339,29 @@ def _verdict_entry(name_start: str, what: str) -> Reader:
     return read
 
 
+def _user_rules(what: str) -> Reader:
+    """Of the users' rules timed by the backend suite (05's ``metrics/user_rules``): the largest time of the compiled
+    kernel over the hand-fused one (``"worst"``), or the smallest and largest time of the rule function over the
+    compiled kernel (``"function low"``, ``"function high"``)."""
+    path = ("metrics", "user_rules")
+
+    def read(r):
+        rows = _at(r, *path)
+        if not isinstance(rows, list) or not rows:
+            raise _Absent(f"{_where(path)} is not a list of timed rules")
+        ratios = []
+        for i, row in enumerate(rows):
+            t = {k: _real(_at(row, "seconds", k), (*path, i, "seconds", k)) for k in ("compiled", "hand", "function")}
+            if min(t.values()) <= 0:
+                raise _Absent(f"{_where((*path, i, 'seconds'))} holds a time that is not positive")
+            ratios.append((t["compiled"] / t["hand"], t["function"] / t["compiled"]))
+        if what == "worst":
+            return format_fixed(max(a for a, _ in ratios), 2)
+        pick = min if what == "function low" else max
+        return format_fixed(pick(b for _, b in ratios), 1)
+    return read
+
+
 _VERDICT = "09_fixed_vs_learned_verdict"
 _VERDICT_LEVEL = 0.01  # the level the notebook's verdict is drawn at (protocols.fixed_vs_learned.verdict_table)
 
@@ -464,6 +487,10 @@ NUMBERS: tuple[tuple[str, str, Reader], ...] = (
      _fixed(2, "metrics", "attention minus convolution, hidden MSE ×10³", "high")),
     ("InpaintSeeds", "07_attention_inpainting", _preset("seeds")),
     ("InpaintIterationCap", "07_attention_inpainting", _preset("iterations")),
+    # A user's rule on the cpu backend: the compiled kernel against a hand-fused one, and the function against both.
+    ("UserRuleCompiledOverHand", "05_speedups", _user_rules("worst")),
+    ("UserRuleFunctionLow", "05_speedups", _user_rules("function low")),
+    ("UserRuleFunctionHigh", "05_speedups", _user_rules("function high")),
     # Resolution transfer: spectral distance (Gray-Scott) and style distance to the true photograph (gravel).
     ("ResolutionDivergedAt", "08_resolution_transfer", _diverged_factors),
     ("ResolutionGrayScottPdeTwo", "08_resolution_transfer",
