@@ -230,11 +230,15 @@ class Engine:
         prep = self.prepared
         ctx = StepContext(xp=self.backend.xp, params=self.rule_params, weights=prep.rule_weights,
                           drive=self.backend.asarray(drive, dtype=self.dtype), grid=prep.grid)
+        return self.backend.to_numpy(self._recorded(ctx, rule_step=True))
+
+    def _recorded(self, ctx: StepContext, rule_step: bool = False):
+        """The recorded steps of ``ctx``'s evolution as float32 feature rows, on the backend (the numpy path)."""
         recording = self.config.recording
-        rows = [recording.features(state, self.backend.xp) for t, state in self._evolve(ctx, rule_step=True)
+        rows = [recording.features(state, self.backend.xp) for t, state in self._evolve(ctx, rule_step)
                 if t in recording.steps]
         feats = rows[0] if len(rows) == 1 else self.backend.xp.concatenate(rows, axis=1)
-        return self.backend.to_numpy(feats.astype(np.float32, copy=False))
+        return feats.astype(np.float32, copy=False)
 
     @contextlib.contextmanager
     def first_use(self):
@@ -311,15 +315,11 @@ class Engine:
 
     def features(self, x, out) -> None:
         """Feature rows of a backend chunk ``x`` into ``out`` (a fused kernel writes them directly)."""
-        xp = self.backend.xp
+        ctx = self.context(x)
         if self.kernel is not None:
-            ctx = self.context(x)
             self.kernel(ctx.drive, ctx, self.config.recording, out)
             return
-        recording = self.config.recording
-        rows = [recording.features(state, xp) for t, state in self.evolve(x) if t in recording.steps]
-        feats = rows[0] if len(rows) == 1 else xp.concatenate(rows, axis=1)
-        feats = feats.astype(np.float32, copy=False)
+        feats = self._recorded(ctx)
         out[...] = self.backend.to_numpy(feats) if isinstance(out, np.ndarray) else feats
 
     def check_finite(self, rows, start: int) -> None:

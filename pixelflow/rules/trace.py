@@ -85,15 +85,6 @@ class Node:
     def walk(self):
         """Every node this one depends on, itself included, each once, inputs first."""
         seen, order = set(), []
-
-        def visit(node):
-            if id(node) in seen:
-                return
-            seen.add(id(node))
-            for a in node.args:
-                visit(a)
-            order.append(node)
-
         stack = [(self, False)]
         while stack:  # iterative: deep chains of updates would overflow recursion
             node, done = stack.pop()
@@ -392,12 +383,13 @@ def _const_node(value: np.ndarray, squeezed: bool) -> Node:
 
 
 def _check_rank(*arrays: TraceArray) -> bool:
-    squeezed = {a.squeezed for a in arrays if a.node.op not in ("scalar",)}
-    if len(squeezed) > 1:
-        mixed = [a for a in arrays if a.node.op != "const"]
-        if len({a.squeezed for a in mixed}) > 1:
-            raise TraceError("the rule combines a single channel read as x[:, k] (3 axes) with a 4-axis array; "
-                             "read it as x[:, k:k + 1] to keep the channel axis")
+    """Whether the operands are single channels read as ``x[:, k]``; refuses a mix of those and 4-axis arrays.
+
+    Constants and numbers take the rank of the array beside them (:func:`_operand`), so they never disagree.
+    """
+    if len({a.squeezed for a in arrays if a.node.op not in ("scalar", "const")}) > 1:
+        raise TraceError("the rule combines a single channel read as x[:, k] (3 axes) with a 4-axis array; "
+                         "read it as x[:, k:k + 1] to keep the channel axis")
     return any(a.squeezed for a in arrays)
 
 

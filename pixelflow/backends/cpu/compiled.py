@@ -143,10 +143,6 @@ class _Program:
         self.gen, self.root = gen, root
         self.target, self.target_halo, self.target_mode = target, target_halo, target_mode
         order = root.walk()
-        consumers: dict[int, int] = {}
-        for node in order:
-            for a in node.args:
-                consumers[id(a)] = consumers.get(id(a), 0) + 1
         # Stored: what is read at other cells or channels; assemblies and reductions are loops of their own.
         self.stored: list[Node] = []
         for node in order:
