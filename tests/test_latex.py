@@ -1,6 +1,8 @@
 """The table generator turns a results file into the expected LaTeX rows."""
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -238,3 +240,17 @@ def test_a_broken_wall_time_file_is_named(tmp_path):
     with pytest.raises(ValueError, match="before.json"):
         load_before(bad)
     assert load_before(tmp_path / "absent.json") == {}
+
+
+def test_every_table_and_figure_of_the_paper_scale_results_is_shown_in_the_paper():
+    # A table or figure that a notebook writes for the paper and the text never shows is work no reader sees.
+    root = Path(__file__).resolve().parent.parent
+    tex = (root / "paper" / "pixelflow.tex").read_text(encoding="utf-8")
+    shown_tables = set(re.findall(r"\\pftable\{([^}]+)\}", tex))
+    shown_figures = set(re.findall(r"\\pffigure\{([^}]+)\}", tex))
+    tables = {name for path in (root / "results" / "paper").glob("*.json")
+              for name in json.loads(path.read_text(encoding="utf-8")).get("tables", {})}
+    figures = {path.stem for path in (root / "figures" / "paper").glob("*.pdf")}
+    assert tables and figures
+    assert sorted(tables - shown_tables) == []
+    assert sorted(figures - shown_figures) == []

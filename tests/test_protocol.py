@@ -363,7 +363,7 @@ def test_tables_render(ds):
     assert [format_value(v) for v in (1e6, 1e-5, 0.5, 10000.0)] == ["1e6", "1e-5", "0.5", "10000"]
     results = [evaluate(c, *ds, progress=False) for c in (cands[0], cands[2])]
     f = final_table(results, ["raw pixels", "wave"])
-    assert f["rows"][0][:2] == ["raw pixels", "raw"] and f["rows"][0][4] == "1 (det.)"
+    assert f["rows"][0][:2] == ["raw pixels", "raw"] and f["rows"][0][4] == "1"
     assert isinstance(f["rows"][0][5], float)
     v = final_table(results, validation=[0.5, None])
     assert v["columns"][5]["name"] == "Val. acc. (%)" and v["rows"][0][5] == 50.0 and v["rows"][1][5] is None
@@ -452,6 +452,15 @@ def test_ablation_figure_shows_each_maps_best_readout():
     dots = [ax.lines[0].get_ydata() for ax in fig.axes]
     np.testing.assert_allclose(dots[0], [93.0, 95.0])  # the best of c8's two readouts
     np.testing.assert_allclose(dots[1], [91.0])
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    wide = [dict(r, val_accuracy=0.70) if r["name"] == "global" else r for r in rows]  # a wide accuracy span
+    for fig in (fig, plots.ablation_figure(wide, {"all": [("8", "c8"), ("16", "c16"), ("1 block", "global")]})):
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)
+        for ax in fig.axes:  # every dot's label (accuracy, feature count) inside its panel's frame
+            frame = ax.get_window_extent(renderer)
+            assert ax.texts and all(t.get_window_extent(renderer).y1 <= frame.y1 for t in ax.texts)
     with pytest.raises(ValueError, match="no search rows for \\['c32'\\]"):
         plots.ablation_figure(rows, {"channels": [("32", "c32")]})
 

@@ -1,6 +1,7 @@
 """Benchmark files and on-the-spot throughput sweeps (pixelflow.workbook.speed)."""
 
 import json
+import mmap
 
 import numpy as np
 import pytest
@@ -84,6 +85,25 @@ def test_every_batch_size_is_warmed_up_before_it_is_timed(monkeypatch):
     monkeypatch.setattr(Reservoir, "transform", counted)
     throughput_sweep(ReservoirConfig(8, 8, 2, 1, "wave"), [2, 6], repeats=3)
     assert sizes == [2] * 4 + [6] * 4  # one untimed call, then three timed ones, at each size
+
+
+def test_page_faults_are_counted_per_call_outside_the_clock(monkeypatch):
+    from pixelflow.workbook import speed
+
+    if speed.minor_faults() is None:
+        pytest.skip("this platform keeps no page-fault counts")
+    fresh = mmap.mmap(-1, 8 << 20)  # memory no allocator has handed out before: its first touch faults
+    before = speed.minor_faults()
+    for offset in range(0, len(fresh), mmap.PAGESIZE):
+        fresh[offset] = 1
+    assert speed.minor_faults() > before
+    fresh.close()
+    counts = iter([100, 190])  # before the warm-up, after the third timed call
+    monkeypatch.setattr(speed, "minor_faults", lambda: next(counts))
+    rows = throughput_sweep(ReservoirConfig(8, 8, 2, 1, "wave"), [3], repeats=2)
+    assert rows[0]["minor_faults_per_call"] == 30.0  # 90 faults over one warm-up and two timed calls
+    monkeypatch.setattr(speed, "minor_faults", lambda: None)
+    assert throughput_sweep(ReservoirConfig(8, 8, 2, 1, "wave"), [3], repeats=1)[0]["minor_faults_per_call"] is None
 
 
 def test_sweep_accepts_one_config_and_given_images():

@@ -362,6 +362,33 @@ def _user_rules(what: str) -> Reader:
     return read
 
 
+def _peer_rate(r, implementation: str) -> float:
+    """05's median samples per second of ``implementation`` in the peer benchmark (``bench_peer_mnist.json``)."""
+    path = ("metrics", f"samples_per_s {implementation} cpu (bench_peer_mnist.json)")
+    rate = _real(_at(r, *path), path)
+    if rate <= 0:
+        raise _Absent(f"{_where(path)} is not positive")
+    return rate
+
+
+def _speed_rate(where: str, rule: str, grid: int, backend: str = "cpu") -> Reader:
+    """Samples per second of ``rule`` on a ``grid``² grid at the largest batch of 05's backend suite
+    (``where="suite"``) or of its scaling sweep (``"sweep"``), as a whole number."""
+    path = ("metrics", where)
+
+    def read(r):
+        rows = _at(r, *path)
+        if not isinstance(rows, list):
+            raise _Absent(f"{_where(path)} is not a list of rows")
+        hits = [row for row in rows if isinstance(row, Mapping) and row.get("rule") == rule
+                and row.get("grid") == grid and row.get("backend") == backend]
+        if not hits:
+            raise _Absent(f"{_where(path)} has no {rule} row on a {grid}x{grid} grid on {backend}")
+        row = max(hits, key=lambda h: h.get("batch", 0))
+        return format_count(round(_real(row.get("samples_per_s"), (*path, rule, grid, "samples_per_s"))))
+    return read
+
+
 _VERDICT = "09_fixed_vs_learned_verdict"
 _VERDICT_LEVEL = 0.01  # the level the notebook's verdict is drawn at (protocols.fixed_vs_learned.verdict_table)
 
@@ -491,6 +518,14 @@ NUMBERS: tuple[tuple[str, str, Reader], ...] = (
     ("UserRuleCompiledOverHand", "05_speedups", _user_rules("worst")),
     ("UserRuleFunctionLow", "05_speedups", _user_rules("function low")),
     ("UserRuleFunctionHigh", "05_speedups", _user_rules("function high")),
+    # One workload (wave, 32² grid, 4 channels, 4 steps) timed three ways, and the rule behind the accuracy claims.
+    ("PeerSpeedup", "05_speedups",
+     lambda r: format_fixed(_peer_rate(r, "pixelflow") / _peer_rate(r, "pixelflow-rc"), 1)),
+    ("PeerCpuRate", "05_speedups", lambda r: format_count(round(_peer_rate(r, "pixelflow")))),
+    ("SuiteWaveRate", "05_speedups", _speed_rate("suite", "wave", 32)),
+    ("SweepWaveRate", "05_speedups", _speed_rate("sweep", "wave", 32)),
+    ("SuiteRandomNcaRate", "05_speedups", _speed_rate("suite", "random_nca", 32)),
+    ("SuiteRandomNcaLargeRate", "05_speedups", _speed_rate("suite", "random_nca", 64)),
     # Resolution transfer: spectral distance (Gray-Scott) and style distance to the true photograph (gravel).
     ("ResolutionDivergedAt", "08_resolution_transfer", _diverged_factors),
     ("ResolutionGrayScottPdeTwo", "08_resolution_transfer",

@@ -29,6 +29,11 @@ from __future__ import annotations
 import json
 import statistics
 import time
+
+try:  # page-fault counts, where the platform keeps them (not on Windows)
+    import resource
+except ImportError:  # pragma: no cover - Windows
+    resource = None
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -202,6 +207,15 @@ def with_ratios(rows: Sequence[dict], reference: str = PEER) -> list[dict]:
     return out
 
 
+def minor_faults() -> int | None:
+    """Minor page faults of this process so far (all its threads), or None where the platform does not count them.
+
+    A call that allocates a large fresh array pays one fault per page it first touches; counted around a timed
+    call, the faults say how much of its time went to getting memory rather than to the rule.
+    """
+    return None if resource is None else resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def timed(fn, repeats: int) -> list[float]:
     """Wall seconds of ``repeats`` calls of ``fn()``, after one untimed call (``time.perf_counter`` around each)."""
     fn()
@@ -249,6 +263,10 @@ def throughput_sweep(
 
     Notes
     -----
+    Each row also holds ``minor_faults_per_call``: the process's minor page
+    faults per call at that point, warm-up included (None where the platform
+    does not count them), counted outside the timed calls.
+
     Every point starts with one untimed call at its own batch size (the
     first call builds the fixed weights; each size warms its own buffers,
     threads and caches: with a warm-up on the smallest batch only, the
@@ -275,10 +293,13 @@ def throughput_sweep(
     for cfg in configs:
         res = Reservoir(cfg, backend=backend, progress=False)
         for b in batch_sizes:
+            faults = minor_faults()
             times = timed(lambda: res.transform(X[:b]), int(repeats))  # warmed up at this batch size
+            if faults is not None:  # counted outside the clock, over the warm-up and the timed calls
+                faults = (minor_faults() - faults) / (len(times) + 1)
             rows.append(_row(
                 implementation=OURS, backend=res.backend.name, rule=cfg.rule, grid=cfg.height, width=cfg.width,
                 channels=cfg.channels, steps=cfg.steps, batch=b, samples_per_s=b / statistics.median(times),
-                device=res.backend.describe(), source="measured", times_s=times,
+                device=res.backend.describe(), source="measured", times_s=times, minor_faults_per_call=faults,
             ))
     return rows

@@ -135,8 +135,9 @@ def training_curves_figure(results: Mapping[str, dict], fixed: dict, title: str)
             ax_val.plot(epochs[-1], 100 * r["val_accuracy"][k], "*", ms=12, color=colour,
                         label=label and f"{name}, ridge")
     ax_val.axhline(100 * np.mean(fixed["val_accuracy"]), ls="--", color="C0", label="fixed, ridge")
-    ax_loss.set(xlabel="epoch", ylabel="training loss (cross-entropy)", title="end-to-end training, fit rows")
-    ax_val.set(xlabel="epoch", ylabel="validation accuracy (%)", title="validation rows")
+    ax_loss.set(xlabel="epoch", ylabel="training loss (cross-entropy)",
+                title="end-to-end training (validation images held out)")
+    ax_val.set(xlabel="epoch", ylabel="validation accuracy (%)", title="validation images")
     fig.suptitle(title, fontsize=10)
     for ax in (ax_loss, ax_val):
         ax.xaxis.get_major_locator().set_params(integer=True)
@@ -154,7 +155,8 @@ def accuracy_vs_cost_figure(results: Mapping[str, dict], title: str) -> Figure:
         ax.plot(r["cost_s"], 100 * np.asarray(r["test_accuracy"]), "o", color=colour, alpha=0.4)
         spread = np.std(r["cost_s"], ddof=1) if len(r["cost_s"]) > 1 else 0.0
         ax.errorbar(np.mean(r["cost_s"]), 100 * r["mean"], yerr=100 * r["std"], xerr=spread, fmt="s",
-                    ms=8, color=colour, capsize=3, label=f"{name} ({r['epochs']} ep.)")
+                    ms=8, color=colour, capsize=3,
+                    label=f"{name}, {r['epochs']} epochs" if r["epochs"] else f"{name}, untrained")
     ax.set_xlim(left=0)
     ax.set(xlabel="wall time per seed, images → test predictions (s, CPU)", ylabel="test accuracy (%), ridge readout")
     ax.set_title(title, fontsize=9)

@@ -24,6 +24,33 @@ RULE_COLORS = {
     "life_like": "#9467bd",
 }
 
+#: Colours for series that are not a rule (echo state networks, trained models), in order of appearance; none of
+#: them is a rule's colour.
+OTHER_COLORS = ("#ff7f0e", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#000080")
+
+
+def series_colors(names) -> dict[str, str]:
+    """A colour per series: its rule's own colour when the name is a rule or starts with one and a space
+    (``"diffusion_reaction (best CA)"``), else the next of :data:`OTHER_COLORS`.
+
+    >>> series_colors(["wave", "ESN", "random_nca (best CA)", "linear ESN"])
+    {'wave': '#1f77b4', 'ESN': '#ff7f0e', 'random_nca (best CA)': '#d62728', 'linear ESN': '#8c564b'}
+    """
+    names = list(names)
+    others = iter(OTHER_COLORS)
+    colours = {}
+    for name in names:
+        rule = str(name).split(" ", 1)[0]
+        if rule in RULE_COLORS:
+            colours[name] = RULE_COLORS[rule]
+        else:
+            try:
+                colours[name] = next(others)
+            except StopIteration:
+                raise ValueError(f"series_colors: more than {len(OTHER_COLORS)} series that are not rules "
+                                 f"in {names}") from None
+    return colours
+
 
 def fit_to_text(fig) -> None:
     """Narrow ``fig`` to the text width when it is wider, keeping its height (in place).

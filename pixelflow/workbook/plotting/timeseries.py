@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from pixelflow.workbook.plotting.style import series_colors
+
 __all__ = ["driven_states_figure", "forecast_figure", "memory_capacity_figure", "search_figure", "tasks_figure"]
 
 
@@ -80,6 +82,7 @@ def search_figure(scores: Mapping[str, Mapping[str, Sequence[float]]], ylabels: 
         ax.set_visible(False)
     for ax, task in zip(axes, tasks):
         kinds = list(scores[task])
+        colours = series_colors(kinds)
         dropped = 0
         for i, kind in enumerate(kinds):
             v = np.asarray(scores[task][kind], dtype=float)
@@ -88,12 +91,12 @@ def search_figure(scores: Mapping[str, Mapping[str, Sequence[float]]], ylabels: 
             if not len(v):
                 continue
             jitter = (np.arange(len(v)) % 7 - 3) * 0.05
-            ax.plot(i + jitter, v, "o", ms=3, alpha=0.6, color=f"C{i}")
+            ax.plot(i + jitter, v, "o", ms=3, alpha=0.6, color=colours[kind])
             if mark == "mean":
-                ax.plot([i - 0.25, i + 0.25], [v.mean()] * 2, "-", lw=2, color=f"C{i}")
+                ax.plot([i - 0.25, i + 0.25], [v.mean()] * 2, "-", lw=2, color=colours[kind])
             else:
                 best = v.max() if "success" in ylabels[task] or "capacity" in ylabels[task] else v.min()
-                ax.plot(i, best, "o", ms=9, mfc="none", color=f"C{i}")
+                ax.plot(i, best, "o", ms=9, mfc="none", color=colours[kind])
         ax.set_xticks(range(len(kinds)), kinds, rotation=45, ha="right", fontsize=8)
         if "NRMSE" in ylabels[task]:
             ax.set_yscale("log")
@@ -115,10 +118,11 @@ def forecast_figure(truth: np.ndarray, forecasts: Mapping[str, np.ndarray], wind
     lead = np.arange(1, truth.shape[1] + 1)
     ax_traj.plot(lead, truth[window, :, 0], color="k", lw=2, label="truth")
     scale = truth.std()
-    for i, (name, pred) in enumerate(forecasts.items()):
-        ax_traj.plot(lead, pred[window, :, 0], color=f"C{i}", lw=1, label=name)
+    colours = series_colors(forecasts)
+    for name, pred in forecasts.items():
+        ax_traj.plot(lead, pred[window, :, 0], color=colours[name], lw=1, label=name)
         err = np.sqrt(np.mean((pred[..., 0] - truth[..., 0]) ** 2, axis=0)) / scale
-        ax_err.plot(lead, err, color=f"C{i}", label=name)
+        ax_err.plot(lead, err, color=colours[name], label=name)
     ax_traj.set(xlabel="lead time (steps)", ylabel="x(t)", title="one free run")
     ax_err.set(xlabel="lead time (steps)", ylabel="RMSE / std of the series", title="error over all windows",
                yscale="log")
@@ -135,10 +139,11 @@ def memory_capacity_figure(curves: Mapping[str, np.ndarray]) -> Figure:
     """Linear memory capacity per delay (squared correlation r²(u(t−k), ŷ_k)) and its running sum."""
     fig = Figure(figsize=(10, 3.4))
     ax_r2, ax_sum = fig.subplots(1, 2)
-    for i, (name, r2) in enumerate(curves.items()):
+    colours = series_colors(curves)
+    for name, r2 in curves.items():
         k = np.arange(1, len(r2) + 1)
-        ax_r2.plot(k, r2, color=f"C{i}", label=f"{name} (MC {np.nansum(r2):.1f})")
-        ax_sum.plot(k, np.nancumsum(r2), color=f"C{i}", label=name)
+        ax_r2.plot(k, r2, color=colours[name], label=f"{name} (capacity {np.nansum(r2):.1f})")
+        ax_sum.plot(k, np.nancumsum(r2), color=colours[name], label=name)
     ax_r2.set(xlabel="delay k (steps)", ylabel="r² of u(t − k)", ylim=(-0.02, 1.02), title="memory function")
     ax_sum.set(xlabel="delay k (steps)", ylabel="capacity up to k", title="cumulative memory capacity")
     for ax in (ax_r2, ax_sum):

@@ -88,8 +88,8 @@ def final_table(
         result, numbers formatted with ``.2f``).
 
     Cells: method, rule, readout with its chosen hyperparameter, feature
-    dimension, seeds (``"1 (det.)"`` when the features do not depend on the
-    seed), test accuracy in % as ``[mean, std]`` over seeds (sample standard
+    dimension, the number of seeds run (one when the features do not depend on
+    the seed), test accuracy in % as ``[mean, std]`` over seeds (sample standard
     deviation; a single number when only one run was made) and its 95 %
     Wilson interval over the test images (of the mean's count of correct
     images; it does not include the spread over seeds).
@@ -102,9 +102,8 @@ def final_table(
     for i, (m, r) in enumerate(zip(methods, results)):
         param = r["hyperparameter"]
         readout = r["readout"] + (f" {GREEK.get(param, param)}={format_value(r['value'])}" if param else "")
-        seeds = "1 (det.)" if r["deterministic"] else str(len(r["test_accuracy"]))
         val = [] if validation is None else [None if validation[i] is None else 100.0 * validation[i]]
-        rows.append([m, r["rule"], readout, r["n_features"], seeds, *val, *accuracy_cells(r),
+        rows.append([m, r["rule"], readout, r["n_features"], str(len(r["test_accuracy"])), *val, *accuracy_cells(r),
                      *(vals[i] for vals in extra.values())])
     columns = [column("Method"), column("Rule"), column("Readout"), column("Dim.", "d"), column("Seeds"),
                *([column("Val. acc. (%)", ".2f")] if validation is not None else []),
