@@ -131,11 +131,13 @@ def records():
                 "rows": [["mean-of-neighbours fill", 0, None], ["attention NCA", 9520, 516.0],
                          ["convolution NCA", 9601, 165.0], ["U-Net", 7501, 28.0]]}}},
         "08_resolution_transfer": {"metrics": resolution_metrics()},
-        "09_fixed_vs_learned": {"provenance": {"cpu_count": 2}, "metrics": {
+        "09_fixed_vs_learned": {"provenance": {"cpu_count": 2}, "scale": "paper",
+                                "presets": {"paper": {"self_classifying": {"batch_size": 16}}}, "metrics": {
             "summary": {"fixed": {"test_accuracy_mean": 0.9633, "cost_s_mean": 40.0},
                         "learned (mix)": {"test_accuracy_mean": 0.9687, "cost_s_mean": 520.0},
                         "learned (mix, bias, inject)": {"test_accuracy_mean": 0.9671, "cost_s_mean": 540.0}},
             "self_classifying": {"test_accuracy": [0.9123], "params": 24196, "iterations": 1800, "agreement": 0.8766,
+                                 "stopped_early": True,
                                  "train_s": 1260.0},
             "verdict": {"text": "No learned model is significantly more accurate than fixed random_nca reservoir "
                                 "(mnist preset) (98.21 %).",
@@ -205,7 +207,7 @@ EXPECTED = [
     ("ResolutionGravelDecodedStyleFour", "0.015"), ("ResolutionDecodedEightMs", "279"), ("ResolutionPdeFourS", "41.3"),
     ("FvlFixedAcc", "96.33"), ("FvlLearnedAcc", "96.87"), ("FvlLearnedGain", "0.54"), ("FvlLearnedCostRatio", "13.0"),
     ("SelfClassAcc", "91.23"), ("SelfClassParams", "24{,}196"), ("SelfClassIterations", "1{,}800"),
-    ("SelfClassAgreement", "87.7"), ("SelfClassTrainMinutes", "21"),
+    ("SelfClassBatch", "16"), ("SelfClassStop", "when its error on the validation images stopped improving"), ("SelfClassAgreement", "87.7"), ("SelfClassTrainMinutes", "21"),
     ("VerdictFixedAcc", "98.21"), ("VerdictFixedParams", "2{,}000{,}000"), ("VerdictCnnAcc", "98.89"),
     ("VerdictCnnParams", "52{,}000"),
     ("VerdictLearnedCount", "3"), ("VerdictBetterCount", "1"),

@@ -200,10 +200,10 @@ def _table_p(table: str, row: str, column: str) -> Reader:
     return lambda r: f"{_real(_table_cell(r, table, row, column), where):.2g}"
 
 
-def _preset(key: str, count=format_count) -> Reader:
-    """A parameter of the run's scale, ``presets[<scale>][key]``."""
+def _preset(*keys: str, count=format_count) -> Reader:
+    """A parameter of the run's scale, ``presets[<scale>][key]`` (nested knobs: ``presets[<scale>][key][sub]``)."""
     def read(r):
-        path = ("presets", _at(r, "scale"), key)
+        path = ("presets", _at(r, "scale"), *keys)
         return count(_whole(_at(r, *path), path))
     return read
 
@@ -389,6 +389,15 @@ def _speed_rate(where: str, rule: str, grid: int, backend: str = "cpu") -> Reade
     return read
 
 
+def _self_classifying_stop(r) -> str:
+    """How the self-classifying NCA's training ended, as the paper's sentence continues it."""
+    path = ("metrics", "self_classifying", "stopped_early")
+    stopped = _at(r, *path)
+    if not isinstance(stopped, bool):
+        raise _Absent(f"{_where(path)} is {stopped!r}, not true or false")
+    return "when its error on the validation images stopped improving" if stopped else "at its iteration cap"
+
+
 _VERDICT = "09_fixed_vs_learned_verdict"
 _VERDICT_LEVEL = 0.01  # the level the notebook's verdict is drawn at (protocols.fixed_vs_learned.verdict_table)
 
@@ -572,6 +581,8 @@ NUMBERS: tuple[tuple[str, str, Reader], ...] = (
     ("SelfClassAcc", "09_fixed_vs_learned", _fixed(2, "metrics", "self_classifying", "test_accuracy", 0, factor=100.0)),
     ("SelfClassParams", "09_fixed_vs_learned", _count("metrics", "self_classifying", "params")),
     ("SelfClassIterations", "09_fixed_vs_learned", _count("metrics", "self_classifying", "iterations")),
+    ("SelfClassBatch", "09_fixed_vs_learned", _preset("self_classifying", "batch_size")),
+    ("SelfClassStop", "09_fixed_vs_learned", _self_classifying_stop),
     ("SelfClassAgreement", "09_fixed_vs_learned", _fixed(1, "metrics", "self_classifying", "agreement", factor=100.0)),
     ("SelfClassTrainMinutes", "09_fixed_vs_learned",
      _fixed(0, "metrics", "self_classifying", "train_s", factor=1 / 60)),
