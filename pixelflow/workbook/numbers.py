@@ -389,6 +389,46 @@ def _speed_rate(where: str, rule: str, grid: int, backend: str = "cpu") -> Reade
     return read
 
 
+_FAULTY = 1000  # page faults per call from which a sweep point counts as faulting its memory in afresh
+
+
+def _sweep_faults(what: str) -> Reader:
+    """Of 05's scaling sweep, the points whose calls fault at least ``_FAULTY`` pages each (the first point of each
+    grid left out: its warm-up also builds the reservoir): how many (``"count"``), how many feature values one
+    of their calls returns (``"values"``; one number when they agree), their fewest and most faults per call
+    (``"low"``, ``"high"``), and the most faults per call of any other point (``"other"``)."""
+    path = ("metrics", "sweep")
+
+    def read(r):
+        rows = _at(r, *path)
+        if not isinstance(rows, list) or not rows:
+            raise _Absent(f"{_where(path)} is not a list of rows")
+        seen, points = set(), []
+        for i, row in enumerate(rows):
+            where = (*path, i)
+            grid = _whole(_at(row, "grid"), (*where, "grid"))
+            faults = _at(row, "minor_faults_per_call")
+            if faults is None:
+                raise _Absent(f"{_where((*where, 'minor_faults_per_call'))} is null: no page-fault counts")
+            if grid in seen:
+                values = (_whole(_at(row, "batch"), (*where, "batch")) * grid * row.get("width", grid)
+                          * _whole(_at(row, "channels"), (*where, "channels")))
+                points.append((_real(faults, (*where, "minor_faults_per_call")), values))
+            seen.add(grid)
+        faulty = [p for p in points if p[0] >= _FAULTY]
+        others = [f for f, _ in points if f < _FAULTY]
+        if not faulty or not others:
+            raise _Absent(f"{_where(path)}: no point faults {_FAULTY} pages per call, or every point does")
+        if what == "count":
+            return format_count(len(faulty))
+        if what == "values":
+            sizes = sorted({v for _, v in faulty})
+            return format_count(sizes[0]) + ("" if len(sizes) == 1 else f" to {format_count(sizes[-1])}")
+        pick = {"low": min(f for f, _ in faulty), "high": max(f for f, _ in faulty), "other": max(others)}[what]
+        return format_count(round(pick))
+    return read
+
+
 def _self_classifying_stop(r) -> str:
     """How the self-classifying NCA's training ended, as the paper's sentence continues it."""
     path = ("metrics", "self_classifying", "stopped_early")
@@ -533,6 +573,11 @@ NUMBERS: tuple[tuple[str, str, Reader], ...] = (
     ("PeerCpuRate", "05_speedups", lambda r: format_count(round(_peer_rate(r, "pixelflow")))),
     ("SuiteWaveRate", "05_speedups", _speed_rate("suite", "wave", 32)),
     ("SweepWaveRate", "05_speedups", _speed_rate("sweep", "wave", 32)),
+    ("SweepFaultPoints", "05_speedups", _sweep_faults("count")),
+    ("SweepFaultValues", "05_speedups", _sweep_faults("values")),
+    ("SweepFaultsLow", "05_speedups", _sweep_faults("low")),
+    ("SweepFaultsHigh", "05_speedups", _sweep_faults("high")),
+    ("SweepFaultsOther", "05_speedups", _sweep_faults("other")),
     ("SuiteRandomNcaRate", "05_speedups", _speed_rate("suite", "random_nca", 32)),
     ("SuiteRandomNcaLargeRate", "05_speedups", _speed_rate("suite", "random_nca", 64)),
     # Resolution transfer: spectral distance (Gray-Scott) and style distance to the true photograph (gravel).
