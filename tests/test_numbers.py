@@ -165,7 +165,7 @@ def records():
                                   "seeds": [0]},
                         "paper": {"n_train": 2000, "n_validation": 1000, "n_test": 1000, "washout": 200, "trials": 48,
                                   "seeds": [0, 1, 2, 3, 4]}}},
-        "11_scale_out": {"presets": {"n_workers": 2}},
+        "11_scale_out": {"scale": "paper", "presets": {"paper": {"n_workers": 2}}},
     }
 
 

@@ -505,7 +505,7 @@ NUMBERS: tuple[tuple[str, str, Reader], ...] = (
     ("TsSeeds", "10_time_series", _preset_length("seeds")),
     ("TsFeatures", "10_time_series", _count("metrics", "features")),
     # Scale out: the local cluster.
-    ("ScaleOutWorkers", "11_scale_out", _count("presets", "n_workers")),
+    ("ScaleOutWorkers", "11_scale_out", _preset("n_workers")),
     # First arrivals on the media families: mean relative error (mean over draws) and the worst draw.
     ("EikonalDraws", "04_eikonal", _table_count(_FAMILIES, "smooth random", "n")),
     ("EikonalEdgeMean", "04_eikonal", _family_mean("edge or corner source")),
