@@ -26,26 +26,7 @@ from pixelflow.workbook.outputs import SCALES
 from pixelflow.workbook.protocols.tables import fixed_feature_table
 from pixelflow.workbook.reproducibility import load_before, load_profile, profile_table, wall_time_table
 from pixelflow.workbook.tables import cell
-
-_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-            "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-
-
-# Symbols that notebooks write in captions and cells (pdfLaTeX has no glyphs for them).
-_UNICODE = {"α": r"\ensuremath{\alpha}", "β": r"\ensuremath{\beta}", "γ": r"\ensuremath{\gamma}",
-            "λ": r"\ensuremath{\lambda}", "μ": r"\ensuremath{\mu}", "σ": r"\ensuremath{\sigma}",
-            "τ": r"\ensuremath{\tau}", "Δ": r"\ensuremath{\Delta}", "∈": r"\ensuremath{\in}",
-            "±": r"\ensuremath{\pm}", "×": r"\ensuremath{\times}", "≤": r"\ensuremath{\leq}",
-            "≥": r"\ensuremath{\geq}", "≈": r"\ensuremath{\approx}", "→": r"\ensuremath{\to}",
-            "−": r"\ensuremath{-}", "∞": r"\ensuremath{\infty}", "·": r"\ensuremath{\cdot}",
-            "²": r"\textsuperscript{2}", "³": r"\textsuperscript{3}", "⁻": r"\textsuperscript{\textminus}",
-            "–": "--", "—": "---", "…": r"\ldots{}",
-            "√": r"\ensuremath{\surd}", "✓": r"\ensuremath{\checkmark}"}
-
-
-def escape(text: str) -> str:
-    """Escape LaTeX's special characters and common math symbols in plain text."""
-    return "".join(_SPECIAL.get(ch) or _UNICODE.get(ch, ch) for ch in str(text))
+from pixelflow.workbook.tex_escape import escape
 
 
 def _math_number(text: str) -> str:

@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 from pixelflow.atomic import write_atomic
 from pixelflow.workbook.peers import check_peer, load_peers
+from pixelflow.workbook.tex_escape import escape
 
 __all__ = ["MISSING_MARK", "NUMBERS", "NumberMacros", "format_count", "format_fixed", "number_macros", "read_records",
            "write_numbers"]
@@ -389,6 +390,72 @@ def _speed_rate(where: str, rule: str, grid: int, backend: str = "cpu") -> Reade
     return read
 
 
+_IMAGE_SETS = ("01_mnist", "02_fashion_mnist", "03_cifar10")  # each with a "<notebook>_comparisons" table
+
+
+def _significant_count(row: str, direction: int) -> Callable[..., str]:
+    """Of the image notebooks' comparison tables (the selected design, paired image by image against every other
+    method), on how many the design is significantly more (``direction=1``) or less (``-1``) accurate than
+    ``row``: Holm-adjusted, as the table's "Significant" column says."""
+    def read(*records):
+        hits = 0
+        for notebook, r in zip(_IMAGE_SETS, records, strict=True):
+            table = f"{notebook}_comparisons"
+            where = ("tables", table, row)
+            significant = _table_cell(r, table, row, "Significant")
+            if significant not in ("yes", "no"):
+                raise _Absent(f"{_where((*where, 'Significant'))} is {significant!r}, not yes or no")
+            difference = _real(_table_cell(r, table, row, "Difference (pp)"), (*where, "Difference (pp)"))
+            hits += significant == "yes" and difference * direction > 0
+        return format_count(hits)
+    return read
+
+
+_SEQUENCE_NAMES = {"esn": "the tanh ESN", "linear_esn": "the linear ESN"}  # protocols.sequences.ESNS
+
+
+def _task_name(task: str) -> str:
+    """A time-series task as prose lists it: ``"Mackey-Glass, 1 step"`` becomes ``"Mackey-Glass (1 step)"``."""
+    head, _, tail = task.partition(", ")
+    return escape(f"{head} ({tail})" if tail else head)
+
+
+def _and_list(items: Sequence[str]) -> str:
+    return "no task" if not items else items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _sequence_verdicts(kind: str, winner: str) -> Reader:
+    """The tasks on which 10's verdict against the reservoirpy ESN ``kind`` names ``winner`` (``"CA"``, or the
+    ESN's short name) as better by more than twice the combined standard error, listed for prose."""
+    path = ("metrics", "verdicts")
+
+    def read(r):
+        verdicts = _at(r, *path)
+        if not isinstance(verdicts, Mapping):
+            raise _Absent(f"{_where(path)} is not a mapping of 'task | reservoir' to a verdict")
+        tasks = []
+        for key, verdict in verdicts.items():
+            task, _, against = str(key).partition(" | ")
+            if against == kind and verdict == f"{winner} better":
+                tasks.append(_task_name(task))
+        return _and_list(tasks)
+    return read
+
+
+def _largest_memory(r) -> str:
+    """The reservoir of 10 with the largest mean memory capacity over its weight seeds, as prose names it."""
+    path = ("metrics", "test")
+    test = _at(r, *path)
+    if not isinstance(test, Mapping):
+        raise _Absent(f"{_where(path)} is not a mapping")
+    means = {key.partition(" | ")[2]: _real(_at(entry, "mean"), (*path, key, "mean"))
+             for key, entry in test.items() if key.startswith("memory capacity | ")}
+    if not means:
+        raise _Absent(f"{_where(path)} holds no memory capacity")
+    best = max(means, key=means.get)
+    return _SEQUENCE_NAMES.get(best, rf"the \texttt{{{escape(best)}}} reservoir")
+
+
 _FAULTY = 1000  # page faults per call from which a sweep point counts as faulting its memory in afresh
 
 
@@ -466,7 +533,7 @@ _INPAINT_FILL = ("metrics", "test hidden MSE mean-of-neighbours fill", "mean")
 _RES = "metrics", "{} rescaled PDE, dt=1/k²"
 
 #: ``(macro name without \pf, notebook, reader)`` for every number the prose quotes, in the file's order.
-NUMBERS: tuple[tuple[str, str, Reader], ...] = (
+NUMBERS: tuple[tuple[str, str | tuple[str, ...], Reader], ...] = (
     # Data sets: the split's size, how the tables name it, and the subset a smaller run used.
     ("MnistTrainN", "01_mnist", _count("data", 0, "n_train_available")),
     ("MnistTestN", "01_mnist", _count("data", 0, "n_test_available")),
@@ -483,6 +550,13 @@ NUMBERS: tuple[tuple[str, str, Reader], ...] = (
     ("CifarSubsetNote", "03_cifar10", _subset_note),
     ("CifarTestAcc", "03_cifar10", _fixed(2, "metrics", "test_accuracy_selected", factor=100.0)),
     # What the dynamics add over the lift alone, and the gaps to the fixed-feature baselines (points).
+    # The selected design against the other fixed feature maps and the CNN, over the three image sets.
+    ("RandomConvBetterCount", _IMAGE_SETS, _significant_count("random conv, same dim.", 1)),
+    ("RandomConvWorseCount", _IMAGE_SETS, _significant_count("random conv, same dim.", -1)),
+    ("ScatteringBetterCount", _IMAGE_SETS, _significant_count("scattering J=2 L=8", 1)),
+    ("ScatteringWorseCount", _IMAGE_SETS, _significant_count("scattering J=2 L=8", -1)),
+    ("CnnBetterCount", _IMAGE_SETS, _significant_count("pixels, CNN (trained)", 1)),
+    ("CnnWorseCount", _IMAGE_SETS, _significant_count("pixels, CNN (trained)", -1)),
     ("MnistLiftGain", "01_mnist", _table_fixed(1, "01_mnist_comparisons", "0 steps (lift)", "Difference (pp)")),
     ("FashionLiftGain", "02_fashion_mnist",
      _table_fixed(1, "02_fashion_mnist_comparisons", "0 steps (lift)", "Difference (pp)")),
@@ -497,6 +571,11 @@ NUMBERS: tuple[tuple[str, str, Reader], ...] = (
      _table_fixed(1, "03_cifar10_comparisons", "random conv, same dim.", "Difference (pp)", sign=-1.0)),
     ("CifarRandomConvHolm", "03_cifar10", _table_p("03_cifar10_comparisons", "random conv, same dim.", "Holm p")),
     # Time series: the consecutive ranges, the search budget and the feature count.
+    ("TsEsnBetter", "10_time_series", _sequence_verdicts("esn", "ESN")),
+    ("TsCaBetterThanEsn", "10_time_series", _sequence_verdicts("esn", "CA")),
+    ("TsLinearBetter", "10_time_series", _sequence_verdicts("linear_esn", "linear ESN")),
+    ("TsCaBetterThanLinear", "10_time_series", _sequence_verdicts("linear_esn", "CA")),
+    ("TsLargestMemory", "10_time_series", _largest_memory),
     ("TsTrainN", "10_time_series", _preset("n_train")),
     ("TsValidationN", "10_time_series", _preset("n_validation")),
     ("TsTestN", "10_time_series", _preset("n_test")),
@@ -712,9 +791,15 @@ def number_macros(records: Mapping[str, Mapping], peers: Sequence[Mapping] | Non
     lines, missing, names = [], [], set()
     for name, notebook, read in NUMBERS:
         try:
-            if notebook not in records:
+            if isinstance(notebook, tuple):  # a number drawn from several notebooks' results at once
+                absent = [nb for nb in notebook if nb not in records]
+                if absent:
+                    raise _Absent(f"no results file for {', '.join(absent)}")
+                lines.append(_newcommand(name, read(*(records[nb] for nb in notebook))))
+            elif notebook not in records:
                 raise _Absent("no results file")
-            lines.append(_newcommand(name, read(records[notebook])))
+            else:
+                lines.append(_newcommand(name, read(records[notebook])))
         except _Absent as exc:
             reason = str(exc).replace("\n", " ")
             lines.append(_newcommand(name, MISSING_MARK) + f"% missing: {notebook}: {reason}")
