@@ -228,6 +228,7 @@ EXPECTED = [
     ("InpaintUnetPsnr", "24.28"), ("InpaintUnetIterations", "20{,}000"), ("InpaintAttentionPsnr", "27.32"),
     ("InpaintConvolutionPsnr", "27.02"), ("InpaintBiharmonicPsnr", "22.36"), ("InpaintAttentionSsim", "0.976"),
     ("InpaintConvolutionSsim", "0.968"), ("InpaintDiffLow", "-0.36"), ("InpaintDiffHigh", "-0.20"),
+    ("InpaintRanking", "attention NCA, convolution NCA, U-Net, biharmonic fill and mean-of-neighbours fill"),
     ("InpaintSeeds", "3"), ("InpaintIterationCap", "2{,}000"),
     ("UserRuleCompiledOverHand", "1.25"), ("UserRuleFunctionLow", "6.2"), ("UserRuleFunctionHigh", "9.0"),
     ("PeerSpeedup", "48.8"), ("PeerCpuRate", "166{,}637"), ("SuiteWaveRate", "121{,}304"),

@@ -431,6 +431,21 @@ def _comparison_verdict(table: str, row: str) -> Reader:
     return read
 
 
+_HIDDEN_MSE = "test hidden MSE "  # 07's metrics: one key per inpainting method
+
+
+def _inpainting_ranking(r) -> str:
+    """07's inpainting methods ordered by their mean hidden-pixel error on the test digits, best first."""
+    metrics = _at(r, "metrics")
+    if not isinstance(metrics, Mapping):
+        raise _Absent("metrics is not a mapping")
+    errors = {key[len(_HIDDEN_MSE):]: _real(_at(value, "mean"), ("metrics", key, "mean"))
+              for key, value in metrics.items() if key.startswith(_HIDDEN_MSE)}
+    if len(errors) < 2:
+        raise _Absent(f"metrics holds fewer than two '{_HIDDEN_MSE}<method>' entries")
+    return escape(_and_list(sorted(errors, key=errors.get)))
+
+
 _SEQUENCE_NAMES = {"esn": "the tanh ESN", "linear_esn": "the linear ESN"}  # protocols.sequences.ESNS
 
 
@@ -668,6 +683,7 @@ NUMBERS: tuple[tuple[str, str | tuple[str, ...], Reader], ...] = (
      _fixed(2, "metrics", "attention minus convolution, hidden MSE ×10³", "low")),
     ("InpaintDiffHigh", "07_attention_inpainting",
      _fixed(2, "metrics", "attention minus convolution, hidden MSE ×10³", "high")),
+    ("InpaintRanking", "07_attention_inpainting", _inpainting_ranking),
     ("InpaintSeeds", "07_attention_inpainting", _preset("seeds")),
     ("InpaintIterationCap", "07_attention_inpainting", _preset("iterations")),
     # A user's rule on the cpu backend: the compiled kernel against a hand-fused one, and the function against both.
