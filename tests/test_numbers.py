@@ -358,6 +358,42 @@ def test_a_zero_denominator_is_missing_not_infinite():
     assert "ratio is undefined" in macros.missing[0]
 
 
+def test_numbers_drawn_from_several_notebooks_need_all_of_them():
+    recs = records()
+    del recs["02_fashion_mnist"]
+    macros = number_macros(recs, peers=[])
+    assert bodies(macros.text)["RandomConvBetterCount"] == MISSING_MARK
+    assert (r"\pfRandomConvBetterCount (01_mnist+02_fashion_mnist+03_cifar10: no results file for 02_fashion_mnist)"
+            in macros.missing)
+    recs = records()
+    recs["03_cifar10"]["tables"]["03_cifar10_comparisons"]["rows"][2][8] = "maybe"
+    assert bodies(number_macros(recs, peers=[]).text)["RandomConvWorseCount"] == MISSING_MARK
+
+
+def test_a_sweep_without_fault_counts_or_without_a_faulting_point_leaves_those_numbers_missing():
+    recs = records()
+    sweep = recs["05_speedups"]["metrics"]["sweep"]
+    sweep[1]["minor_faults_per_call"] = None  # a platform that keeps no page-fault counts
+    macros = number_macros(recs, peers=[])
+    assert bodies(macros.text)["SweepFaultPoints"] == MISSING_MARK
+    assert any("minor_faults_per_call is null" in line for line in macros.missing)
+    for row in sweep:
+        row["minor_faults_per_call"] = 10.0
+    assert bodies(number_macros(recs, peers=[]).text)["SweepFaultsHigh"] == MISSING_MARK
+    assert bodies(number_macros(recs, peers=[]).text)["SweepWaveRate"] == "143{,}860"
+
+
+def test_sequence_verdicts_list_tasks_as_prose_does_and_say_when_there_is_none():
+    recs = records()
+    verdicts = recs["10_time_series"]["metrics"]["verdicts"]
+    verdicts["Mackey-Glass, 84-step free run | esn"] = "ESN better"
+    got = bodies(number_macros(recs, peers=[]).text)
+    assert got["TsEsnBetter"] == "NARMA-10, Mackey-Glass (1 step) and Mackey-Glass (84-step free run)"
+    for key in verdicts:
+        verdicts[key] = "tie"
+    assert bodies(number_macros(recs, peers=[]).text)["TsEsnBetter"] == "no task"
+
+
 def test_diverged_factors_are_read_from_the_runs():
     recs = records()
     metrics = recs["08_resolution_transfer"]["metrics"]

@@ -846,8 +846,9 @@ def number_macros(records: Mapping[str, Mapping], peers: Sequence[Mapping] | Non
                 lines.append(_newcommand(name, read(records[notebook])))
         except _Absent as exc:
             reason = str(exc).replace("\n", " ")
-            lines.append(_newcommand(name, MISSING_MARK) + f"% missing: {notebook}: {reason}")
-            missing.append(rf"\pf{name} ({notebook}: {reason})")
+            source = notebook if isinstance(notebook, str) else "+".join(notebook)
+            lines.append(_newcommand(name, MISSING_MARK) + f"% missing: {source}: {reason}")
+            missing.append(rf"\pf{name} ({source}: {reason})")
         names.add(name)
     for entry in peers:
         for name, body, comment in _peer_macros(entry):
