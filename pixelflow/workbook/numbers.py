@@ -455,8 +455,9 @@ def _task_name(task: str) -> str:
     return escape(f"{head} ({tail})" if tail else head)
 
 
-def _and_list(items: Sequence[str]) -> str:
-    return "no task" if not items else items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+def _and_list(items: Sequence[str], none: str = "none") -> str:
+    """Items as a sentence lists them (``a, b and c``), or ``none`` when there are none."""
+    return none if not items else items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _sequence_verdicts(kind: str, winner: str) -> Reader:
@@ -473,7 +474,7 @@ def _sequence_verdicts(kind: str, winner: str) -> Reader:
             task, _, against = str(key).partition(" | ")
             if against == kind and verdict == f"{winner} better":
                 tasks.append(_task_name(task))
-        return _and_list(tasks)
+        return _and_list(tasks, none="no task")
     return read
 
 
