@@ -393,6 +393,16 @@ def _speed_rate(where: str, rule: str, grid: int, backend: str = "cpu") -> Reade
 _IMAGE_SETS = ("01_mnist", "02_fashion_mnist", "03_cifar10")  # each with a "<notebook>_comparisons" table
 
 
+def _paired(r, table: str, row: str) -> tuple[bool, float]:
+    """Of a paired comparison table's ``row``: whether the difference is significant (its "Significant" column,
+    Holm-adjusted) and the difference in points."""
+    where = ("tables", table, row)
+    significant = _table_cell(r, table, row, "Significant")
+    if significant not in ("yes", "no"):
+        raise _Absent(f"{_where((*where, 'Significant'))} is {significant!r}, not yes or no")
+    return significant == "yes", _real(_table_cell(r, table, row, "Difference (pp)"), (*where, "Difference (pp)"))
+
+
 def _significant_count(row: str, direction: int) -> Callable[..., str]:
     """Of the image notebooks' comparison tables (the selected design, paired image by image against every other
     method), on how many the design is significantly more (``direction=1``) or less (``-1``) accurate than
@@ -400,13 +410,8 @@ def _significant_count(row: str, direction: int) -> Callable[..., str]:
     def read(*records):
         hits = 0
         for notebook, r in zip(_IMAGE_SETS, records, strict=True):
-            table = f"{notebook}_comparisons"
-            where = ("tables", table, row)
-            significant = _table_cell(r, table, row, "Significant")
-            if significant not in ("yes", "no"):
-                raise _Absent(f"{_where((*where, 'Significant'))} is {significant!r}, not yes or no")
-            difference = _real(_table_cell(r, table, row, "Difference (pp)"), (*where, "Difference (pp)"))
-            hits += significant == "yes" and difference * direction > 0
+            significant, difference = _paired(r, f"{notebook}_comparisons", row)
+            hits += significant and difference * direction > 0
         return format_count(hits)
     return read
 
@@ -415,16 +420,11 @@ def _comparison_verdict(table: str, row: str) -> Reader:
     """The selected design against ``row`` of an image notebook's comparison table, as a sentence continues it:
     significantly more or less accurate (Holm-adjusted, as the table's "Significant" column says) or not
     significantly different, with the difference in points and the Holm-adjusted p."""
-    where = ("tables", table, row)
-
     def read(r):
-        significant = _table_cell(r, table, row, "Significant")
-        if significant not in ("yes", "no"):
-            raise _Absent(f"{_where((*where, 'Significant'))} is {significant!r}, not yes or no")
-        difference = _real(_table_cell(r, table, row, "Difference (pp)"), (*where, "Difference (pp)"))
-        holm = _real(_table_cell(r, table, row, "Holm p"), (*where, "Holm p"))
+        significant, difference = _paired(r, table, row)
+        holm = _real(_table_cell(r, table, row, "Holm p"), ("tables", table, row, "Holm p"))
         detail = f"Holm $p$ {holm:.2g}"
-        if significant == "no":
+        if not significant:
             return f"not significantly different (${difference:+.2f}$ points, {detail})"
         better = "more" if difference > 0 else "less"
         return f"significantly {better} accurate, by {format_fixed(abs(difference), 2)} points ({detail})"
