@@ -14,6 +14,7 @@ from pixelflow.linalg import ridge
 from pixelflow.significance import wilson_interval
 from pixelflow.workbook import protocols
 from pixelflow.workbook.plotting import classification as plots
+from pixelflow.workbook.plotting.style import fit_to_text, overlapping_texts
 from pixelflow.workbook.protocols import (
     Candidate,
     best,
@@ -449,20 +450,34 @@ def test_ablation_figure_shows_each_maps_best_readout():
     rows = [{"name": n, "val_accuracy": a, "n_features": d}
             for n, a, d in [("c8", 0.90, 100), ("c8", 0.93, 100), ("c16", 0.95, 300), ("global", 0.91, 50)]]
     fig = plots.ablation_figure(rows, {"channels": [("8", "c8"), ("16", "c16")], "pooling": [("1 block", "global")]})
-    dots = [ax.lines[0].get_ydata() for ax in fig.axes]
+    dots = [ax.lines[0].get_xdata() for ax in fig.axes]
     np.testing.assert_allclose(dots[0], [93.0, 95.0])  # the best of c8's two readouts
     np.testing.assert_allclose(dots[1], [91.0])
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    wide = [dict(r, val_accuracy=0.70) if r["name"] == "global" else r for r in rows]  # a wide accuracy span
-    for fig in (fig, plots.ablation_figure(wide, {"all": [("8", "c8"), ("16", "c16"), ("1 block", "global")]})):
-        renderer = FigureCanvasAgg(fig).get_renderer()
-        fig.draw(renderer)
-        for ax in fig.axes:  # every dot's label (accuracy, feature count) inside its panel's frame
-            frame = ax.get_window_extent(renderer)
-            assert ax.texts and all(t.get_window_extent(renderer).y1 <= frame.y1 for t in ax.texts)
+    assert [t.get_text() for t in fig.axes[0].texts] == ["93.00 %, 100 features", "95.00 %, 300 features"]
     with pytest.raises(ValueError, match="no search rows for \\['c32'\\]"):
         plots.ablation_figure(rows, {"channels": [("32", "c32")]})
+
+
+def test_ablation_figure_at_the_text_width_prints_no_text_over_another():
+    # The notebook's five levers with their longest labels and near-equal accuracies: drawn as a row of panels
+    # and narrowed to the text width, titles, ticks and notes ran into each other.
+    levers = {"channels (14×14 grid)": ["8", "16", "32"], "pooling (14×14, 16 ch.)": ["2×2 blocks", "1 block"],
+              "grid (cells per side)": ["28", "14", "7", "14+7", "28+14+7"],
+              "first vs second order (28×28 grid unless stated)": [
+                  "state, 8 ch., 2×2-cell pools", "state, 16 ch., 4×4-cell pools", "+ products, 16 ch.",
+                  "+ products, 14×14 grid, 16 ch."],
+              "perception (28+14+7)": ["Sobel", "random 3×3"]}
+    panels = {lever: [(label, f"{lever} {label}") for label in labels] for lever, labels in levers.items()}
+    names = [name for items in panels.values() for _, name in items]
+    rows = [{"name": name, "val_accuracy": a, "n_features": 14016}
+            for name, a in zip(names, np.linspace(0.9318, 0.9907, len(names)))]
+    fig = plots.ablation_figure(rows, panels, title="random_nca ablations, validation split of MNIST 14k-train "
+                                                    "prefix / 10k test")
+    fit_to_text(fig)
+    assert overlapping_texts(fig) == []
+    for ax in fig.axes:  # every dot inside its frame, and no accuracy axis past 100 %
+        low, high = ax.get_xlim()
+        assert high <= 100 and all(low < x < high for x in ax.lines[0].get_xdata())
 
 
 def test_logistic_grid_converges_past_the_rounding_of_the_blas(ds):

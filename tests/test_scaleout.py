@@ -381,6 +381,29 @@ def test_a_stack_on_the_cluster_and_what_the_workers_report(client, mnist_like):
     assert fig.legends and "reservoir features of a chunk" in [t.get_text() for t in fig.legends[0].get_texts()]
 
 
+def test_task_stream_figure_keeps_its_legend_clear_of_the_axes():
+    # Six kinds of task and a transfer under two panels: a legend laid over the figure's bottom edge covered the
+    # time axis' tick labels and its label.
+    from pixelflow.workbook.plotting.scaleout import task_stream_figure
+    from pixelflow.workbook.plotting.style import fit_to_text, overlapping_texts
+
+    kinds = ["pixelflow-transform", "pixelflow-predict", "chunk_stats", "merge_stats", "pixelflow-readout",
+             "ascontiguousarray-getitem-concatenate"]
+    stream = [{"worker": f"tcp://127.0.0.1:{4000 + w}", "thread": 1, "key": (f"{kind}-{w:032x}", i),
+               "startstops": [{"action": "compute", "start": 10.0 * i + w, "stop": 10.0 * i + w + 8},
+                              {"action": "transfer", "start": 10.0 * i + w + 8, "stop": 10.0 * i + w + 9}]}
+              for w in range(4) for i, kind in enumerate(kinds)]
+    fig = task_stream_figure({"(a) mnist preset, 14,016 features": stream,
+                              "(b) random_nca 28×28×16, 12,544 features": stream})
+    fit_to_text(fig)
+    assert overlapping_texts(fig) == []
+    legend = fig.legends[0]
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert "rows gathered into a chunk" in texts and "transfer between workers" in texts
+    lowest = fig.axes[-1]
+    assert legend.get_window_extent().y1 < lowest.xaxis.label.get_window_extent().y0
+
+
 def test_stats_size_and_connect_arguments():
     assert stats_nbytes(14016, 10) == 8 * (14016**2 + 14016 * 10 + 14016 + 10)
     with pytest.raises(ValueError, match="n_workers must be an integer >= 1, got 0"):

@@ -8,6 +8,7 @@ from matplotlib.figure import Figure
 
 from pixelflow.workbook import outputs
 from pixelflow.workbook.plotting.nca import accuracy_vs_cost_figure, training_curves_figure
+from pixelflow.workbook.plotting.style import fit_to_text, overlapping_texts
 from pixelflow.workbook.protocols.sequences import verdict
 from pixelflow.workbook.results import ResultsRecord, final_accuracy, load_results, search_rows
 from pixelflow.workbook.tables import cell, cell_text, text_table
@@ -73,6 +74,14 @@ def test_figures_of_the_fixed_vs_learned_notebook():
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     loss_lines = fig.axes[0].get_lines()
     assert len(loss_lines) == 1 and np.allclose(loss_lines[0].get_ydata(), [1.0, 0.5, 1 / 3])
+    # One legend below both panels, where it covers no curve.
+    assert all(ax.get_legend() is None for ax in fig.axes) and len(fig.legends) == 1
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "learned (mix): its own head", "learned (mix): ridge on its features", "fixed reservoir: ridge"]
+    fit_to_text(fig)
+    assert overlapping_texts(fig) == []
+    legend = fig.legends[0].get_window_extent()
+    assert all(legend.y1 < ax.get_window_extent().y0 for ax in fig.axes)
     fig = accuracy_vs_cost_figure(results, "title")
     assert fig.axes[0].get_xlim()[0] == 0
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["fixed, untrained",

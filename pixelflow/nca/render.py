@@ -68,13 +68,41 @@ def save_animation(frames, path: str | os.PathLike, fps: int = 12, upscale: int 
     raise ValueError(f"animation path must end in .gif or .mp4, got {path.name!r}")
 
 
-def strip_figure(frames, titles=None, cmap: str = "gray", size: float = 1.6, rows: int = 1):
-    """A row (or grid) of frames with optional titles; returns a matplotlib figure (made without pyplot)."""
+def strip_figure(frames, titles=None, cmap: str = "gray", size: float = 1.6, rows: int = 1,
+                 max_width: float | None = None, min_size: float = 0.8):
+    """A row (or grid) of frames with optional titles; returns a matplotlib figure (made without pyplot).
+
+    Parameters
+    ----------
+    frames : array of frames, ``(n, H, W)`` or ``(n, H, W, 3)``
+    titles : sequence of str, optional
+        One per frame, set in 8-point type.
+    size : float
+        Inches per frame.
+    rows : int
+        Rows of frames (at least; see ``max_width``).
+    max_width : float, optional
+        The widest the figure may be, in inches (a page's text width): frames shrink to fit it, but not below
+        ``min_size``, and wrap onto more rows instead. A figure narrowed after it was drawn would keep its type's
+        size while its frames shrank, and the titles would run into each other.
+    min_size : float
+        The smallest frame, in inches, when fitting ``max_width``.
+    """
     from matplotlib.figure import Figure
 
     data = to_uint8(frames)
+    if rows < 1:
+        raise ValueError(f"strip_figure: rows must be at least 1, got {rows}")
     cols = -(-len(data) // rows)
-    fig = Figure(figsize=(size * cols, size * rows + (0.3 if titles else 0)))
+    if max_width is not None:
+        if max_width < min_size or min_size <= 0:
+            raise ValueError(f"strip_figure: max_width ({max_width}) must be at least min_size ({min_size}) > 0")
+        while cols > 1 and max_width / cols < min_size:
+            rows += 1
+            cols = -(-len(data) // rows)
+        size = min(size, max_width / cols)
+    fig = Figure(figsize=(size * cols, rows * (size + (0.25 if titles is not None else 0))), layout="constrained")
+    fig.get_layout_engine().set(w_pad=0.01, h_pad=0.01, wspace=0.02, hspace=0.02)
     axes = fig.subplots(rows, cols, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
@@ -82,5 +110,4 @@ def strip_figure(frames, titles=None, cmap: str = "gray", size: float = 1.6, row
         ax.imshow(f, cmap=cmap, vmin=0, vmax=255, interpolation="nearest")
         if titles is not None:
             ax.set_title(str(titles[i]), fontsize=8)
-    fig.tight_layout()
     return fig

@@ -149,6 +149,18 @@ def target_texture(name: str) -> np.ndarray:
     return TEXTURES[name][0]()
 
 
+def texture_title(name: str) -> str:
+    """What a figure calls the texture ``name`` of :data:`TEXTURES`: its description without the details in
+    brackets.
+
+    >>> texture_title("gray_scott")
+    'Gray-Scott labyrinth'
+    """
+    if name not in TEXTURES:
+        raise ValueError(f"unknown texture {name!r}; available: {', '.join(TEXTURES)}")
+    return TEXTURES[name][1].split(" (")[0]
+
+
 def independent_pieces(name: str, size: int, n: int, seed: int = 0, max_shared: float = 0.25) -> np.ndarray:
     """``n`` pieces of a named texture, ``(n, size, size)`` in [0, 1], not cut from its training image.
 

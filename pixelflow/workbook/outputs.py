@@ -18,6 +18,7 @@ import json
 import math
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +118,9 @@ def save_figure(fig, notebook: str, name: str, scale: str, dpi: int = 150) -> di
     """Save a matplotlib figure as PNG and PDF, each atomically, no wider than the paper's text.
 
     A wider figure is narrowed first (:func:`pixelflow.workbook.plotting.style.fit_to_text`): the paper prints
-    figures at their natural size, so their type prints at the size it was set in.
+    figures at their natural size, so their type prints at the size it was set in. A figure that prints text
+    over other text, or is taller than the paper prints a figure, is saved with a
+    :class:`~pixelflow.workbook.plotting.style.FigureLayoutWarning` that says so.
 
     Returns
     -------
@@ -125,11 +128,23 @@ def save_figure(fig, notebook: str, name: str, scale: str, dpi: int = 150) -> di
     """
     import io
 
-    from pixelflow.workbook.plotting.style import fit_to_text
+    from pixelflow.workbook.plotting.style import MAX_HEIGHT_IN, FigureLayoutWarning, fit_to_text, overlapping_texts
 
     fit_to_text(fig)
 
     stem = f"{check_notebook_name(notebook)}_{check_notebook_name(name, 'figure name')}"
+    height = float(fig.get_size_inches()[1])
+    if height > MAX_HEIGHT_IN:
+        warnings.warn(f"figure {stem} is {height:.1f} in tall: the paper prints it shrunk to {MAX_HEIGHT_IN:.1f} in, "
+                      "and its type with it", FigureLayoutWarning, stacklevel=2)
+    overlaps = overlapping_texts(fig)
+    if overlaps:
+        # Saved all the same (a long run's figure is still worth keeping); the warning stays in the executed
+        # notebook, where a test looks for it.
+        shown = "; ".join(f"{a!r} and {b!r}" for a, b in overlaps[:4])
+        more = f" and {len(overlaps) - 4} more" if len(overlaps) > 4 else ""
+        warnings.warn(f"figure {stem} prints text over other text: {shown}{more}", FigureLayoutWarning,
+                      stacklevel=2)
     out = {}
     for fmt in ("png", "pdf"):
         buf = io.BytesIO()

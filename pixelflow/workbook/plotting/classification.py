@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from pixelflow.workbook.plotting.style import RULE_COLORS
+from pixelflow.workbook.plotting.style import RULE_COLORS, SMALL_PT, TEXT_WIDTH_IN
 
 __all__ = [
     "ablation_figure",
@@ -238,26 +238,31 @@ def ablation_figure(rows: Sequence[Mapping], panels: Mapping[str, Sequence[tuple
     missing = [name for items in panels.values() for _, name in items if name not in best_val]
     if missing:
         raise ValueError(f"ablation_figure: no search rows for {missing}")
-    fig = Figure(figsize=(3.2 * len(panels), 3.2), layout="constrained")
-    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    # One row per lever, the designs as labelled rows and accuracy across: the labels and each dot's note
+    # (accuracy, feature count) read on one line each at the text width, however many designs a lever has.
+    sizes = [len(items) for items in panels.values()]
+    fig = Figure(figsize=(TEXT_WIDTH_IN, 0.55 + 0.26 * sum(sizes) + 0.32 * len(panels)), layout="constrained")
+    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": sizes})[:, 0]
+    shown = [100 * best_val[name] for items in panels.values() for _, name in items]
+    low, high = min(shown), max(shown)
+    pad = 0.05 * (high - low) or 0.5
+    axes[0].set_xlim(low - pad, min(100.0, high + pad))
     for ax, (panel, items) in zip(axes, panels.items()):
         acc = [100 * best_val[name] for _, name in items]
-        x = np.arange(len(items))
+        y = np.arange(len(items))
         # Dots: the axis starts near the lowest accuracy, where a bar's length would mislead.
-        ax.plot(x, acc, "o", color=RULE_COLORS["random_nca"], markeredgecolor="black", markeredgewidth=0.5,
-                markersize=7)
-        ax.set_xlim(-0.6, len(items) - 0.4)
-        for xi, a, (_, name) in zip(x, acc, items):
-            ax.annotate(f"{a:.2f}\n{n_features[name]:,} features", (xi, a), ha="center", va="bottom", fontsize=7,
-                        xytext=(0, 2), textcoords="offset points")
-        ax.set_xticks(x, [label for label, _ in items], fontsize=8)
-        ax.set_title(panel, fontsize=9)
-        ax.grid(axis="y", alpha=0.3)
-    shown = [100 * best_val[name] for items in panels.values() for _, name in items]
-    low = max(0.0, min(shown) - 3)
-    # A quarter of the span above the best dot: room for its two-line label inside the frame.
-    axes[0].set_ylim(low, max(shown) + 0.25 * (max(shown) - low))
-    axes[0].set_ylabel("validation accuracy (%)")
+        ax.plot(acc, y, "o", color=RULE_COLORS["random_nca"], markeredgecolor="black", markeredgewidth=0.5,
+                markersize=6)
+        # Each design's accuracy and feature count in a column right of the frame, clear of every dot.
+        for yi, a, (_, name) in zip(y, acc, items):
+            ax.annotate(f"{a:.2f} %, {n_features[name]:,} features", (1.0, yi), xycoords=("axes fraction", "data"),
+                        ha="left", va="center", fontsize=SMALL_PT, xytext=(6, 0), textcoords="offset points")
+        ax.set_yticks(y, [" ".join(label.split()) for label, _ in items], fontsize=SMALL_PT)
+        ax.set_ylim(len(items) - 0.5, -0.5)  # the first design on top
+        ax.set_title(panel, fontsize=9, loc="left")
+        ax.grid(axis="x", alpha=0.3)
+        ax.tick_params(axis="x", labelsize=SMALL_PT)
+    axes[-1].set_xlabel("validation accuracy (%)")
     if title:
         fig.suptitle(textwrap.fill(str(title), 100), fontsize=9)
     return fig

@@ -9,6 +9,7 @@ the reservoir's estimate, NaN where the wave never arrived) and ``source``
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -16,6 +17,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from pixelflow.eikonal import mean_relative_error, source_distance
+from pixelflow.workbook.plotting.style import MAX_HEIGHT_IN, SMALL_PT, TEXT_WIDTH_IN
 
 ERROR_FLOOR = 1e-4  # relative errors below this share the darkest colour
 
@@ -69,24 +71,29 @@ def plot_error_maps(cases: Sequence[Mapping], error_max: float = 0.1) -> Figure:
     """One row per case: reference times, reservoir times (shared colour scale), relative error (log scale)."""
     if not cases:
         raise ValueError("plot_error_maps needs at least one case")
-    fig = Figure(figsize=(8.4, 2.5 * len(cases)), layout="constrained")
+    # Rows share the printable height: a figure taller than the page would print shrunk, its type with it.
+    fig = Figure(figsize=(TEXT_WIDTH_IN, min(2.3 * len(cases), MAX_HEIGHT_IN)), layout="constrained")
     axes = fig.subplots(len(cases), 3, squeeze=False)
     norm = LogNorm(ERROR_FLOOR, error_max)
     for row, case in zip(axes, cases):
         ref, est = np.asarray(case["reference"]), np.asarray(case["times"])
         vmax = float(np.nanmax(ref))
-        for ax, img, title in ((row[0], ref, "reference (fast marching)"), (row[1], est, "reservoir (wave)")):
+        for ax, img, title in ((row[0], ref, "fast marching"), (row[1], est, "wave reservoir")):
             im = ax.imshow(img, cmap="viridis", vmin=0, vmax=vmax)
-            ax.set_title(title, fontsize=8)
+            ax.set_title(title, fontsize=SMALL_PT)
             _mark(ax, case["source"])
-        fig.colorbar(im, ax=row[:2], shrink=0.85, label="arrival time")
+        bar = fig.colorbar(im, ax=row[:2], shrink=0.85)
+        bar.set_label("arrival time", fontsize=SMALL_PT)
+        bar.ax.tick_params(labelsize=SMALL_PT)
         rel = np.clip(relative_error(est, ref), ERROR_FLOOR, None)
         err = row[2].imshow(rel, cmap="magma", norm=norm)
         mean = mean_relative_error(est, ref, case["source"], exclude_radius=case.get("filled_radius"))
-        row[2].set_title(f"relative error (mean {mean:.3f})", fontsize=8)
+        row[2].set_title(f"relative error, mean {mean:.3f}", fontsize=SMALL_PT)
         _mark(row[2], case["source"])
-        fig.colorbar(err, ax=row[2], shrink=0.85, label="|T - T_ref| / T_ref", extend="both")
-        row[0].set_ylabel(case["name"], fontsize=9)
+        bar = fig.colorbar(err, ax=row[2], shrink=0.85, extend="both")
+        bar.set_label(r"$|T - T_{\mathrm{ref}}|\,/\,T_{\mathrm{ref}}$", fontsize=SMALL_PT)
+        bar.ax.tick_params(labelsize=SMALL_PT)
+        row[0].set_ylabel(textwrap.fill(case["name"], 18), fontsize=SMALL_PT)
     return fig
 
 

@@ -86,7 +86,7 @@ def plot_rule_gallery(
             ax.imshow(frame, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
-        row[0].set_ylabel(f"{label}\nch {ch}", fontsize=8)
+        row[0].set_ylabel(f"{label}\nchannel {ch}", fontsize=8)
     for ax, t in zip(axes[0], times):
         ax.set_title(f"t = {t}", fontsize=8)
     return fig

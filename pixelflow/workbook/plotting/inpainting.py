@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 
 from matplotlib.figure import Figure
 
+from pixelflow.workbook.plotting.style import TEXT_WIDTH_IN
+
 __all__ = ["validation_curves_figure"]
 
 _LINESTYLES = ("-", "--", ":", "-.")
@@ -35,7 +37,7 @@ def validation_curves_figure(curves: Mapping[tuple[str, int], Sequence[tuple[int
     """
     if not curves:
         raise ValueError("validation_curves_figure needs at least one run")
-    fig = Figure(figsize=(6.0, 3.4), layout="constrained")
+    fig = Figure(figsize=(TEXT_WIDTH_IN, 3.4), layout="constrained")
     ax = fig.subplots()
     models = list(dict.fromkeys(model for model, _ in curves))
     colours = {model: f"C{i}" for i, model in enumerate(models)}
@@ -50,11 +52,14 @@ def validation_curves_figure(curves: Mapping[tuple[str, int], Sequence[tuple[int
         ax.plot(its, errors, style, color=colours[model], marker=".", label=f"{model}, seed {seed}")
     for model, cap in (caps or {}).items():
         if model in colours:
-            ax.axvline(cap, color=colours[model], linestyle=":", linewidth=1, alpha=0.6)
+            ax.axvline(cap, color=colours[model], linestyle=":", linewidth=1, alpha=0.6,
+                       label=f"{model}, iteration cap")
     ax.set_yscale("log")
     ax.set_xscale("log")
     ax.set_xlabel("training iteration")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, ncols=len(models))
+    # Beside the axes, with handles long enough to show each seed's dashes: inside, it covered the first
+    # validations.
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=7, handlelength=3.5)
     return fig

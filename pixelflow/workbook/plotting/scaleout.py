@@ -23,6 +23,7 @@ TASK_LABELS = {
     "pixelflow-readout": "readout sent to a worker",
     "pixelflow-predict": "predict a chunk",
     "finalize-hlgfinalizecompute": "concatenate results",
+    "ascontiguousarray-getitem-concatenate": "rows gathered into a chunk",
 }
 
 # Work that is not a task's own computation, drawn over the task bars.
@@ -93,7 +94,7 @@ def task_stream_figure(streams: Mapping[str, Sequence[dict]], labels: Mapping[st
     colour = {p: by_label[labels.get(p, p)] for p in prefixes}
 
     heights = [max(1, len(_rows(records)[0])) * 0.45 + 0.9 for records in streams.values()]
-    fig = Figure(figsize=(width, sum(heights) + 0.6))
+    fig = Figure(figsize=(width, sum(heights) + 0.6), layout="constrained")
     axes = fig.subplots(len(streams), 1, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
     busy: dict[str, float] = {}  # compute seconds per prefix, over all panels
     span = 0.0
@@ -134,8 +135,9 @@ def task_stream_figure(streams: Mapping[str, Sequence[dict]], labels: Mapping[st
     handles += [_patch(c, text) for text, c in dict(_OTHER_ACTIONS[a] for a in _OTHER_ACTIONS
                                                      if a in seen_actions).items()]
     if handles:
-        fig.legend(handles=handles, loc="lower center", ncol=min(3, len(handles)), fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.09 if len(handles) <= 3 else 0.14, 1, 1))
+        # Below the axes, in space of its own: placed over the figure's bottom edge it covered the tick labels.
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(3, len(handles)), fontsize=8,
+                   frameon=False)
     return fig
 
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+import matplotlib
+import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
 from pixelflow.workbook.speed import PEER, with_ratios
@@ -67,9 +70,12 @@ def plot_scaling(rows: Sequence[dict], title: str | None = None) -> Figure:
             slow = [r["batch"] / max(r["times_s"]) for r in line]
             fast = [r["batch"] / min(r["times_s"]) for r in line]
             ax_b.fill_between(batches, slow, fast, color=drawn[0].get_color(), alpha=0.2, linewidth=0)
-    for (prefix, batch), line in sorted(by_batch.items()):
+    # Batch sizes in one sequential colour map, small to large: the grids on the left take the colour cycle, and
+    # the same colours must not mean a batch here and a grid there.
+    shades = matplotlib.colormaps["viridis"](np.linspace(0.0, 0.9, max(1, len(by_batch))))
+    for shade, ((prefix, batch), line) in zip(shades, sorted(by_batch.items())):
         line.sort(key=lambda r: r["grid"])
-        ax_g.plot([r["grid"] for r in line], [r["cell_updates_per_s"] for r in line], "s-",
+        ax_g.plot([r["grid"] for r in line], [r["cell_updates_per_s"] for r in line], "s-", color=shade,
                   label=f"{prefix}batch {batch}")
     ax_b.set_xlabel("batch size (samples per transform call)")
     ax_g.set_xlabel("grid size H = W (cells)")
@@ -82,7 +88,14 @@ def plot_scaling(rows: Sequence[dict], title: str | None = None) -> Figure:
         ax.set_xticks(ticks, [str(t) for t in ticks])
         ax.xaxis.set_minor_locator(NullLocator())
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+    if ax_b.collections:  # name the bands
+        handles, labels = ax_b.get_legend_handles_labels()
+        handles.append(Patch(color="0.5", alpha=0.3, linewidth=0))
+        labels.append("slowest to fastest repeat")
+        ax_b.legend(handles, labels, fontsize=7)
+    else:
+        ax_b.legend(fontsize=7)
+    ax_g.legend(fontsize=7)
     if title is None:
         r = rows[0]
         title = f"{r['rule']}, {r['channels']} channels, {r['steps']} steps — {r['device']}"

@@ -12,8 +12,17 @@ from __future__ import annotations
 #: The paper's text width: US letter (8.5 in) less two margins of 2.2 cm (``paper/pixelflow.tex``).
 TEXT_WIDTH_IN = 8.5 - 2 * 2.2 / 2.54
 
+#: The paper's text height (US letter, 11 in, less the same margins); a figure prints at most
+#: :data:`MAX_HEIGHT_IN` tall (``\\pffigure`` shrinks a taller one, and its type with it).
+TEXT_HEIGHT_IN = 11.0 - 2 * 2.2 / 2.54
+MAX_HEIGHT_IN = 0.8 * TEXT_HEIGHT_IN
+
 #: The smallest type the figures use (tick labels, legends), in points.
 SMALL_PT = 8
+
+class FigureLayoutWarning(UserWarning):
+    """A figure prints some of its text over other text (:func:`overlapping_texts`)."""
+
 
 #: One fixed colour per rule (and for raw pixels), so a rule looks the same in every figure.
 RULE_COLORS = {
@@ -74,3 +83,92 @@ def fit_to_text(fig) -> None:
         # at all) is laid out again here.
         if fig.get_layout_engine() is None or isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine):
             fig.tight_layout()
+
+
+def _drawn_texts(fig) -> list:
+    """The texts ``fig`` draws with something to read: tick labels only of ticks inside their axis' view (an axis
+    keeps labelled ticks beyond its limits that are never drawn), every other visible text as it is."""
+    from matplotlib.text import Text
+
+    tick_labels, drawn = set(), []
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            lo, hi = sorted(axis.get_view_interval())
+            pad = 1e-9 * max(1.0, abs(lo), abs(hi))
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                tick_labels.update((id(tick.label1), id(tick.label2)))
+                if lo - pad <= tick.get_loc() <= hi + pad and tick.get_visible():
+                    drawn += [label for label in (tick.label1, tick.label2) if label.get_visible()]
+    drawn += [t for t in fig.findobj(Text) if id(t) not in tick_labels and t.get_visible()]
+    return [t for t in drawn if t.get_text().strip()]
+
+
+def _corners(text, renderer):
+    """The four corners (pixels) of ``text``'s box as printed, turned by its rotation."""
+    import numpy as np
+
+    box = text.get_window_extent(renderer)
+    angle = text.get_rotation()
+    if angle % 90 == 0:
+        return np.array([[box.x0, box.y0], [box.x1, box.y0], [box.x1, box.y1], [box.x0, box.y1]])
+    # The box of a turned text is the upright bounding box of the turned rectangle; the rectangle's own size is
+    # the text's box at no rotation, and both boxes share their centre.
+    text.set_rotation(0)
+    try:
+        upright = text.get_window_extent(renderer)
+    finally:
+        text.set_rotation(angle)
+    half = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * [upright.width / 2, upright.height / 2]
+    c, s = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+    return half @ np.array([[c, s], [-s, c]]) + [(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2]
+
+
+def _overlap(a, b, margin: float) -> bool:
+    """Whether two convex quadrilaterals overlap by more than ``margin`` pixels (separating axes)."""
+    import numpy as np
+
+    for quad in (a, b):
+        for i in range(4):
+            edge = quad[(i + 1) % 4] - quad[i]
+            normal = np.array([-edge[1], edge[0]]) / (np.hypot(*edge) or 1.0)
+            pa, pb = a @ normal, b @ normal
+            if min(pa.max(), pb.max()) - max(pa.min(), pb.min()) <= margin:
+                return False
+    return True
+
+
+def overlapping_texts(fig, margin: float = 1.0) -> list[tuple[str, str]]:
+    """Pairs of texts that ``fig`` prints on top of each other: titles, tick labels, annotations, legend entries.
+
+    The figure is drawn first, so its layout engine has placed everything. Rotated tick labels are compared as
+    the turned rectangles they are, not their upright bounding boxes, which overlap for neighbours that do not.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    margin : float
+        How far (pixels at the figure's dpi) two boxes must reach into each other to count.
+
+    Returns
+    -------
+    list of (str, str)
+        The two texts of each overlapping pair, in drawing order.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> fig = Figure(figsize=(2.0, 1.0))
+    >>> ax = fig.subplots()
+    >>> _ = ax.text(0.1, 0.5, "first label"), ax.text(0.15, 0.5, "second label")
+    >>> overlapping_texts(fig)
+    [('first label', 'second label')]
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
+    fig.draw(renderer)
+    texts = _drawn_texts(fig)
+    quads = [_corners(t, renderer) for t in texts]
+    return [(texts[i].get_text(), texts[j].get_text())
+            for i in range(len(texts)) for j in range(i + 1, len(texts)) if _overlap(quads[i], quads[j], margin)]
