@@ -318,3 +318,18 @@ def test_task_figure_names_stacked_channels_on_the_axis():
     np.testing.assert_allclose(axes[0, 1].lines[3].get_ydata(), one_hot[:200, 3] + 4.5)  # stacked 1.5 apart
     fit_to_text(fig)
     assert overlapping_texts(fig) == []
+
+
+def test_a_narrow_error_range_keeps_a_linear_axis_whose_labels_do_not_collide():
+    # Test NRMSEs between 0.25 and 0.45 on a log axis: no power of ten to label, so matplotlib labelled the minor
+    # ticks (3×10⁻¹, 4×10⁻¹), which ran into each other in a panel a third of the text wide.
+    from pixelflow.workbook.plotting.timeseries import search_figure
+
+    scores = {task: {"ESN": [0.25, 0.27], "wave": [0.41, 0.45], "random_nca": [0.3, 0.33]}
+              for task in ("NARMA-10", "Mackey-Glass, one step", "Mackey-Glass, 84-step free run")}
+    fig = search_figure(scores, {task: "test NRMSE" for task in scores}, mark="mean")
+    fit_to_text(fig)
+    assert overlapping_texts(fig) == []
+    assert [ax.get_yscale() for ax in fig.axes] == ["linear"] * 3
+    wide = search_figure({"NARMA-10": {"ESN": [0.01, 0.02], "wave": [0.5]}}, {"NARMA-10": "test NRMSE"})
+    assert wide.axes[0].get_yscale() == "log"

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from pixelflow.workbook.plotting.scales import log_if_wide
 from pixelflow.workbook.plotting.style import SMALL_PT, TEXT_WIDTH_IN, series_colors
 
 __all__ = ["driven_states_figure", "forecast_figure", "memory_capacity_figure", "search_figure", "tasks_figure"]
@@ -128,7 +129,7 @@ def search_figure(scores: Mapping[str, Mapping[str, Sequence[float]]], ylabels: 
                 ax.plot(i, best, "o", ms=9, mfc="none", color=colours[kind])
         ax.set_xticks(range(len(kinds)), kinds, rotation=45, ha="right", fontsize=8)
         if log:
-            ax.set_yscale("log")
+            log_if_wide(ax, [y for line in ax.lines for y in line.get_ydata()])
         ax.set_ylabel(ylabels[task], fontsize=8)
         notes = ([f"{dropped} non-finite not shown"] if dropped else []) + (
             [f"{above} above {NRMSE_SHOWN_MAX:g} at ▲"] if above else [])
