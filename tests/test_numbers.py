@@ -50,7 +50,7 @@ def resolution_metrics():
         "gray_scott 2x decoded NCA": {"spectral_distance": 0.2, "style_distance_to_truth": 0.1},
         "gray_scott 4x decoded NCA": {"spectral_distance": 0.3, "style_distance_to_truth": 0.1},
         "gray_scott 8x decoded NCA": {"spectral_distance": 0.4, "style_distance_to_truth": 0.1},
-        "gray_scott 8x bilinear upsampling": {"spectral_distance": 0.5, "style_distance_to_truth": 0.1},
+        "gray_scott 8x bilinear upsampling": {"spectral_distance": 0.5, "style_distance_to_truth": 0.05},
         "gravel 2x decoded NCA": {"spectral_distance": 0.2, "style_distance_to_truth": 0.0021},
         "gravel 4x decoded NCA": {"spectral_distance": 0.3, "style_distance_to_truth": 0.0152},
         "render cost": {"gray_scott: decoded NCA (grow + draw)": {"384": {"seconds": 0.2794, "peak_bytes": 1}},
@@ -75,11 +75,12 @@ def comparisons(notebook, lift, scattering, random_conv, cnn):
                                                      "pixels, CNN (trained)": cnn})}
 
 
-def texture_metrics(chosen, gram_mean, gram_sd, swd_mean, swd_sd, pieces):
-    """One texture's entry of the texture notebook's metrics: the PS distance per loss, the chosen loss."""
+def texture_metrics(chosen, gram, swd, pieces):
+    """One texture's entry of the texture notebook's metrics: the PS distance (mean, s.d., seeds) per loss, the chosen
+    loss."""
     return {"chosen_loss": chosen, "pieces_ps": pieces,
-            "by_loss": {"gram": {"PS": {"mean": gram_mean, "sd": gram_sd}},
-                        "sliced_wasserstein": {"PS": {"mean": swd_mean, "sd": swd_sd}}}}
+            "by_loss": {loss: {"PS": {"mean": mean, "sd": sd, "seeds": seeds}}
+                        for loss, (mean, sd, seeds) in (("gram", gram), ("sliced_wasserstein", swd))}}
 
 
 def records():
@@ -127,8 +128,10 @@ def records():
                                      "minor_faults_per_call": 3480.8})]}},
         "06_texture_nca": {"metrics": {"training": {"losses": ["gram", "sliced_wasserstein"], "seeds": [0, 1, 2]},
                                        **{tex: texture_metrics(*values) for tex, values in
-                                          (("gray_scott", ("sliced_wasserstein", 2.946, 0.204, 1.831, 0.05, 1.004)),
-                                           ("gravel", ("gram", 1.5, 0.1, 1.6, 0.3, 0.98)))}}},
+                                          (("gray_scott", ("sliced_wasserstein", (2.946, 0.204, [2.75, 2.94, 3.15]),
+                                                           (1.831, 0.05, [1.78, 1.83, 1.88]), 1.004)),
+                                           ("gravel", ("gram", (1.5, 0.1, [1.4, 1.5, 1.6]), (1.6, 0.3, [1.3, 1.6, 1.9]),
+                                                       0.98)))}}},
         "07_attention_inpainting": {
             "scale": "paper", "presets": {"paper": {"seeds": 3, "iterations": 2000, "unet_iterations": 20000}},
             "metrics": {"test hidden MSE attention NCA": {"mean": 0.004882, "sem": 1e-5},
@@ -136,9 +139,11 @@ def records():
                         "test hidden MSE mean-of-neighbours fill": {"mean": 0.0212, "sem": 1e-5},
                         "test hidden MSE biharmonic fill": {"mean": 0.0124, "sem": 1e-5},
                         "test hidden MSE U-Net": {"mean": 0.0082938, "sem": 1e-4},
-                        "U-Net": {"psnr": {"mean": 24.283}},
-                        "attention NCA": {"psnr": {"mean": 27.3203}, "ssim": {"mean": 0.97564}},
-                        "convolution NCA": {"psnr": {"mean": 27.0158}, "ssim": {"mean": 0.96771}},
+                        "U-Net": {"psnr": {"mean": 24.283}, "iterations": [8600, 20000, 4200]},
+                        "attention NCA": {"psnr": {"mean": 27.3203}, "ssim": {"mean": 0.97564},
+                                          "iterations": [2000, 2000, 2000]},
+                        "convolution NCA": {"psnr": {"mean": 27.0158}, "ssim": {"mean": 0.96771},
+                                            "iterations": [2000, 1400, 2000]},
                         "biharmonic fill": {"psnr": {"mean": 22.3611}},
                         "attention minus convolution, hidden MSE ×10³": {"low": -0.36214, "high": -0.19839}},
             "tables": {"07_attention_inpainting": {
@@ -194,6 +199,8 @@ EXPECTED = [
     ("CifarTrainN", "4{,}660"), ("CifarTestN", "846"), ("CifarSubsetNote", ""), ("CifarTestAcc", "58.04"),
     ("RandomConvBetterCount", "1"), ("RandomConvWorseCount", "0"), ("ScatteringBetterCount", "0"),
     ("ScatteringWorseCount", "0"), ("CnnBetterCount", "0"), ("CnnWorseCount", "1"),
+    ("FixedMapVerdict", "significantly better than the other fixed feature maps of its size in 1 of 6 comparisons "
+                        "and never significantly worse"),
     ("MnistRandomConvVerdict", "not significantly different ($+0.03$ points, Holm $p$ 1)"),
     ("MnistScatteringVerdict", "not significantly different ($+0.14$ points, Holm $p$ 1)"),
     ("MnistCnnVerdict", "not significantly different ($+0.26$ points, Holm $p$ 1)"),
@@ -222,6 +229,12 @@ EXPECTED = [
     ("TextureGrayScottGramPs", r"2.95\ensuremath{\pm}0.20"), ("TextureGrayScottSwdPs", r"1.83\ensuremath{\pm}0.05"),
     ("TextureGravelGramPs", r"1.50\ensuremath{\pm}0.10"), ("TextureGravelSwdPs", r"1.60\ensuremath{\pm}0.30"),
     ("TextureGrayScottPiecesPs", "1.00"), ("TextureGravelPiecesPs", "0.98"),
+    ("TextureGrayScottChosenPs", r"1.83\ensuremath{\pm}0.05"),
+    ("TextureVersusPieces", "neither loss makes the rules reproduce their textures at this budget: every one of the 12 "
+                            "models stays further from its texture than another piece of it, the closest at 1.3 "
+                            "times the pieces' distance"),
+    ("TextureVersusPiecesShort", "stay further from their textures than another piece of the texture"),
+    ("TextureLossOverlap", "overlap for gravel only"),
     ("InpaintAttentionMse", "4.88"), ("InpaintConvolutionMse", "5.94"), ("InpaintFillMse", "21.20"),
     ("InpaintAttentionParams", "9{,}520"), ("InpaintConvolutionParams", "9{,}601"), ("InpaintTrainRatio", "3.1"),
     ("InpaintBiharmonicMse", "12.40"), ("InpaintUnetParams", "7{,}501"), ("InpaintUnetMse", "8.29"),
@@ -230,6 +243,13 @@ EXPECTED = [
     ("InpaintConvolutionSsim", "0.968"), ("InpaintDiffLow", "-0.36"), ("InpaintDiffHigh", "-0.20"),
     ("InpaintRanking", "attention NCA, convolution NCA, U-Net, biharmonic fill and mean-of-neighbours fill"),
     ("InpaintSeeds", "3"), ("InpaintIterationCap", "2{,}000"),
+    ("InpaintAttentionVersusConvolution", "consistently better than"),
+    ("InpaintAttentionVersusBiharmonic", "better than"),
+    ("InpaintNcaCaps", "5 of the 6 NCA trainings ran into the cap of 2{,}000 iterations before their validation loss "
+                       "met the plateau rule (the caption lists the iterations run)"),
+    ("InpaintNcaCapsShort", ", though 5 of the 6 NCA trainings stopped at the iteration cap before their validation "
+                            "loss levelled off"),
+    ("InpaintUnetCap", "it ran into that cap on 1 of its 3 seeds"), ("InpaintUnetTrainShare", "5"),
     ("UserRuleCompiledOverHand", "1.25"), ("UserRuleFunctionLow", "6.2"), ("UserRuleFunctionHigh", "9.0"),
     ("PeerSpeedup", "48.8"), ("PeerCpuRate", "166{,}637"), ("SuiteWaveRate", "121{,}304"),
     ("SweepWaveRate", "143{,}860"), ("SweepFaultPoints", "2"), ("SweepFaultValues", "4{,}194{,}304"),
@@ -243,7 +263,12 @@ EXPECTED = [
     ("ResolutionGrayScottTraining", "0.123"), ("ResolutionGrayScottDecodedTwo", "0.200"),
     ("ResolutionGrayScottDecodedFour", "0.300"), ("ResolutionGrayScottDecodedEight", "0.400"),
     ("ResolutionGrayScottBilinearEight", "0.500"), ("ResolutionGravelDecodedStyleTwo", "0.002"),
-    ("ResolutionGravelDecodedStyleFour", "0.015"), ("ResolutionDecodedEightMs", "279"), ("ResolutionPdeFourS", "41.3"),
+    ("ResolutionGravelDecodedStyleFour", "0.015"),
+    ("ResolutionSpectrumClosest", r"at \ensuremath{2\times}, \ensuremath{4\times} and \ensuremath{8\times} for "
+                                  r"Gray--Scott and at \ensuremath{2\times} for gravel"),
+    ("ResolutionGravelStyleClosest", r"at \ensuremath{2\times} and \ensuremath{4\times}"),
+    ("ResolutionGrayScottUpsamplingStyleCloser", r"at \ensuremath{8\times}"), ("ResolutionDecodedEightMs", "279"),
+    ("ResolutionPdeFourS", "41.3"),
     ("FvlFixedAcc", "96.33"), ("FvlLearnedAcc", "96.87"), ("FvlLearnedGain", "0.54"), ("FvlLearnedCostRatio", "13.0"),
     ("SelfClassAcc", "91.23"), ("SelfClassParams", "24{,}196"), ("SelfClassIterations", "1{,}800"),
     ("SelfClassBatch", "16"), ("SelfClassStop", "when its error on the validation images stopped improving"),
@@ -251,6 +276,7 @@ EXPECTED = [
     ("VerdictFixedAcc", "98.21"), ("VerdictFixedParams", "2{,}000{,}000"), ("VerdictCnnAcc", "98.89"),
     ("VerdictCnnParams", "52{,}000"),
     ("VerdictLearnedCount", "3"), ("VerdictBetterCount", "1"),
+    ("LearnedCostVerdict", "Here 1 of the 3 learned models buys significantly higher accuracy with training."),
     ("LearnedCpuCores", "2"),
 ]
 
@@ -321,8 +347,9 @@ def test_missing_key_is_a_visible_marker_and_reported():
     assert got["InpaintConvolutionMse"] == "5.94" and got["InpaintAttentionPsnr"] == "27.32"
     assert macros.missing == [
         r"\pfInpaintAttentionMse (07_attention_inpainting: no metrics/test hidden MSE attention NCA)",
+        r"\pfInpaintAttentionVersusBiharmonic (07_attention_inpainting: no metrics/test hidden MSE attention NCA)",
     ]
-    assert "1 missing, printed as ??." in macros.text
+    assert "2 missing, printed as ??." in macros.text
     assert r"\newcommand{\pfInpaintAttentionMse}{\textbf{??}}% missing: 07_attention_inpainting: no metrics/" \
            in macros.text
 
@@ -403,6 +430,106 @@ def test_diverged_factors_are_read_from_the_runs():
     metrics["gravel 2x rescaled, dt=1/k"] = metrics["gravel 4x rescaled perception"] = "diverged"
     assert bodies(number_macros(recs, peers=[]).text)["ResolutionDivergedAt"] == (
         r"\ensuremath{2\times} and \ensuremath{4\times}")
+
+
+def test_the_fixed_map_verdict_counts_both_maps_on_the_three_sets():
+    recs = records()
+    table = recs["02_fashion_mnist"]["tables"]["02_fashion_mnist_comparisons"]
+    random_conv = next(row for row in table["rows"] if row[0] == "random conv, same dim.")
+    random_conv[-1] = "no"
+    verdict = lambda: bodies(number_macros(recs, peers=[]).text)["FixedMapVerdict"]  # noqa: E731
+    assert verdict() == ("neither significantly better nor significantly worse than the other fixed feature maps of "
+                         "its size")
+    scattering = next(row for row in recs["03_cifar10"]["tables"]["03_cifar10_comparisons"]["rows"]
+                      if row[0] == "scattering J=2 L=8")
+    scattering[-1] = "yes"  # CIFAR-10: -5.9 points
+    assert verdict() == ("significantly worse than the other fixed feature maps of its size in 1 of 6 comparisons "
+                         "and never significantly better")
+    random_conv[-1] = "yes"
+    assert verdict() == ("significantly better than the other fixed feature maps of its size in 1 of 6 comparisons "
+                         "and significantly worse in 1")
+    # The trained CNN is not a fixed feature map: its significant win on Fashion-MNIST counts nowhere here.
+    assert "CNN" not in verdict()
+
+
+def test_texture_claims_follow_every_seed_and_the_spread_of_the_losses():
+    recs = records()
+    gravel = recs["06_texture_nca"]["metrics"]["gravel"]
+    got = lambda: bodies(number_macros(recs, peers=[]).text)  # noqa: E731
+    gravel["by_loss"]["sliced_wasserstein"]["PS"]["seeds"][0] = 0.9  # one seed below another piece (0.98)
+    assert got()["TextureVersusPieces"] == "1 of the 12 models come as close to their texture as another piece of it"
+    assert got()["TextureVersusPiecesShort"] == ("come as close to their texture as another piece of it in 1 of 12 "
+                                                 "models")
+    gray_scott = recs["06_texture_nca"]["metrics"]["gray_scott"]["by_loss"]
+    gray_scott["sliced_wasserstein"]["PS"]["sd"] = 1.0  # |2.946 - 1.831| < 0.204 + 1.0
+    assert got()["TextureLossOverlap"] == "overlap for both textures"
+    gravel["by_loss"]["gram"]["PS"]["mean"] = 3.0
+    assert got()["TextureLossOverlap"] == "overlap for Gray--Scott only"
+    gray_scott["sliced_wasserstein"]["PS"]["sd"] = 0.05
+    assert got()["TextureLossOverlap"] == "overlap for neither texture"
+    recs["06_texture_nca"]["metrics"]["gray_scott"]["chosen_loss"] = "gram"
+    assert got()["TextureGrayScottChosenPs"] == r"2.95\ensuremath{\pm}0.20"
+
+
+def test_inpainting_claims_follow_the_interval_and_the_iterations_run():
+    recs = records()
+    metrics = recs["07_attention_inpainting"]["metrics"]
+    got = lambda: bodies(number_macros(recs, peers=[]).text)  # noqa: E731
+    metrics["convolution NCA"]["iterations"] = [2000, 2000, 2000]
+    assert got()["InpaintNcaCaps"] == (
+        "every NCA training ran into the cap of 2{,}000 iterations before its validation loss met the plateau rule "
+        "(the caption lists the iterations run), so both rules are undertrained by the standard the notebook sets "
+        "itself")
+    assert got()["InpaintNcaCapsShort"] == (", though every NCA training stopped at the iteration cap before its "
+                                            "validation loss levelled off")
+    metrics["attention NCA"]["iterations"] = metrics["convolution NCA"]["iterations"] = [1200, 1800, 1999]
+    metrics["U-Net"]["iterations"] = [300]
+    assert got()["InpaintNcaCaps"] == ("every NCA training met the plateau rule within the cap of 2{,}000 iterations "
+                                       "(the caption lists the iterations run)")
+    assert got()["InpaintNcaCapsShort"] == ""
+    assert got()["InpaintUnetCap"] == "it met the plateau rule within that cap on every seed"
+    interval = metrics["attention minus convolution, hidden MSE ×10³"]
+    interval["low"], interval["high"] = -0.1, 0.2
+    assert got()["InpaintAttentionVersusConvolution"] == "neither consistently better nor consistently worse than"
+    interval["low"] = 0.05
+    assert got()["InpaintAttentionVersusConvolution"] == "consistently worse than"
+    metrics["test hidden MSE attention NCA"]["mean"] = 0.02
+    assert got()["InpaintAttentionVersusBiharmonic"] == "worse than"
+
+
+def test_where_the_decoded_nca_is_closest_is_read_from_every_scored_method():
+    recs = records()
+    metrics = recs["08_resolution_transfer"]["metrics"]
+    got = lambda: bodies(number_macros(recs, peers=[]).text)  # noqa: E731
+    metrics["gravel 4x decoded NCA"]["spectral_distance"] = 0.1
+    assert got()["ResolutionSpectrumClosest"] == "at every finer resolution for both textures"
+    # A diverged or unscored method is no rival; a method that did better anywhere is.
+    metrics["gravel 4x unscaled rule"] = "diverged"
+    metrics["gray_scott 8x PDE"] = {"spectral_distance": None}
+    assert got()["ResolutionSpectrumClosest"] == "at every finer resolution for both textures"
+    for key, value in metrics.items():
+        if "decoded NCA" in key:
+            value["spectral_distance"] = value["style_distance_to_truth"] = 9.0
+    assert got()["ResolutionSpectrumClosest"] == "at no finer resolution"
+    assert got()["ResolutionGravelStyleClosest"] == "at no finer resolution"
+    assert got()["ResolutionGrayScottUpsamplingStyleCloser"] == r"at \ensuremath{8\times}"  # where bilinear is scored
+    del metrics["gravel 2x decoded NCA"], metrics["gravel 4x decoded NCA"]
+    macros = number_macros(recs, peers=[])
+    assert bodies(macros.text)["ResolutionGravelStyleClosest"] == MISSING_MARK
+    assert any(line.startswith(r"\pfResolutionSpectrumClosest (08_resolution_transfer: no 'gravel <k>x decoded NCA'")
+               for line in macros.missing)
+
+
+def test_the_learned_cost_verdict_follows_the_significant_wins():
+    recs = records()
+    rows = recs["09_fixed_vs_learned"]["tables"]["09_fixed_vs_learned_verdict"]["rows"]
+    rows[2][3] = 0.5  # the CNN's win no longer significant
+    assert bodies(number_macros(recs, peers=[]).text)["LearnedCostVerdict"] == (
+        "None of them earns its cost on this task; where learned rules earn theirs is elsewhere.")
+    rows[1][2:] = [1.0, 0.001]
+    rows[2][3] = 0.001
+    assert bodies(number_macros(recs, peers=[]).text)["LearnedCostVerdict"] == (
+        "Here 2 of the 3 learned models buy significantly higher accuracy with training.")
 
 
 def test_macro_names_are_letters_only_latex_names():

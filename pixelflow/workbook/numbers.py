@@ -169,13 +169,15 @@ def _table_count(table: str, row: str, column: str) -> Reader:
     return lambda r: format_count(_whole(_table_cell(r, table, row, column), where))
 
 
-def _table_ratio(decimals: int, table: str, column: str, numerator: str, denominator: str) -> Reader:
+def _table_ratio(decimals: int, table: str, column: str, numerator: str, denominator: str,
+                 factor: float = 1.0) -> Reader:
+    """The ratio of two rows' cells in one column (times ``factor``: 100 for a percentage)."""
     def read(r):
         num = _real(_table_cell(r, table, numerator, column), ("tables", table, numerator, column))
         den = _real(_table_cell(r, table, denominator, column), ("tables", table, denominator, column))
         if den == 0:
             raise _Absent(f"tables/{table}/{denominator}/{column} is 0, the ratio is undefined")
-        return format_fixed(num / den, decimals)
+        return format_fixed(factor * num / den, decimals)
     return read
 
 
@@ -201,12 +203,15 @@ def _table_p(table: str, row: str, column: str) -> Reader:
     return lambda r: f"{_real(_table_cell(r, table, row, column), where):.2g}"
 
 
+def _preset_whole(r, *keys: str) -> int:
+    """A whole-number parameter of the run's scale, ``presets[<scale>][key]`` (or ``[key][sub]``...)."""
+    path = ("presets", _at(r, "scale"), *keys)
+    return _whole(_at(r, *path), path)
+
+
 def _preset(*keys: str, count=format_count) -> Reader:
     """A parameter of the run's scale, ``presets[<scale>][key]`` (nested knobs: ``presets[<scale>][key][sub]``)."""
-    def read(r):
-        path = ("presets", _at(r, "scale"), *keys)
-        return count(_whole(_at(r, *path), path))
-    return read
+    return lambda r: count(_preset_whole(r, *keys))
 
 
 def _preset_length(key: str) -> Reader:
@@ -253,6 +258,84 @@ def _subset_note(r) -> str:
             f"test images{seeded}.")
 
 
+_TEXTURE_NAMES = {"gray_scott": "Gray--Scott", "gravel": "gravel"}  # 06's and 08's textures, as prose names them
+
+
+def _chosen_loss_ps(texture: str) -> Reader:
+    """``mean ± s.d.`` over seeds of 06's PS distance for ``texture`` with the loss validation chose."""
+    def read(r):
+        path = ("metrics", texture, "chosen_loss")
+        loss = _at(r, *path)
+        if not isinstance(loss, str):
+            raise _Absent(f"{_where(path)} is {loss!r}, not the name of a loss")
+        return _mean_sd(2, "metrics", texture, "by_loss", loss, "PS")(r)
+    return read
+
+
+def _texture_ratios(r) -> list[float]:
+    """06's PS distance of every trained texture model (each texture, loss and seed) over that of another piece
+    of its texture (which scores about 1)."""
+    ratios = []
+    for texture in _TEXTURE_NAMES:
+        path = ("metrics", texture)
+        pieces = _real(_at(r, *path, "pieces_ps"), (*path, "pieces_ps"))
+        if pieces <= 0:
+            raise _Absent(f"{_where((*path, 'pieces_ps'))} is {pieces!r}, not a positive distance")
+        by_loss = _at(r, *path, "by_loss")
+        if not isinstance(by_loss, Mapping) or not by_loss:
+            raise _Absent(f"{_where((*path, 'by_loss'))} is not a mapping of loss to scores")
+        for loss in by_loss:
+            where = (*path, "by_loss", loss, "PS", "seeds")
+            values = _at(r, *where)
+            if not isinstance(values, list) or not values:
+                raise _Absent(f"{_where(where)} is {values!r}, not a non-empty list")
+            ratios += [_real(v, where) / pieces for v in values]
+    return ratios
+
+
+def _texture_versus_pieces(form: str) -> Reader:
+    """Whether every texture model of 06 (each texture, loss and seed) stays further from its texture, by the PS
+    distance, than another piece of the texture: as a clause (``form="clause"``) or as a predicate after "The
+    texture NCAs" (``"short"``)."""
+    def read(r):
+        ratios = _texture_ratios(r)
+        n, closer = format_count(len(ratios)), format_count(sum(ratio <= 1 for ratio in ratios))
+        if form == "short":
+            if closer == "0":
+                return "stay further from their textures than another piece of the texture"
+            return f"come as close to their texture as another piece of it in {closer} of {n} models"
+        if closer == "0":
+            return (f"neither loss makes the rules reproduce their textures at this budget: every one of the {n} "
+                    f"models stays further from its texture than another piece of it, the closest at "
+                    f"{format_fixed(min(ratios), 1)} times the pieces' distance")
+        return f"{closer} of the {n} models come as close to their texture as another piece of it"
+    return read
+
+
+def _texture_loss_overlap(r) -> str:
+    """For which textures of 06 the two losses' ranges of one s.d. about the mean PS distance overlap."""
+    overlapping = []
+    for texture in _TEXTURE_NAMES:
+        path = ("metrics", texture, "by_loss")
+        by_loss = _at(r, *path)
+        if not isinstance(by_loss, Mapping) or len(by_loss) != 2:
+            raise _Absent(f"{_where(path)} is not a mapping of two losses to scores")
+        (mean_a, sd_a), (mean_b, sd_b) = ([_real(_at(r, *path, loss, "PS", k), (*path, loss, "PS", k))
+                                           for k in ("mean", "sd")] for loss in by_loss)
+        if abs(mean_a - mean_b) < sd_a + sd_b:
+            overlapping.append(texture)
+    if len(overlapping) == len(_TEXTURE_NAMES):
+        return "overlap for both textures"
+    if not overlapping:
+        return "overlap for neither texture"
+    return f"overlap for {_TEXTURE_NAMES[overlapping[0]]} only"
+
+
+def _factor_list(factors: Sequence[int]) -> str:
+    r"""Grid factors as prose lists them: ``\ensuremath{2\times} and \ensuremath{4\times}``."""
+    return _and_list([rf"\ensuremath{{{k}\times}}" for k in factors])
+
+
 _RESCALED = re.compile(r"\S+ (\d+)x rescaled(?: perception|, dt=1/k)")
 
 
@@ -266,7 +349,73 @@ def _diverged_factors(r) -> str:
     factors = sorted({int(_RESCALED.fullmatch(key)[1]) for key, value in runs.items() if value == "diverged"})
     if not factors:
         return "none of the tested factors"
-    return " and ".join(rf"\ensuremath{{{k}\times}}" for k in factors)
+    return _factor_list(factors)
+
+
+_SCORED = re.compile(r"(?P<texture>\S+) (?P<k>\d+)x (?P<method>.+)")
+_DECODED = "decoded NCA"
+
+
+def _finer_scores(r, measure: str) -> dict[str, dict[int, dict[str, float]]]:
+    """08's runs at a grid finer than training that have a finite ``measure``:
+    ``{texture: {factor: {method: value}}}``; diverged runs and unscored ones (no truth there) are left out."""
+    metrics = _at(r, "metrics")
+    if not isinstance(metrics, Mapping):
+        raise _Absent("metrics is not a mapping")
+    out: dict[str, dict[int, dict[str, float]]] = {}
+    for key, value in metrics.items():
+        match = _SCORED.fullmatch(key)
+        if not match or int(match["k"]) < 2 or not isinstance(value, Mapping):
+            continue
+        score = value.get(measure)
+        if isinstance(score, (int, float)) and not isinstance(score, bool) and math.isfinite(score):
+            out.setdefault(match["texture"], {}).setdefault(int(match["k"]), {})[match["method"]] = float(score)
+    return out
+
+
+def _decoded_factors(r, measure: str, texture: str, against: str | None = None) -> tuple[list[int], list[int]]:
+    """Of the finer grids where 08's decoded NCA was scored by ``measure`` beside another method (or beside
+    ``against``): all of them, and those where the decoded NCA is strictly the closest (or ``against`` is
+    strictly closer than it)."""
+    by_factor = _finer_scores(r, measure).get(texture, {})
+    scored, wins = [], []
+    for k in sorted(by_factor):
+        scores = by_factor[k]
+        others = [v for m, v in scores.items() if m != _DECODED and (against is None or m == against)]
+        if _DECODED not in scores or not others:
+            continue
+        scored.append(k)
+        if (scores[_DECODED] < min(others)) if against is None else (others[0] < scores[_DECODED]):
+            wins.append(k)
+    if not scored:
+        rival = f"'{texture} <k>x {against}'" if against else "another method"
+        raise _Absent(f"no '{texture} <k>x {_DECODED}' run with a {measure} beside {rival} at k >= 2")
+    return scored, wins
+
+
+def _decoded_closest_everywhere(measure: str) -> Reader:
+    """Where 08's decoded NCA is the closest of all methods by ``measure``, for both textures, as a phrase after
+    "closest to the truth": every finer resolution, or the factors texture by texture."""
+    def read(r):
+        parts, everywhere = [], True
+        for texture, name in _TEXTURE_NAMES.items():
+            scored, wins = _decoded_factors(r, measure, texture)
+            everywhere &= wins == scored
+            if wins:
+                parts.append(f"at {_factor_list(wins)} for {name}")
+        if everywhere:
+            return "at every finer resolution for both textures"
+        return " and ".join(parts) if parts else "at no finer resolution"
+    return read
+
+
+def _decoded_factors_phrase(measure: str, texture: str, against: str | None = None) -> Reader:
+    """The finer grids at which 08's decoded NCA is the closest by ``measure`` (or ``against`` is closer than it),
+    as a phrase: ``at 2× and 4×`` or ``at no finer resolution``."""
+    def read(r):
+        _, wins = _decoded_factors(r, measure, texture, against)
+        return f"at {_factor_list(wins)}" if wins else "at no finer resolution"
+    return read
 
 
 _FAMILIES = "04_eikonal_families"
@@ -416,6 +565,32 @@ def _significant_count(row: str, direction: int) -> Callable[..., str]:
     return read
 
 
+_FIXED_MAPS = ("random conv, same dim.", "scattering J=2 L=8")  # the other fixed feature maps of the comparisons
+
+
+def _fixed_map_verdict(*records) -> str:
+    """The selected design against the other fixed feature maps (:data:`_FIXED_MAPS`) over the three image sets,
+    as a predicate after "a random neural CA is": how often it is significantly more or less accurate
+    (Holm-adjusted, as the comparison tables' "Significant" column says)."""
+    better = worse = 0
+    for notebook, r in zip(_IMAGE_SETS, records, strict=True):
+        for row in _FIXED_MAPS:
+            significant, difference = _paired(r, f"{notebook}_comparisons", row)
+            better += significant and difference > 0
+            worse += significant and difference < 0
+    n = format_count(len(_IMAGE_SETS) * len(_FIXED_MAPS))
+    if not better and not worse:
+        return "neither significantly better nor significantly worse than the other fixed feature maps of its size"
+    if not worse:
+        return (f"significantly better than the other fixed feature maps of its size in {format_count(better)} of "
+                f"{n} comparisons and never significantly worse")
+    if not better:
+        return (f"significantly worse than the other fixed feature maps of its size in {format_count(worse)} of "
+                f"{n} comparisons and never significantly better")
+    return (f"significantly better than the other fixed feature maps of its size in {format_count(better)} of {n} "
+            f"comparisons and significantly worse in {format_count(worse)}")
+
+
 def _comparison_verdict(table: str, row: str) -> Reader:
     """The selected design against ``row`` of an image notebook's comparison table, as a sentence continues it:
     significantly more or less accurate (Holm-adjusted, as the table's "Significant" column says) or not
@@ -444,6 +619,73 @@ def _inpainting_ranking(r) -> str:
     if len(errors) < 2:
         raise _Absent(f"metrics holds fewer than two '{_HIDDEN_MSE}<method>' entries")
     return escape(_and_list(sorted(errors, key=errors.get)))
+
+
+_ATTENTION_MINUS_CONVOLUTION = ("metrics", "attention minus convolution, hidden MSE ×10³")
+_INPAINT_NCAS = ("attention NCA", "convolution NCA")
+
+
+def _attention_versus_convolution(r) -> str:
+    """07's attention NCA against the convolution NCA, as a comparative before "the convolution NCA": from the 95 %
+    interval of their difference in hidden-pixel error over the training seeds."""
+    low, high = (_real(_at(r, *_ATTENTION_MINUS_CONVOLUTION, k), (*_ATTENTION_MINUS_CONVOLUTION, k))
+                 for k in ("low", "high"))
+    if high < 0:
+        return "consistently better than"
+    if low > 0:
+        return "consistently worse than"
+    return "neither consistently better nor consistently worse than"
+
+
+def _inpainting_versus(method: str, other: str) -> Reader:
+    """07's ``method`` against ``other`` by their mean hidden-pixel error on the test digits, as a comparative."""
+    def read(r):
+        a, b = (_real(_at(r, "metrics", _HIDDEN_MSE + m, "mean"), ("metrics", _HIDDEN_MSE + m, "mean"))
+                for m in (method, other))
+        return "better than" if a < b else "worse than" if a > b else "as good as"
+    return read
+
+
+def _iterations_run(r, method: str) -> list[int]:
+    path = ("metrics", method, "iterations")
+    runs = _at(r, *path)
+    if not isinstance(runs, list) or not runs:
+        raise _Absent(f"{_where(path)} is {runs!r}, not a non-empty list")
+    return [_whole(n, path) for n in runs]
+
+
+def _inpainting_caps(form: str) -> Reader:
+    """How 07's learned models ended their training: the NCAs against their iteration cap (``form="ncas"``, a
+    clause; ``"ncas short"``, a clause that continues a sentence after a comma, or nothing), the U-Net against
+    its own (``"unet"``, a clause)."""
+    def read(r):
+        if form == "unet":
+            runs, cap = _iterations_run(r, "U-Net"), _preset_whole(r, "unet_iterations")
+            capped = sum(n >= cap for n in runs)
+            if not capped:
+                return "it met the plateau rule within that cap on every seed"
+            return f"it ran into that cap on {format_count(capped)} of its {format_count(len(runs))} seeds"
+        cap = _preset_whole(r, "iterations")
+        runs = [n for method in _INPAINT_NCAS for n in _iterations_run(r, method)]
+        capped, total = sum(n >= cap for n in runs), len(runs)
+        if form == "ncas short":
+            if not capped:
+                return ""
+            if capped == total:
+                return (", though every NCA training stopped at the iteration cap before its validation loss "
+                        "levelled off")
+            return (f", though {format_count(capped)} of the {format_count(total)} NCA trainings stopped at the "
+                    "iteration cap before their validation loss levelled off")
+        limit = f"the cap of {format_count(cap)} iterations"
+        if capped == total:
+            return (f"every NCA training ran into {limit} before its validation loss met the plateau rule (the "
+                    "caption lists the iterations run), so both rules are undertrained by the standard the "
+                    "notebook sets itself")
+        if not capped:
+            return f"every NCA training met the plateau rule within {limit} (the caption lists the iterations run)"
+        return (f"{format_count(capped)} of the {format_count(total)} NCA trainings ran into {limit} before their "
+                "validation loss met the plateau rule (the caption lists the iterations run)")
+    return read
 
 
 _SEQUENCE_NAMES = {"esn": "the tanh ESN", "linear_esn": "the linear ESN"}  # protocols.sequences.ESNS
@@ -564,6 +806,15 @@ def _verdict_count(which: str) -> Reader:
     return read
 
 
+def _learned_cost_verdict(r) -> str:
+    """What the verdict of 09 says of the learned models' cost, as a closing sentence."""
+    learned, better = (_verdict_count(which)(r) for which in ("learned", "better"))
+    if better == "0":
+        return "None of them earns its cost on this task; where learned rules earn theirs is elsewhere."
+    verb = "buys" if better == "1" else "buy"
+    return f"Here {better} of the {learned} learned models {verb} significantly higher accuracy with training."
+
+
 _INPAINT_MSE = "test hidden MSE {} NCA"
 _INPAINT_FILL = ("metrics", "test hidden MSE mean-of-neighbours fill", "mean")
 _RES = "metrics", "{} rescaled PDE, dt=1/k²"
@@ -593,6 +844,7 @@ NUMBERS: tuple[tuple[str, str | tuple[str, ...], Reader], ...] = (
     ("ScatteringWorseCount", _IMAGE_SETS, _significant_count("scattering J=2 L=8", -1)),
     ("CnnBetterCount", _IMAGE_SETS, _significant_count("pixels, CNN (trained)", 1)),
     ("CnnWorseCount", _IMAGE_SETS, _significant_count("pixels, CNN (trained)", -1)),
+    ("FixedMapVerdict", _IMAGE_SETS, _fixed_map_verdict),
     ("MnistRandomConvVerdict", "01_mnist", _comparison_verdict("01_mnist_comparisons", "random conv, same dim.")),
     ("MnistScatteringVerdict", "01_mnist", _comparison_verdict("01_mnist_comparisons", "scattering J=2 L=8")),
     ("MnistCnnVerdict", "01_mnist", _comparison_verdict("01_mnist_comparisons", "pixels, CNN (trained)")),
@@ -657,6 +909,10 @@ NUMBERS: tuple[tuple[str, str | tuple[str, ...], Reader], ...] = (
     ("TextureGravelSwdPs", "06_texture_nca", _mean_sd(2, "metrics", "gravel", "by_loss", "sliced_wasserstein", "PS")),
     ("TextureGrayScottPiecesPs", "06_texture_nca", _fixed(2, "metrics", "gray_scott", "pieces_ps")),
     ("TextureGravelPiecesPs", "06_texture_nca", _fixed(2, "metrics", "gravel", "pieces_ps")),
+    ("TextureGrayScottChosenPs", "06_texture_nca", _chosen_loss_ps("gray_scott")),
+    ("TextureVersusPieces", "06_texture_nca", _texture_versus_pieces("clause")),
+    ("TextureVersusPiecesShort", "06_texture_nca", _texture_versus_pieces("short")),
+    ("TextureLossOverlap", "06_texture_nca", _texture_loss_overlap),
     # Inpainting: hidden-pixel MSE in units of 1e-3, as the table prints it.
     ("InpaintAttentionMse", "07_attention_inpainting",
      _fixed(2, "metrics", _INPAINT_MSE.format("attention"), "mean", factor=1e3)),
@@ -687,6 +943,14 @@ NUMBERS: tuple[tuple[str, str | tuple[str, ...], Reader], ...] = (
     ("InpaintRanking", "07_attention_inpainting", _inpainting_ranking),
     ("InpaintSeeds", "07_attention_inpainting", _preset("seeds")),
     ("InpaintIterationCap", "07_attention_inpainting", _preset("iterations")),
+    ("InpaintAttentionVersusConvolution", "07_attention_inpainting", _attention_versus_convolution),
+    ("InpaintAttentionVersusBiharmonic", "07_attention_inpainting",
+     _inpainting_versus("attention NCA", "biharmonic fill")),
+    ("InpaintNcaCaps", "07_attention_inpainting", _inpainting_caps("ncas")),
+    ("InpaintNcaCapsShort", "07_attention_inpainting", _inpainting_caps("ncas short")),
+    ("InpaintUnetCap", "07_attention_inpainting", _inpainting_caps("unet")),
+    ("InpaintUnetTrainShare", "07_attention_inpainting",
+     _table_ratio(0, "07_attention_inpainting", "Train s", "U-Net", "attention NCA", factor=100.0)),
     # A user's rule on the cpu backend: the compiled kernel against a hand-fused one, and the function against both.
     ("UserRuleCompiledOverHand", "05_speedups", _user_rules("worst")),
     ("UserRuleFunctionLow", "05_speedups", _user_rules("function low")),
@@ -736,6 +1000,11 @@ NUMBERS: tuple[tuple[str, str | tuple[str, ...], Reader], ...] = (
      _fixed(3, "metrics", "gravel 2x decoded NCA", "style_distance_to_truth")),
     ("ResolutionGravelDecodedStyleFour", "08_resolution_transfer",
      _fixed(3, "metrics", "gravel 4x decoded NCA", "style_distance_to_truth")),
+    ("ResolutionSpectrumClosest", "08_resolution_transfer", _decoded_closest_everywhere("spectral_distance")),
+    ("ResolutionGravelStyleClosest", "08_resolution_transfer",
+     _decoded_factors_phrase("style_distance_to_truth", "gravel")),
+    ("ResolutionGrayScottUpsamplingStyleCloser", "08_resolution_transfer",
+     _decoded_factors_phrase("style_distance_to_truth", "gray_scott", against="bilinear upsampling")),
     ("ResolutionDecodedEightMs", "08_resolution_transfer",
      _fixed(0, "metrics", "render cost", "gray_scott: decoded NCA (grow + draw)", "384", "seconds", factor=1e3)),
     ("ResolutionPdeFourS", "08_resolution_transfer",
@@ -761,6 +1030,7 @@ NUMBERS: tuple[tuple[str, str | tuple[str, ...], Reader], ...] = (
     ("VerdictCnnParams", "09_fixed_vs_learned", _verdict_entry("CNN", "params")),
     ("VerdictLearnedCount", "09_fixed_vs_learned", _verdict_count("learned")),
     ("VerdictBetterCount", "09_fixed_vs_learned", _verdict_count("better")),
+    ("LearnedCostVerdict", "09_fixed_vs_learned", _learned_cost_verdict),
     # The machine the learned rules were trained on.
     ("LearnedCpuCores", "09_fixed_vs_learned", _count("provenance", "cpu_count")),
 )
