@@ -565,6 +565,32 @@ def _significant_count(row: str, direction: int) -> Callable[..., str]:
     return read
 
 
+_PEER_TABLE, _PEER_GAP_TABLE = "01_mnist_peer", "01_mnist_peer_gap"
+_PUBLISHED = "pixelflow-rc, 60k/10k (%)"  # 01's column of the peer's published numbers
+
+
+def _peer_shortfall(row: str) -> Reader:
+    """How far 01's run of a ``pixelflow-rc`` configuration on our split is from the peer's published number,
+    as prose: ``6.2 points below`` (or above)."""
+    def read(r):
+        ours, published = (_real(_table_cell(r, _PEER_TABLE, row, c), ("tables", _PEER_TABLE, row, c))
+                           for c in ("Test acc. (%)", _PUBLISHED))
+        return f"{format_fixed(abs(published - ours), 1)} points {'below' if ours < published else 'above'}"
+    return read
+
+
+def _peer_feature_gap(r) -> str:
+    """The largest difference, in points, between the peer's wave features and ours under any readout of 01's
+    peer-gap table (both computed on our split)."""
+    rows = ("peer features (wave, pixelflow-rc)", "our features (wave, pixelflow)")
+    gaps = []
+    for column in ("Peer readout: logistic, C=1 (%)", "Our ridge readout (%)"):
+        a, b = (_real(_table_cell(r, _PEER_GAP_TABLE, row, column), ("tables", _PEER_GAP_TABLE, row, column))
+                for row in rows)
+        gaps.append(abs(a - b))
+    return format_fixed(max(gaps), 2)
+
+
 _FIXED_MAPS = ("random conv, same dim.", "scattering J=2 L=8")  # the other fixed feature maps of the comparisons
 
 
@@ -858,6 +884,9 @@ NUMBERS: tuple[tuple[str, str | tuple[str, ...], Reader], ...] = (
     ("CifarScatteringVerdict", "03_cifar10", _comparison_verdict("03_cifar10_comparisons", "scattering J=2 L=8")),
     ("CifarCnnVerdict", "03_cifar10", _comparison_verdict("03_cifar10_comparisons", "pixels, CNN (trained)")),
     ("CifarHflipVerdict", "03_cifar10", _comparison_verdict("03_cifar10_hflip", "rgb: random_nca")),
+    ("MnistPeerWaveShortfall", "01_mnist", _peer_shortfall("wave (pixelflow-rc)")),
+    ("MnistPeerPixelsShortfall", "01_mnist", _peer_shortfall("raw pixels, logistic")),
+    ("MnistPeerFeatureGap", "01_mnist", _peer_feature_gap),
     ("MnistLiftGain", "01_mnist", _table_fixed(1, "01_mnist_comparisons", "0 steps (lift)", "Difference (pp)")),
     ("FashionLiftGain", "02_fashion_mnist",
      _table_fixed(1, "02_fashion_mnist_comparisons", "0 steps (lift)", "Difference (pp)")),
