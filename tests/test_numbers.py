@@ -136,6 +136,8 @@ def records():
                                     {"grid": 32, "batch": 4096, "samples_per_s": 143859.6,
                                      "minor_faults_per_call": 797.2},
                                     {"grid": 64, "batch": 64, "samples_per_s": 39714.0, "minor_faults_per_call": 0.0},
+                                    {"grid": 64, "batch": 128, "samples_per_s": 30000.0,
+                                     "minor_faults_per_call": 10.0},
                                     {"grid": 64, "batch": 256, "samples_per_s": 20789.0,
                                      "minor_faults_per_call": 3480.8})]}},
         "06_texture_nca": {"metrics": {"training": {"losses": ["gram", "sliced_wasserstein"], "seeds": [0, 1, 2]},
@@ -270,6 +272,9 @@ EXPECTED = [
     ("PeerSpeedup", "48.8"), ("PeerCpuRate", "166{,}637"), ("SuiteWaveRate", "121{,}304"),
     ("SweepWaveRate", "143{,}860"), ("SweepFaultPoints", "2"), ("SweepFaultValues", "4{,}194{,}304"),
     ("SweepFaultsLow", "3{,}481"), ("SweepFaultsHigh", "5{,}038"), ("SweepFaultsOther", "797"),
+    ("SweepFaultDrops", "throughput at 1 of them is below that of a smaller batch on the same grid that does not "
+                        "fault, as it would if the memory of a call's feature array went back to the system after "
+                        "the call and the next call faulted it in afresh"),
     ("SuiteRandomNcaRate", "15{,}597"), ("SuiteRandomNcaLargeRate", "3{,}144"),
     ("ResolutionDivergedAt", r"\ensuremath{4\times}"),
     ("ResolutionGrayScottPdeTwo", "0.355"), ("ResolutionGrayScottPdeFour", "0.387"),
@@ -424,6 +429,21 @@ def test_a_sweep_without_fault_counts_or_without_a_faulting_point_leaves_those_n
         row["minor_faults_per_call"] = 10.0
     assert bodies(number_macros(recs, peers=[]).text)["SweepFaultsHigh"] == MISSING_MARK
     assert bodies(number_macros(recs, peers=[]).text)["SweepWaveRate"] == "143{,}860"
+
+
+def test_the_throughput_of_faulting_sweep_points_is_compared_with_smaller_batches_of_their_grid():
+    recs = records()
+    sweep = recs["05_speedups"]["metrics"]["sweep"]
+    got = lambda: bodies(number_macros(recs, peers=[]).text)["SweepFaultDrops"]  # noqa: E731
+    sweep.insert(1, {"rule": "wave", "backend": "cpu", "channels": 4, "grid": 32, "batch": 512,
+                     "samples_per_s": 50000.0, "minor_faults_per_call": 3.0})
+    assert got().startswith("throughput at every one of them is below that of a smaller batch on the same grid")
+    for point in sweep:
+        point["samples_per_s"] = 1e6 if point["minor_faults_per_call"] >= 1000 else 1.0
+    assert got() == ("throughput at none of them is below that of a smaller batch on the same grid that does not "
+                     "fault")
+    del sweep[1], sweep[-2]  # no point free of faults precedes a faulting one on its grid
+    assert got() == "no smaller batch on the same grid is free of faults to compare their throughput with"
 
 
 def test_sequence_verdicts_list_tasks_as_prose_does_and_say_when_there_is_none():

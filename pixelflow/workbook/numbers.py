@@ -763,11 +763,20 @@ def _largest_memory(r) -> str:
 _FAULTY = 1000  # page faults per call from which a sweep point counts as faulting its memory in afresh
 
 
+class _SweepPoint(NamedTuple):
+    grid: int
+    batch: int
+    faults: float  # minor page faults per call
+    values: int  # feature values one call returns
+    rate: float  # samples per second
+
+
 def _sweep_faults(what: str) -> Reader:
     """Of 05's scaling sweep, the points whose calls fault at least ``_FAULTY`` pages each (the first point of each
     grid left out: its warm-up also builds the reservoir): how many (``"count"``), how many feature values one
     of their calls returns (``"values"``; one number when they agree), their fewest and most faults per call
-    (``"low"``, ``"high"``), and the most faults per call of any other point (``"other"``)."""
+    (``"low"``, ``"high"``), the most faults per call of any other point (``"other"``), and whether their
+    throughput falls below that of a smaller batch on the same grid that does not fault (``"drops"``, a clause)."""
     path = ("metrics", "sweep")
 
     def read(r):
@@ -782,22 +791,47 @@ def _sweep_faults(what: str) -> Reader:
             if faults is None:
                 raise _Absent(f"{_where((*where, 'minor_faults_per_call'))} is null: no page-fault counts")
             if grid in seen:
-                values = (_whole(_at(row, "batch"), (*where, "batch")) * grid * row.get("width", grid)
-                          * _whole(_at(row, "channels"), (*where, "channels")))
-                points.append((_real(faults, (*where, "minor_faults_per_call")), values))
+                batch = _whole(_at(row, "batch"), (*where, "batch"))
+                values = batch * grid * row.get("width", grid) * _whole(_at(row, "channels"), (*where, "channels"))
+                points.append(_SweepPoint(grid, batch, _real(faults, (*where, "minor_faults_per_call")), values,
+                                          _real(_at(row, "samples_per_s"), (*where, "samples_per_s"))))
             seen.add(grid)
-        faulty = [p for p in points if p[0] >= _FAULTY]
-        others = [f for f, _ in points if f < _FAULTY]
+        faulty = [p for p in points if p.faults >= _FAULTY]
+        others = [p for p in points if p.faults < _FAULTY]
         if not faulty or not others:
             raise _Absent(f"{_where(path)}: no point faults {_FAULTY} pages per call, or every point does")
         if what == "count":
             return format_count(len(faulty))
         if what == "values":
-            sizes = sorted({v for _, v in faulty})
+            sizes = sorted({p.values for p in faulty})
             return format_count(sizes[0]) + ("" if len(sizes) == 1 else f" to {format_count(sizes[-1])}")
-        pick = {"low": min(f for f, _ in faulty), "high": max(f for f, _ in faulty), "other": max(others)}[what]
+        if what == "drops":
+            return _fault_drops(faulty, others)
+        pick = {"low": min(p.faults for p in faulty), "high": max(p.faults for p in faulty),
+                "other": max(p.faults for p in others)}[what]
         return format_count(round(pick))
     return read
+
+
+def _fault_drops(faulty: list[_SweepPoint], others: list[_SweepPoint]) -> str:
+    """Whether throughput at the faulting sweep points falls below that of a smaller batch on the same grid that does
+    not fault, as the clause that ends the paper's sentence on them."""
+    compared = dropped = 0
+    for p in faulty:
+        before = [q.rate for q in others if q.grid == p.grid and q.batch < p.batch]
+        if before:
+            compared += 1
+            dropped += p.rate < max(before)
+    if not compared:
+        return "no smaller batch on the same grid is free of faults to compare their throughput with"
+    cause = (", as it would if the memory of a call's feature array went back to the system after the call and "
+             "the next call faulted it in afresh")
+    below = "below that of a smaller batch on the same grid that does not fault"
+    if dropped == len(faulty):
+        return f"throughput at every one of them is {below}{cause}"
+    if dropped:
+        return f"throughput at {format_count(dropped)} of them is {below}{cause}"
+    return f"throughput at none of them is {below}"
 
 
 def _self_classifying_stop(r) -> str:
@@ -998,6 +1032,7 @@ NUMBERS: tuple[tuple[str, str | tuple[str, ...], Reader], ...] = (
     ("SweepFaultsLow", "05_speedups", _sweep_faults("low")),
     ("SweepFaultsHigh", "05_speedups", _sweep_faults("high")),
     ("SweepFaultsOther", "05_speedups", _sweep_faults("other")),
+    ("SweepFaultDrops", "05_speedups", _sweep_faults("drops")),
     ("SuiteRandomNcaRate", "05_speedups", _speed_rate("suite", "random_nca", 32)),
     ("SuiteRandomNcaLargeRate", "05_speedups", _speed_rate("suite", "random_nca", 64)),
     # Resolution transfer: spectral distance (Gray-Scott) and style distance to the true photograph (gravel).
