@@ -241,6 +241,7 @@ EXPECTED = [
     ("EikonalLayersWorst", "0.022"),
     ("EikonalDiscMean", "0.009"), ("EikonalWallMean", "0.013"), ("EikonalWallWorst", "0.021"),
     ("EikonalWallAllMean", "0.034"), ("EikonalSmoothMean", "0.004"),
+    ("EikonalLargestMean", "0.013"),
     ("EikonalSpeedGridSmall", "64"), ("EikonalSpeedRatioSmall", "23"), ("EikonalSpeedGrid", "512"),
     ("EikonalSpeedWave", "4.3"), ("EikonalSpeedFmm", "0.104"), ("EikonalSpeedRatio", "41"),
     ("TextureSeeds", "3"), ("TextureGrayScottLoss", "sliced Wasserstein"), ("TextureGravelLoss", "Gram"),
