@@ -272,6 +272,39 @@ def _chosen_loss_ps(texture: str) -> Reader:
     return read
 
 
+_TEXTURE_METRIC = "06_texture_nca_metric"
+
+
+def _gram_below_pieces(r) -> str:
+    """Of 06's two-metric table, the textures whose held-out Gram distance puts the NCA (step 384) below
+    independent pieces of the texture, as the sentence that says what that means for the Gram score."""
+    path = ("tables", _TEXTURE_METRIC)
+    columns = [c.get("name") if isinstance(c, Mapping) else None for c in _at(r, *path, "columns")]
+    for name in ("Target", "Images", "Held-out Gram distance"):
+        if name not in columns:
+            raise _Absent(f"no column {name!r} in {_where(path)}")
+    target, images, gram = (columns.index(n) for n in ("Target", "Images", "Held-out Gram distance"))
+    means: dict[str, dict[str, float]] = {}
+    for row in _at(r, *path, "rows"):
+        cell = row[gram]
+        value = cell[0] if isinstance(cell, list) and cell else cell
+        means.setdefault(row[target], {})[row[images]] = _real(value, (*path, row[target], row[images]))
+    below, textures = [], []
+    for texture, by_images in means.items():
+        if "NCA, step 384" not in by_images or "independent pieces" not in by_images:
+            raise _Absent(f"{_where(path)} has no 'NCA, step 384' and 'independent pieces' rows for {texture!r}")
+        textures.append(texture)
+        if by_images["NCA, step 384"] < by_images["independent pieces"]:
+            below.append(texture)
+    if not below:
+        return ("The Gram score places the NCA's output above independent pieces of its target for every texture, as a "
+                "texture metric should.")
+    where = "for both textures" if len(below) == len(textures) == 2 else f"for the {escape(_and_list(below))}"
+    return (f"The Gram score places the NCA's output below independent pieces of its own target {where}: it rewards "
+            r"closeness to the training image, and its low values in Table~\ref{tab:06_texture_nca} do not show that "
+            "the textures were reproduced.")
+
+
 def _texture_ratios(r) -> list[float]:
     """06's PS distance of every trained texture model (each texture, loss and seed) over that of another piece
     of its texture (which scores about 1)."""
@@ -989,6 +1022,7 @@ NUMBERS: tuple[tuple[str, str | tuple[str, ...], Reader], ...] = (
     ("TextureGrayScottPiecesPs", "06_texture_nca", _fixed(2, "metrics", "gray_scott", "pieces_ps")),
     ("TextureGravelPiecesPs", "06_texture_nca", _fixed(2, "metrics", "gravel", "pieces_ps")),
     ("TextureGrayScottChosenPs", "06_texture_nca", _chosen_loss_ps("gray_scott")),
+    ("TextureGramBelowPieces", "06_texture_nca", _gram_below_pieces),
     ("TextureVersusPieces", "06_texture_nca", _texture_versus_pieces("clause")),
     ("TextureVersusPiecesShort", "06_texture_nca", _texture_versus_pieces("short")),
     ("TextureLossOverlap", "06_texture_nca", _texture_loss_overlap),
