@@ -61,6 +61,10 @@ def test_inline_conversion_of_what_the_paper_writes():
     assert inline_markdown(r"$\sigma = 1.5$ cells, $50\%$") == r"$\sigma = 1.5$ cells, $50\%$"  # mathematics untouched
     assert inline_markdown(r"\pfUnknown{} points") == "?? points"  # as the PDF prints a missing number
     assert inline_markdown(r"\citep{x,y}", labels={"x": ("A", "2001")}) == "(A 2001; y)"
+    # A number macro may hold LaTeX of its own: a grid factor keeps its sign, a reference becomes a role.
+    factors = {"pfAt": r"at \ensuremath{2\times} and \ensuremath{4\times}", "pfSee": r"Table~\ref{tab:x}"}
+    assert inline_markdown(r"closest \pfAt{} ($8\times$, \pfSee)", factors) == (
+        "closest at 2× and 4× ($8\\times$, {numref}`Table %s <tab-x>`)")
 
 
 def test_bib_labels_name_one_two_or_many_authors():

@@ -117,6 +117,7 @@ _INLINE = (
     (re.compile(r"\\textbf\{([^{}]*)\}"), r"**\1**"),
     (re.compile(r"\\textsuperscript\{([^{}]*)\}"), lambda m: m.group(1).translate(_SUPERSCRIPT)),
     (re.compile(r"\\ensuremath\{\\pm\}"), "±"),
+    (re.compile(r"\\times(?![A-Za-z])"), "×"),  # outside mathematics, as in \ensuremath{4\times}
     (re.compile(r"``([^`']*)''"), "“\\1”"),
     (re.compile(r"---"), "—"),
     (re.compile(r"(?<![-!<])--(?![->])"), "–"),
