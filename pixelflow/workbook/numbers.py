@@ -131,6 +131,16 @@ def _whole(value, path) -> int:
     return value
 
 
+def _column_indices(record, table: str, *names: str) -> list[int]:
+    """The positions of ``names`` among a results table's columns; a missing column raises :class:`_Absent`."""
+    path = ("tables", table)
+    columns = [c.get("name") if isinstance(c, Mapping) else None for c in _at(record, *path, "columns")]
+    for name in names:
+        if name not in columns:
+            raise _Absent(f"no column {name!r} in {_where(path)}")
+    return [columns.index(name) for name in names]
+
+
 def _table_cell(record, table: str, row_label: str, column: str):
     """The cell of a results table in the row whose first cell is ``row_label``."""
     path = ("tables", table)
@@ -279,11 +289,7 @@ def _gram_below_pieces(r) -> str:
     """Of 06's two-metric table, the textures whose held-out Gram distance puts the NCA (step 384) below
     independent pieces of the texture, as the sentence that says what that means for the Gram score."""
     path = ("tables", _TEXTURE_METRIC)
-    columns = [c.get("name") if isinstance(c, Mapping) else None for c in _at(r, *path, "columns")]
-    for name in ("Target", "Images", "Held-out Gram distance"):
-        if name not in columns:
-            raise _Absent(f"no column {name!r} in {_where(path)}")
-    target, images, gram = (columns.index(n) for n in ("Target", "Images", "Held-out Gram distance"))
+    target, images, gram = _column_indices(r, _TEXTURE_METRIC, "Target", "Images", "Held-out Gram distance")
     means: dict[str, dict[str, float]] = {}
     for row in _at(r, *path, "rows"):
         cell = row[gram]
@@ -897,12 +903,8 @@ def _verdict_count(which: str) -> Reader:
     more accurate than the fixed design (``"better"``: Holm-adjusted p below the verdict's level)."""
     def read(r):
         path = ("tables", _VERDICT)
-        columns = [c.get("name") if isinstance(c, Mapping) else None for c in _at(r, *path, "columns")]
+        kind, diff, p = _column_indices(r, _VERDICT, "Kind", "vs. fixed (pp)", "Holm p")
         rows = _at(r, *path, "rows")
-        for name in ("Kind", "vs. fixed (pp)", "Holm p"):
-            if name not in columns:
-                raise _Absent(f"no column {name!r} in {_where(path)}")
-        kind, diff, p = (columns.index(name) for name in ("Kind", "vs. fixed (pp)", "Holm p"))
         learned = [row for row in rows if isinstance(row, list) and row[kind] == "learned"]
         if which == "learned":
             return format_count(len(learned))
