@@ -280,7 +280,8 @@ EXPECTED = [
     ("InpaintNcaCapsShort", ", though 5 of the 6 NCA trainings stopped at the iteration cap before their validation "
                             "loss levelled off"),
     ("InpaintUnetCap", "it ran into that cap on 1 of its 3 seeds"), ("InpaintUnetTrainShare", "5"),
-    ("UserRuleCompiledOverHand", "1.25"), ("UserRuleFunctionLow", "6.2"), ("UserRuleFunctionHigh", "9.0"),
+    ("UserRuleCompiledOverHand", "1.25"), ("UserRuleCompiledVersusHand", "is slower than"),
+    ("UserRuleFunctionLow", "6.2"), ("UserRuleFunctionHigh", "9.0"),
     ("PeerSpeedup", "48.8"), ("PeerCpuRate", "166{,}637"), ("SuiteWaveRate", "121{,}304"),
     ("SweepWaveRate", "143{,}860"), ("SweepFaultPoints", "2"), ("SweepFaultValues", "4{,}194{,}304"),
     ("SweepFaultsLow", "3{,}481"), ("SweepFaultsHigh", "5{,}038"), ("SweepFaultsOther", "797"),
@@ -456,6 +457,17 @@ def test_the_throughput_of_faulting_sweep_points_is_compared_with_smaller_batche
                      "fault")
     del sweep[1], sweep[-2]  # no point free of faults precedes a faulting one on its grid
     assert got() == "no smaller batch on the same grid is free of faults to compare their throughput with"
+
+
+def test_the_compiled_kernel_is_called_slower_than_the_hand_fused_one_only_where_it_is():
+    recs = records()
+    rules = recs["05_speedups"]["metrics"]["user_rules"]
+    got = lambda: bodies(number_macros(recs, peers=[]).text)  # noqa: E731
+    rules[0]["seconds"]["compiled"] = 0.03
+    assert (got()["UserRuleCompiledVersusHand"], got()["UserRuleCompiledOverHand"]) == (
+        "is sometimes slower than", "1.11")
+    rules[1]["seconds"]["compiled"] = 0.27  # as fast as by hand: not slower
+    assert (got()["UserRuleCompiledVersusHand"], got()["UserRuleCompiledOverHand"]) == ("is no slower than", "1.00")
 
 
 def test_sequence_verdicts_list_tasks_as_prose_does_and_say_when_there_is_none():
