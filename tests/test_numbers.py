@@ -12,6 +12,7 @@ from pixelflow.workbook.numbers import (
     NUMBERS,
     format_count,
     format_fixed,
+    format_tally,
     main,
     number_macros,
     read_records,
@@ -219,9 +220,9 @@ EXPECTED = [
     ("FashionSubsetNote", " This build uses a subset of 2{,}000 training and 1{,}000 test images (seed 0)."),
     ("FashionTestAcc", "90.00"),
     ("CifarTrainN", "4{,}660"), ("CifarTestN", "846"), ("CifarSubsetNote", ""), ("CifarTestAcc", "58.04"),
-    ("RandomConvBetterCount", "1"), ("RandomConvWorseCount", "0"), ("ScatteringBetterCount", "0"),
-    ("ScatteringWorseCount", "0"), ("CnnBetterCount", "0"), ("CnnWorseCount", "1"),
-    ("FixedMapVerdict", "significantly better than the other fixed feature maps of its size in 1 of 6 comparisons "
+    ("RandomConvBetterCount", "one"), ("RandomConvWorseCount", "none"), ("ScatteringBetterCount", "none"),
+    ("ScatteringWorseCount", "none"), ("CnnBetterCount", "none"), ("CnnWorseCount", "one"),
+    ("FixedMapVerdict", "significantly better than the other fixed feature maps of its size in one of six comparisons "
                         "and never significantly worse"),
     ("MnistRandomConvVerdict", "not significantly different ($+0.03$ points, Holm $p$ 1)"),
     ("MnistScatteringVerdict", "not significantly different ($+0.14$ points, Holm $p$ 1)"),
@@ -309,8 +310,8 @@ EXPECTED = [
     ("SelfClassAgreement", "87.7"), ("SelfClassTrainMinutes", "21"),
     ("VerdictFixedAcc", "98.21"), ("VerdictFixedParams", "2{,}000{,}000"), ("VerdictCnnAcc", "98.89"),
     ("VerdictCnnParams", "52{,}000"),
-    ("VerdictLearnedCount", "3"), ("VerdictBetterCount", "1"),
-    ("LearnedCostVerdict", "Here 1 of the 3 learned models buys significantly higher accuracy with training."),
+    ("VerdictLearnedCount", "three"), ("VerdictBetterCount", "one"),
+    ("LearnedCostVerdict", "Here one of the three learned models buys significantly higher accuracy with training."),
     ("LearnedCpuCores", "2"),
 ]
 
@@ -361,6 +362,18 @@ def test_format_count_separates_thousands_for_latex(n, expected):
 def test_format_count_rejects_what_is_not_an_int(bad):
     with pytest.raises(TypeError, match="format_count: n must be an int"):
         format_count(bad)
+
+
+@pytest.mark.parametrize("n, expected", [(0, "none"), (1, "one"), (4, "four"), (9, "nine"), (10, "10"),
+                                         (1200, "1{,}200")])
+def test_format_tally_spells_out_numbers_below_ten(n, expected):
+    assert format_tally(n) == expected
+
+
+@pytest.mark.parametrize("bad", [-1, 2.0, True, "3", None])
+def test_format_tally_rejects_what_is_not_a_count(bad):
+    with pytest.raises(ValueError, match=r"format_tally: n must be an int >= 0, got"):
+        format_tally(bad)
 
 
 def test_format_fixed_rounds_to_the_printed_precision_and_rejects_non_finite():
@@ -503,11 +516,11 @@ def test_the_fixed_map_verdict_counts_both_maps_on_the_three_sets():
     scattering = next(row for row in recs["03_cifar10"]["tables"]["03_cifar10_comparisons"]["rows"]
                       if row[0] == "scattering J=2 L=8")
     scattering[-1] = "yes"  # CIFAR-10: -5.9 points
-    assert verdict() == ("significantly worse than the other fixed feature maps of its size in 1 of 6 comparisons "
+    assert verdict() == ("significantly worse than the other fixed feature maps of its size in one of six comparisons "
                          "and never significantly better")
     random_conv[-1] = "yes"
-    assert verdict() == ("significantly better than the other fixed feature maps of its size in 1 of 6 comparisons "
-                         "and significantly worse in 1")
+    assert verdict() == ("significantly better than the other fixed feature maps of its size in one of six comparisons "
+                         "and significantly worse in one")
     # The trained CNN is not a fixed feature map: its significant win on Fashion-MNIST counts nowhere here.
     assert "CNN" not in verdict()
 
@@ -596,7 +609,7 @@ def test_the_learned_cost_verdict_follows_the_significant_wins():
     rows[1][2:] = [1.0, 0.001]
     rows[2][3] = 0.001
     assert bodies(number_macros(recs, peers=[]).text)["LearnedCostVerdict"] == (
-        "Here 2 of the 3 learned models buy significantly higher accuracy with training.")
+        "Here two of the three learned models buy significantly higher accuracy with training.")
 
 
 def test_macro_names_are_letters_only_latex_names():

@@ -31,8 +31,8 @@ from pixelflow.atomic import write_atomic
 from pixelflow.workbook.peers import check_peer, load_peers
 from pixelflow.workbook.tex_escape import escape
 
-__all__ = ["MISSING_MARK", "NUMBERS", "NumberMacros", "format_count", "format_fixed", "number_macros", "read_records",
-           "write_numbers"]
+__all__ = ["MISSING_MARK", "NUMBERS", "NumberMacros", "format_count", "format_fixed", "format_tally", "number_macros",
+           "read_records", "write_numbers"]
 
 #: What a macro prints when its number could not be read.
 MISSING_MARK = r"\textbf{??}"
@@ -75,6 +75,23 @@ def format_count(n: int) -> str:
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"format_count: n must be an int, got {n!r} ({type(n).__name__})")
     return f"{n:,}".replace(",", "{,}")
+
+
+_SMALL_WORDS = ("none", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def format_tally(n: int) -> str:
+    """How many of a few things, as the prose says it: in words below ten (``"none"`` for zero, so that "on
+    none of the three data sets" reads as English), in figures from ten on.
+
+    Examples
+    --------
+    >>> format_tally(0), format_tally(3), format_tally(12)
+    ('none', 'three', '12')
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"format_tally: n must be an int >= 0, got {n!r}")
+    return _SMALL_WORDS[n] if n < len(_SMALL_WORDS) else format_count(n)
 
 
 def format_fixed(x: float, decimals: int) -> str:
@@ -618,7 +635,7 @@ def _significant_count(row: str, direction: int) -> Callable[..., str]:
         for notebook, r in zip(_IMAGE_SETS, records, strict=True):
             significant, difference = _paired(r, f"{notebook}_comparisons", row)
             hits += significant and difference * direction > 0
-        return format_count(hits)
+        return format_tally(hits)
     return read
 
 
@@ -661,17 +678,17 @@ def _fixed_map_verdict(*records) -> str:
             significant, difference = _paired(r, f"{notebook}_comparisons", row)
             better += significant and difference > 0
             worse += significant and difference < 0
-    n = format_count(len(_IMAGE_SETS) * len(_FIXED_MAPS))
+    n = format_tally(len(_IMAGE_SETS) * len(_FIXED_MAPS))
     if not better and not worse:
         return "neither significantly better nor significantly worse than the other fixed feature maps of its size"
     if not worse:
-        return (f"significantly better than the other fixed feature maps of its size in {format_count(better)} of "
+        return (f"significantly better than the other fixed feature maps of its size in {format_tally(better)} of "
                 f"{n} comparisons and never significantly worse")
     if not better:
-        return (f"significantly worse than the other fixed feature maps of its size in {format_count(worse)} of "
+        return (f"significantly worse than the other fixed feature maps of its size in {format_tally(worse)} of "
                 f"{n} comparisons and never significantly better")
-    return (f"significantly better than the other fixed feature maps of its size in {format_count(better)} of {n} "
-            f"comparisons and significantly worse in {format_count(worse)}")
+    return (f"significantly better than the other fixed feature maps of its size in {format_tally(better)} of {n} "
+            f"comparisons and significantly worse in {format_tally(worse)}")
 
 
 def _comparison_verdict(table: str, row: str) -> Reader:
@@ -904,28 +921,32 @@ _VERDICT = "09_fixed_vs_learned_verdict"
 _VERDICT_LEVEL = 0.01  # the level the notebook's verdict is drawn at (protocols.fixed_vs_learned.verdict_table)
 
 
+def _verdict_counts(r) -> tuple[int, int]:
+    """How many learned models the verdict table holds, and how many of them are significantly more accurate
+    than the fixed design (Holm-adjusted p below the verdict's level)."""
+    path = ("tables", _VERDICT)
+    kind, diff, p = _column_indices(r, _VERDICT, "Kind", "vs. fixed (pp)", "Holm p")
+    rows = _at(r, *path, "rows")
+    learned = [row for row in rows if isinstance(row, list) and row[kind] == "learned"]
+    better = sum(1 for row in learned if _real(row[p], (*path, "Holm p")) < _VERDICT_LEVEL
+                 and _real(row[diff], (*path, "vs. fixed (pp)")) > 0)
+    return len(learned), better
+
+
 def _verdict_count(which: str) -> Reader:
-    """How many learned models the verdict table holds (``"learned"``), or how many of them are significantly
-    more accurate than the fixed design (``"better"``: Holm-adjusted p below the verdict's level)."""
-    def read(r):
-        path = ("tables", _VERDICT)
-        kind, diff, p = _column_indices(r, _VERDICT, "Kind", "vs. fixed (pp)", "Holm p")
-        rows = _at(r, *path, "rows")
-        learned = [row for row in rows if isinstance(row, list) and row[kind] == "learned"]
-        if which == "learned":
-            return format_count(len(learned))
-        return format_count(sum(1 for row in learned if _real(row[p], (*path, "Holm p")) < _VERDICT_LEVEL
-                                and _real(row[diff], (*path, "vs. fixed (pp)")) > 0))
-    return read
+    """:func:`_verdict_counts`' ``"learned"`` or ``"better"`` count, as the prose says it."""
+    at = ("learned", "better").index(which)
+    return lambda r: format_tally(_verdict_counts(r)[at])
 
 
 def _learned_cost_verdict(r) -> str:
     """What the verdict of 09 says of the learned models' cost, as a closing sentence."""
-    learned, better = (_verdict_count(which)(r) for which in ("learned", "better"))
-    if better == "0":
+    learned, better = _verdict_counts(r)
+    if better == 0:
         return "None of them earns its cost on this task; where learned rules earn theirs is elsewhere."
-    verb = "buys" if better == "1" else "buy"
-    return f"Here {better} of the {learned} learned models {verb} significantly higher accuracy with training."
+    verb = "buys" if better == 1 else "buy"
+    return (f"Here {format_tally(better)} of the {format_tally(learned)} learned models {verb} significantly higher "
+            "accuracy with training.")
 
 
 _INPAINT_MSE = "test hidden MSE {} NCA"
