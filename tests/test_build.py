@@ -527,11 +527,23 @@ def test_the_wall_time_table_names_who_ran_beside_and_the_whole_build():
                      "04_eikonal": {"started": "2026-01-01T10:00:01+00:00", "start_s": 1, "end_s": 122,
                                     "beside": ["03_cifar10"]}}}]
     records = {"03_cifar10": record("2026-01-01T10:02:04+00:00"), "04_eikonal": record("2026-01-01T10:02:00+00:00")}
-    table = wall_time_table(records, {}, log)
-    assert [r[4] for r in table["rows"]] == ["04", "03", None]
+    table = wall_time_table(records, log)
+    assert [r[2] for r in table["rows"]] == ["04", "03", None]
     assert "one build of 5.0 minutes wall, at most 2 side by side on 2 cores" in table["caption"]
+    # Results made piecewise: the caption counts the builds and their wall time, and the widest of them.
+    log.append({"git": {"commit": "c" * 40}, "jobs": 1, "cpu_count": 2, "wall_s": 900.0,
+                "started": "2026-01-03T08:00:00+00:00",
+                "runs": {"07_attention_inpainting": {"started": "2026-01-03T08:00:01+00:00", "start_s": 1,
+                                                     "end_s": 890, "beside": []}}})
+    log[0]["started"] = "2026-01-01T10:00:00+00:00"
+    records["07_attention_inpainting"] = record("2026-01-03T08:14:00+00:00")
+    table = wall_time_table(records, log)
+    assert [r[2] for r in table["rows"]] == ["04", "03", "none", None]
+    assert ("They ran in 2 builds from 2026-01-01 to 2026-01-03, 20.0 minutes of wall time in all, at most 2 side "
+            "by side on 2 cores.") in table["caption"]
+    del records["07_attention_inpainting"]
     # A record written outside the logged build (another commit, or dated after the run) has no entry.
     records["04_eikonal"] = record("2026-01-01T11:00:00+00:00")
     records["03_cifar10"] = record("2026-01-01T10:02:04+00:00", commit="d" * 40)
-    table = wall_time_table(records, {}, log)
-    assert [r[4] for r in table["rows"]] == [None, None, None] and "one build" not in table["caption"]
+    table = wall_time_table(records, log)
+    assert [r[2] for r in table["rows"]] == [None, None, None] and "ran in" not in table["caption"]

@@ -191,55 +191,19 @@ def test_cli_exits_non_zero_with_one_line_and_writes_nothing(tmp_path, capsys):
                                                      "test_ledger.tex", "wall_times.tex"]
 
 
-def test_the_wall_time_table_sets_now_beside_before_only_at_paper_scale(tmp_path, monkeypatch):
-    from pixelflow.workbook import reproducibility
-
-    before = tmp_path / "before.json"
-    before.write_text(json.dumps({"notebooks": {"01_mnist": {"total_s": 1800.0}, "02_fashion_mnist": {"total_s": 60}}}))
-    monkeypatch.setattr(reproducibility, "BEFORE_FILE", before)
-    for scale in ("paper", "smoke"):
-        results = tmp_path / scale
-        results.mkdir()
-        rec = {"scale": scale, "tables": {}, "wall_time_s": {"total": 600.0}}
-        (results / "01_mnist.json").write_text(json.dumps(rec))
-        write_tables(results, tmp_path / f"out-{scale}")
-    paper = (tmp_path / "out-paper" / "wall_times.tex").read_text()
-    assert r"01\_mnist & 30.0 & 10.0 & 3.00 & -- \\" in paper  # no build log: who ran beside is unknown
-    assert r"02\_fashion\_mnist & 1.0 & -- & -- & -- \\" in paper  # not rerun: no time, and not in the total
-    assert r"total & 30.0 & 10.0 & 3.00 & -- \\" in paper
-    smoke = (tmp_path / "out-smoke" / "wall_times.tex").read_text()
-    assert r"01\_mnist & -- & 10.0 & -- & -- \\" in smoke  # paper-scale times are no baseline for smoke runs
-
-
-def test_the_profile_table_is_written_at_paper_scale_only(tmp_path, monkeypatch):
-    from pixelflow.workbook import reproducibility
-
-    profile = tmp_path / "profile.json"
-    profile.write_text(json.dumps({"recorded_total_min": 20.0, "totals": {
-        "nca": {"seconds": 300.0, "share": 0.25}, "ridge": {"seconds": 900.0, "share": 0.75}}}))
-    monkeypatch.setattr(reproducibility, "PROFILE_FILE", profile)
-    for scale in ("paper", "smoke"):
-        results = tmp_path / scale
-        results.mkdir()
-        (results / "01_mnist.json").write_text(json.dumps({"scale": scale, "tables": {}}))
-        write_tables(results, tmp_path / f"out-{scale}")
-    tex = (tmp_path / "out-paper" / "profile.tex").read_text()
-    assert tex.index("ridge & 15.0 & 75.0") < tex.index("nca & 5.0 & 25.0")  # largest first
-    assert "Where the 20 minutes" in tex
-    assert not (tmp_path / "out-smoke" / "profile.tex").exists()
-    profile.write_text(json.dumps({"totals": {"nca": {"minutes": 5}}}))
-    with pytest.raises(ValueError, match="profile.json"):
-        reproducibility.load_profile()
-
-
-def test_a_broken_wall_time_file_is_named(tmp_path):
-    from pixelflow.workbook.reproducibility import load_before
-
-    bad = tmp_path / "before.json"
-    bad.write_text(json.dumps({"notebooks": {"01_mnist": {"seconds": 3}}}))
-    with pytest.raises(ValueError, match="before.json"):
-        load_before(bad)
-    assert load_before(tmp_path / "absent.json") == {}
+def test_the_wall_time_table_lists_each_notebook_and_totals_the_recorded_times(tmp_path):
+    results = tmp_path / "paper"
+    results.mkdir()
+    for name, seconds in (("01_mnist", 600.0), ("02_fashion_mnist", 1500.0)):
+        (results / f"{name}.json").write_text(json.dumps({"scale": "paper", "tables": {},
+                                                           "wall_time_s": {"total": seconds}}))
+    (results / "03_cifar10.json").write_text(json.dumps({"scale": "paper", "tables": {}}))
+    write_tables(results, tmp_path / "out")
+    tex = (tmp_path / "out" / "wall_times.tex").read_text()
+    assert r"01\_mnist & 10.0 & -- \\" in tex  # no build log: who ran beside is unknown
+    assert r"03\_cifar10 & -- & -- \\" in tex  # no time recorded: a dash, and not in the total
+    assert r"total & 35.0 & -- \\" in tex
+    assert "before" not in tex
 
 
 def test_every_table_and_figure_of_the_paper_scale_results_is_shown_in_the_paper():

@@ -24,7 +24,7 @@ from pixelflow.workbook.build import build_log_path, load_build_log
 from pixelflow.workbook.numbers import MISSING_MARK, number_macros
 from pixelflow.workbook.outputs import SCALES
 from pixelflow.workbook.protocols.tables import fixed_feature_table
-from pixelflow.workbook.reproducibility import load_before, load_profile, profile_table, wall_time_table
+from pixelflow.workbook.reproducibility import wall_time_table
 from pixelflow.workbook.tables import cell
 from pixelflow.workbook.tex_escape import escape
 
@@ -288,16 +288,12 @@ def collect_tables(results_dir: Path) -> PaperTables:
             tables[name] = table
     scale = ", ".join(sorted(scales)) or results_dir.name
     commit = ", ".join(c[:10] for c in sorted(commits)) or "unknown"
-    # The build's own table: wall times now, and (at paper scale, where they were measured) before.
-    for own in ("wall_times", "profile", "test_ledger", "fixed_features"):
+    # The build's own table: each notebook's wall time, and who ran beside it.
+    for own in ("wall_times", "test_ledger", "fixed_features"):
         if own in owner:
             raise ValueError(f"table {own!r} is the build's own; {owner[own].name} must not produce it")
     tables["wall_times"] = wall_time_table(
-        records, load_before() if scale == "paper" else {},
-        load_build_log(build_log_path(scale, results_dir.parent)) if scale in SCALES else [])
-    profile = load_profile() if scale == "paper" else None  # it profiles the paper-scale run
-    if profile is not None:
-        tables["profile"] = profile_table(profile)
+        records, load_build_log(build_log_path(scale, results_dir.parent)) if scale in SCALES else [])
     # Looks at the test sets before each headline number (the ledger lives beside the scale's results folder,
     # results/test_ledger.jsonl for the paper, results/smoke/test_ledger.jsonl for smoke runs).
     ledger_file = (results_dir.parent / test_ledger.FILE_NAME if scale == "paper"
