@@ -530,6 +530,8 @@ def test_the_wall_time_table_names_who_ran_beside_and_the_whole_build():
     table = wall_time_table(records, log)
     assert [r[2] for r in table["rows"]] == ["04", "03", None]
     assert "one build of 5.0 minutes wall, at most 2 side by side on 2 cores" in table["caption"]
+    assert "one build of 5.0 minutes wall, one at a time on 2 cores." in wall_time_table(
+        records, [dict(log[0], jobs=1)])["caption"]
     # Results made piecewise: the caption counts the builds and their wall time, and the widest of them.
     log.append({"git": {"commit": "c" * 40}, "jobs": 1, "cpu_count": 2, "wall_s": 900.0,
                 "started": "2026-01-03T08:00:00+00:00",

@@ -69,7 +69,7 @@ def wall_time_table(records: Mapping[str, Mapping], builds: list[dict] = ()) -> 
             dates = sorted({b["started"][:10] for b in made if b.get("started")})
             span = f" from {dates[0]} to {dates[-1]}" if len(dates) > 1 else (f" on {dates[0]}" if dates else "")
             caption += f" They ran in {len(made)} builds{span}, {wall:.1f} minutes of wall time in all,"
-        caption += f" at most {jobs} side by side on {cores} cores."
+        caption += (" one at a time" if jobs == 1 else f" at most {jobs} side by side") + f" on {cores} cores."
     return {
         "caption": caption,
         "label": "tab:wall_times",
